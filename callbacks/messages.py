@@ -1,0 +1,54 @@
+"""Messages left on the answer machine: recorded once per RecordingSid, whatever the repeats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from callbacks.models import Message
+from calls import service as calls
+from helpline.settings import Settings
+
+
+def record_message(
+    session: Session,
+    settings: Settings,
+    *,
+    recording_sid: str,
+    call_sid: str,
+    duration_s: int,
+    now: datetime,
+) -> Message | None:
+    """Keep a completed recording as a message; the existing one when this is a repeat."""
+    existing = session.scalar(select(Message).where(Message.recording_sid == recording_sid))
+    if existing is not None:
+        return existing
+    call = calls.find_call(session, call_sid)
+    message = Message(
+        recording_sid=recording_sid,
+        call_id=call.id if call else None,
+        call_sid=call_sid,
+        office=call.office if call else settings.first_office.key,
+        phone=call.from_number if call else None,
+        duration_s=max(duration_s, 0),
+        received_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        return session.scalar(select(Message).where(Message.recording_sid == recording_sid))
+    if call is not None:
+        calls.message_left(session, call)
+    calls.record_event(
+        session,
+        call_sid,
+        "message",
+        now,
+        {"recording_sid": recording_sid, "duration": duration_s},
+        key=f"message:{recording_sid}",
+    )
+    return message

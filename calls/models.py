@@ -1,0 +1,71 @@
+"""The call log: every call, every adviser rung for it, and every event Twilio reported."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpline.db import Base
+from rota.models import Adviser
+
+
+class Call(Base):
+    """One inbound call to a county's helpline number, identified by Twilio's CallSid."""
+
+    __tablename__ = "call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str | None] = mapped_column(String(20))  # E.164; None when withheld
+    to_number: Mapped[str] = mapped_column(String(32))
+    office: Mapped[str] = mapped_column(String(40), index=True)  # the county rung
+    status: Mapped[str] = mapped_column(String(20), default="ringing")
+    last_sequence: Mapped[int | None]
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("adviser.id"))
+    answered_office: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None]
+    reached_answer_machine_at: Mapped[datetime | None]
+    message_left: Mapped[bool] = mapped_column(default=False)
+    ended_at: Mapped[datetime | None]
+    duration_s: Mapped[int | None]
+
+    answered_by: Mapped[Adviser | None] = relationship()
+    legs: Mapped[list[CallLeg]] = relationship(back_populates="call", order_by="CallLeg.id")
+
+
+class CallLeg(Base):
+    """One adviser rung for one call: ringing, then accepted, declined or not answered."""
+
+    __tablename__ = "call_leg"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    adviser_id: Mapped[int] = mapped_column(ForeignKey("adviser.id"), index=True)
+    office: Mapped[str] = mapped_column(String(40))
+    dial_sid: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20), default="ringing", index=True)
+    started_at: Mapped[datetime]
+    picked_up_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+    call: Mapped[Call] = relationship(back_populates="legs")
+    adviser: Mapped[Adviser] = relationship()
+
+
+class CallEvent(Base):
+    """Something that happened to a call, kept for statistics; `key` makes repeats harmless."""
+
+    __tablename__ = "call_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

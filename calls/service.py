@@ -1,0 +1,306 @@
+"""The call log and live routing over the database. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from calls.models import Call, CallEvent, CallLeg
+from calls.routing import OfficeNow, call_outcome, next_adviser, office_sequence
+from helpline.settings import Office, Settings
+from rota import availability
+from rota import service as rota
+
+TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+OPEN_LEG_STATES = ("ringing", "screening")
+
+
+def record_event(
+    session: Session,
+    call_sid: str,
+    kind: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+    key: str | None = None,
+) -> bool:
+    """Keep an event; False when an event with the same `key` was already kept (a repeat)."""
+    if key is not None:
+        exists = session.scalar(select(CallEvent.id).where(CallEvent.key == key))
+        if exists is not None:
+            return False
+    event = CallEvent(call_sid=call_sid, kind=kind, key=key, at=now, detail=detail or {})
+    try:
+        with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        return False  # a concurrent repeat won the race
+    return True
+
+
+def find_call(session: Session, sid: str) -> Call | None:
+    """The call with Twilio's CallSid `sid`."""
+    return session.scalar(select(Call).where(Call.sid == sid))
+
+
+def office_for(settings: Settings, to_number: str) -> tuple[Office, bool]:
+    """The office a number belongs to, and whether it was known (else the first office)."""
+    office = settings.office_for_number(to_number)
+    return (office, True) if office else (settings.first_office, False)
+
+
+def record_incoming(
+    session: Session,
+    settings: Settings,
+    sid: str,
+    caller: str | None,
+    to_number: str,
+    now: datetime,
+) -> tuple[Call, bool]:
+    """The call for `sid`, created on first sight; also says whether the number was known."""
+    office, known = office_for(settings, to_number)
+    call = find_call(session, sid)
+    if call is None:
+        call = Call(
+            sid=sid,
+            from_number=caller,
+            to_number=to_number,
+            office=office.key,
+            status="ringing",
+            started_at=now,
+        )
+        session.add(call)
+        session.flush()
+        record_event(
+            session,
+            sid,
+            "incoming",
+            now,
+            {"office": office.key, "known": known},
+            key=f"incoming:{sid}",
+        )
+    return call, known
+
+
+def _busy_and_ringing(
+    session: Session, settings: Settings, call: Call, now: datetime
+) -> tuple[set[int], set[int], dict[int, datetime]]:
+    routing = settings.routing
+    busy = set(
+        session.scalars(
+            select(CallLeg.adviser_id).where(
+                CallLeg.state == "accepted",
+                CallLeg.ended_at.is_(None),
+                CallLeg.accepted_at > now - timedelta(hours=routing.busy_after_accept_hours),
+            )
+        )
+    )
+    ring_window = timedelta(seconds=routing.ring_seconds + routing.screen_seconds + 60)
+    ringing = set(
+        session.scalars(
+            select(CallLeg.adviser_id).where(
+                CallLeg.state.in_(OPEN_LEG_STATES),
+                CallLeg.ended_at.is_(None),
+                CallLeg.started_at > now - ring_window,
+                CallLeg.call_id != call.id,
+            )
+        )
+    )
+    last_rung: dict[int, datetime] = {
+        adviser_id: at
+        for adviser_id, at in session.execute(
+            select(CallLeg.adviser_id, func.max(CallLeg.started_at)).group_by(CallLeg.adviser_id)
+        )
+    }
+    return busy, ringing, last_rung
+
+
+def ring_next(session: Session, settings: Settings, call: Call, now: datetime) -> CallLeg | None:
+    """Start ringing the next adviser for the call, or None when the answer machine is next."""
+    rung = settings.offices[call.office]
+    sequence = office_sequence(rung.key, rung.fallback)
+    busy, ringing, last_rung = _busy_and_ringing(session, settings, call, now)
+    tried = {leg.adviser_id for leg in call.legs}
+    working = rota.on_shift(session, now)
+    offices: dict[str, OfficeNow] = {}
+    for key in sequence:
+        is_open = rota.calendar(session, settings, key, now, days=2).is_open(now)
+        team = [a for a in working if a.office == key]
+        offices[key] = OfficeNow(
+            is_open=is_open,
+            candidates=availability.candidates(
+                team, busy=busy, ringing_elsewhere=ringing, tried=tried, last_rung=last_rung
+            ),
+            tried=sum(1 for leg in call.legs if leg.office == key),
+        )
+    adviser = next_adviser(sequence, offices, settings.routing.max_advisers_per_office)
+    if adviser is None:
+        return None
+    leg = CallLeg(
+        call_id=call.id,
+        adviser_id=adviser.adviser_id,
+        office=adviser.office,
+        state="ringing",
+        started_at=now,
+    )
+    session.add(leg)
+    session.flush()
+    call.legs.append(leg)
+    record_event(
+        session,
+        call.sid,
+        "leg-ringing",
+        now,
+        {"leg": leg.id, "adviser_id": adviser.adviser_id, "office": adviser.office},
+    )
+    return leg
+
+
+def get_leg(session: Session, leg_id: int) -> CallLeg | None:
+    """The adviser leg with id `leg_id`."""
+    return session.get(CallLeg, leg_id)
+
+
+def leg_picked_up(session: Session, leg: CallLeg, now: datetime) -> None:
+    """The adviser's phone (or its voicemail) answered: the screen is being played."""
+    if leg.state == "ringing":
+        leg.state = "screening"
+        leg.picked_up_at = now
+        record_event(session, leg.call.sid, "leg-picked-up", now, {"leg": leg.id})
+
+
+def leg_accepted(session: Session, leg: CallLeg, now: datetime) -> bool:
+    """The adviser pressed 1. False when the call can no longer be taken (ended, or taken)."""
+    call = leg.call
+    if call.ended_at is not None or leg.ended_at is not None:
+        return False
+    if call.answered_by_id is not None and call.answered_by_id != leg.adviser_id:
+        return False
+    if leg.state != "accepted":
+        leg.state = "accepted"
+        leg.accepted_at = now
+        call.answered_by_id = leg.adviser_id
+        call.answered_office = leg.office
+        call.answered_at = now
+        record_event(
+            session,
+            call.sid,
+            "leg-accepted",
+            now,
+            {"leg": leg.id, "adviser_id": leg.adviser_id, "office": leg.office},
+            key=f"leg-accepted:{leg.id}",
+        )
+    return True
+
+
+def leg_declined(session: Session, leg: CallLeg, now: datetime) -> None:
+    """The screen ended without a 1: a voicemail, a wrong key, or no key at all."""
+    if leg.state in OPEN_LEG_STATES:
+        leg.state = "declined"
+        record_event(session, leg.call.sid, "leg-declined", now, {"leg": leg.id})
+
+
+def dial_ended(
+    session: Session, leg: CallLeg, dial_status: str, dial_sid: str | None, now: datetime
+) -> bool:
+    """The adviser's leg is over; True when it had been accepted (the caller was helped)."""
+    if dial_sid and not leg.dial_sid:
+        leg.dial_sid = dial_sid
+    if leg.ended_at is None:
+        leg.ended_at = now
+        if leg.state == "accepted":
+            leg.state = "completed"
+        elif leg.state in OPEN_LEG_STATES:
+            leg.state = dial_status if dial_status in ("busy", "failed") else "no-answer"
+        record_event(
+            session,
+            leg.call.sid,
+            "leg-ended",
+            now,
+            {"leg": leg.id, "dial_status": dial_status, "state": leg.state},
+            key=f"leg-ended:{leg.id}",
+        )
+    return leg.state == "completed"
+
+
+def entered_answer_machine(session: Session, call: Call, now: datetime) -> None:
+    """The caller has reached the answer machine."""
+    if call.reached_answer_machine_at is None:
+        call.reached_answer_machine_at = now
+        record_event(session, call.sid, "answer-machine", now, key=f"answer-machine:{call.sid}")
+
+
+def _settle(call: Call) -> None:
+    if call.ended_at is not None:
+        call.outcome = call_outcome(
+            office=call.office,
+            answered_office=call.answered_office,
+            message_left=call.message_left,
+            reached_answer_machine=call.reached_answer_machine_at is not None,
+        )
+
+
+def record_status(
+    session: Session,
+    settings: Settings,
+    params: dict[str, str],
+    now: datetime,
+) -> bool:
+    """Apply a call status callback; False when it was a repeat or named no usable call."""
+    sid = params.get("CallSid", "")
+    status = params.get("CallStatus", "")
+    if not sid or not status:
+        return False
+    seq = _int(params.get("SequenceNumber"))
+    key = f"status:{sid}:{seq}" if seq is not None else f"status:{sid}:{status}"
+    detail = {
+        "status": status,
+        "sequence": seq,
+        "duration": _int(params.get("CallDuration")),
+        "parent": params.get("ParentCallSid"),
+    }
+    if not record_event(session, sid, "status", now, detail, key=key):
+        return False
+    if params.get("ParentCallSid"):
+        return True  # an adviser's leg: kept as an event, the dial action settles the leg
+    call = find_call(session, sid)
+    if call is None:
+        # The incoming webhook never reached us (or failed): keep the call all the same.
+        from helpline.phones import caller_number
+
+        call, _ = record_incoming(
+            session, settings, sid, caller_number(params.get("From")), params.get("To", ""), now
+        )
+    newer = seq is None or call.last_sequence is None or seq > call.last_sequence
+    if call.ended_at is not None and status not in TERMINAL:
+        newer = False
+    if newer:
+        call.status = status
+        if seq is not None:
+            call.last_sequence = seq
+    if status in TERMINAL and call.ended_at is None:
+        call.ended_at = now
+        call.duration_s = _int(params.get("CallDuration"))
+        for leg in call.legs:
+            if leg.ended_at is None:
+                leg.ended_at = now
+                if leg.state in OPEN_LEG_STATES:
+                    leg.state = "caller-gone"
+    _settle(call)
+    return True
+
+
+def message_left(session: Session, call: Call) -> None:
+    """A message from this call has been recorded."""
+    call.message_left = True
+    _settle(call)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None

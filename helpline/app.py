@@ -1,0 +1,66 @@
+"""The composition root: build a runtime from settings, and the Flask app around it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask, Response, jsonify
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpline import clock as wall_clock
+from helpline import settings as settings_module
+from helpline.db import make_engine, session_factory
+from helpline.logs import configure_logging
+from helpline.runtime import Runtime
+from helpline.settings import Settings
+from webhooks.voice import bp as voice_bp
+
+
+def make_runtime(
+    settings: Settings | None = None,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Runtime:
+    """Wire settings, the database and the clock; tests pass their own sessions and clock."""
+    settings = settings or settings_module.load()
+    if sessions is None:
+        sessions = session_factory(make_engine(settings.database_url))
+    return Runtime(settings=settings, sessions=sessions, clock=clock or wall_clock.now, services={})
+
+
+def create_app(runtime: Runtime | None = None) -> Flask:
+    """The web app: Twilio's voice webhooks and a health check."""
+    runtime = runtime or make_runtime()
+    configure_logging(runtime.settings.log_level)
+    app = Flask("helpline")
+    app.config["SECRET_KEY"] = runtime.settings.secret_key or None
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.extensions["helpline"] = runtime
+    app.register_blueprint(voice_bp)
+
+    @app.get("/healthz")
+    def health() -> tuple[Response, int]:
+        """Liveness for the platform's router: the database answers."""
+        try:
+            with runtime.sessions() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:
+            return jsonify(status="database unavailable"), 503
+        return jsonify(status="ok"), 200
+
+    @app.get("/")
+    def index() -> Response:
+        return Response(
+            f"{runtime.settings.service_name} helpline service is running.\n",
+            mimetype="text/plain",
+        )
+
+    return app
+
+
+def wsgi() -> Flask:
+    """Entry point for gunicorn: `gunicorn 'helpline.app:wsgi()'`."""
+    return create_app()

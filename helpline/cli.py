@@ -1,0 +1,327 @@
+"""The `helpline` command: database, serving, rota, offices, calls and the call simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from helpline import settings as settings_module
+from helpline.app import create_app, make_runtime
+from helpline.db import make_engine, session_factory, unit_of_work
+from helpline.runtime import Runtime
+
+
+class State:
+    """What the command group was asked for; the runtime is built on first use."""
+
+    def __init__(self, demo: bool) -> None:
+        self.demo = demo
+        self._runtime: Runtime | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            env = dict(os.environ)
+            if self.demo:
+                env["HELPLINE_DEMO"] = "1"
+            try:
+                settings = settings_module.load(env)
+            except settings_module.ConfigError as exc:
+                raise click.ClickException(f"configuration: {exc}") from exc
+            engine = make_engine(settings.database_url)
+            self._runtime = make_runtime(settings, sessions=session_factory(engine))
+        return self._runtime
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with unit_of_work(self.runtime.sessions) as session:
+            yield session
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def fail(message: str) -> None:
+    """Stop with a clear message and a non-zero exit."""
+    raise click.ClickException(message)
+
+
+@click.group()
+@click.option(
+    "--demo",
+    is_flag=True,
+    envvar="HELPLINE_DEMO",
+    help="Use the local demo: its SQLite database, open offices and local token.",
+)
+@click.pass_context
+def main(ctx: click.Context, demo: bool) -> None:
+    """Helpline and callback service for Herefordshire and Worcestershire SENDIASS."""
+    ctx.obj = State(demo)
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: State) -> None:
+    """Create or migrate the database."""
+    from helpline.migrate import upgrade
+
+    upgrade(state.runtime.settings.database_url)
+    click.echo("database is up to date")
+
+
+# --- serving --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_state
+def serve(state: State, host: str, port: int) -> None:
+    """Run the web app on one machine (the demo also migrates and seeds its database)."""
+    from helpline.migrate import upgrade
+    from helpline.server import run
+
+    runtime = state.runtime
+    if state.demo:
+        from helpline.demo import seed
+
+        upgrade(runtime.settings.database_url)
+        with state.transaction() as session:
+            click.echo(seed(session, runtime.settings, runtime.clock()))
+        click.echo(
+            "Demo: Twilio auth token for signing is "
+            f"'{settings_module.DEMO_AUTH_TOKEN}'; try in another terminal:\n"
+            "  .venv/bin/helpline --demo simulate call --to herefordshire "
+            "--accept 'Alex Adams'"
+        )
+    if not runtime.settings.twilio_auth_token:
+        click.echo("warning: TWILIO_AUTH_TOKEN is not set, so every webhook is refused", err=True)
+    run(create_app(runtime), host=host, port=port)
+
+
+# --- rota and offices -----------------------------------------------------------------------
+
+
+@main.group()
+def rota() -> None:
+    """Advisers and shifts."""
+
+
+@rota.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_state
+def rota_import(state: State, path: Path) -> None:
+    """Add advisers and shifts from a CSV file; nothing is imported if any row is bad."""
+    from rota.importer import RotaImportError, import_rota
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        fail(f"{path}: not a UTF-8 text file; nothing imported")
+    try:
+        with state.transaction() as session:
+            result = import_rota(session, state.runtime.settings, text, state.runtime.clock())
+    except RotaImportError as exc:
+        fail(f"{path}: nothing imported.\n{exc}")
+    click.echo(result.summary())
+
+
+@main.group()
+def office() -> None:
+    """Ad-hoc closures."""
+
+
+def _parse_until(value: str | None, state: State) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        until = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--until: '{value}' is not an ISO time such as 2026-12-24T17:00")
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=state.runtime.settings.timezone)
+    return until
+
+
+@office.command("close")
+@click.argument("key")
+@click.option("--until", help="ISO time it reopens (local time unless an offset is given).")
+@click.option("--reason", default="", help="Shown to staff, never to callers.")
+@pass_state
+def office_close(state: State, key: str, until: str | None, reason: str) -> None:
+    """Close an office now, until a time or until it is reopened."""
+    from rota.service import UnknownOffice, close_office
+
+    end = _parse_until(until, state)
+    try:
+        with state.transaction() as session:
+            close_office(
+                session, state.runtime.settings, key.lower(), state.runtime.clock(), end, reason
+            )
+    except (UnknownOffice, ValueError) as exc:
+        fail(str(exc))
+    click.echo(f"{key} is closed" + (f" until {end.isoformat()}" if end else " until reopened"))
+
+
+@office.command("open")
+@click.argument("key")
+@pass_state
+def office_open(state: State, key: str) -> None:
+    """End the office's current and future closures."""
+    from rota.service import UnknownOffice, open_office
+
+    try:
+        with state.transaction() as session:
+            count = open_office(session, state.runtime.settings, key.lower(), state.runtime.clock())
+    except UnknownOffice as exc:
+        fail(str(exc))
+    click.echo(f"{key} is open ({count} closure(s) ended)")
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+@main.group()
+def calls() -> None:
+    """The call log."""
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+@calls.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--limit", default=100, show_default=True, type=int)
+@pass_state
+def calls_list(state: State, as_json: bool, limit: int) -> None:
+    """Recent calls, newest first."""
+    from calls.report import recent_calls
+
+    with state.transaction() as session:
+        rows = recent_calls(session, limit)
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['started_at']}  {row['office']:<15} {row['status']:<12} "
+            f"{row['outcome'] or '-':<20} {row['answered_by'] or ''}"
+        )
+
+
+# --- simulator ------------------------------------------------------------------------------
+
+
+@main.group()
+def simulate() -> None:
+    """Play calls through the webhooks without Twilio."""
+
+
+@simulate.command("call")
+@click.option(
+    "--from",
+    "caller",
+    default="+447700900123",
+    show_default=True,
+    help="The caller's number, or 'withheld'.",
+)
+@click.option(
+    "--to",
+    "to",
+    default=None,
+    help="The number dialled, or an office key; default: the first office.",
+)
+@click.option("--accept", multiple=True, help="Adviser (name or phone) who presses 1.")
+@click.option("--decline", multiple=True, help="Adviser who answers and presses 2.")
+@click.option("--voicemail", multiple=True, help="Adviser whose phone goes to voicemail.")
+@click.option("--busy", multiple=True, help="Adviser whose line is busy.")
+@click.option("--digits", multiple=True, help="Keys the caller presses at each menu, e.g. 1.")
+@click.option(
+    "--message-seconds",
+    default=20,
+    show_default=True,
+    type=int,
+    help="Length of the caller's message; 0 hangs up before the beep.",
+)
+@click.option(
+    "--url", default=None, help="Base URL of a running service; default: play in this process."
+)
+@pass_state
+def simulate_call(
+    state: State,
+    caller: str,
+    to: str | None,
+    accept: tuple[str, ...],
+    decline: tuple[str, ...],
+    voicemail: tuple[str, ...],
+    busy: tuple[str, ...],
+    digits: tuple[str, ...],
+    message_seconds: int,
+    url: str | None,
+) -> None:
+    """Play one call, signed as Twilio would sign it, and print what happens."""
+    from helpline.simulator import CallPlayer, FlaskTransport, HttpTransport, Script
+    from helpline.simulator_cli import resolve_advisers, resolve_to
+
+    runtime = state.runtime
+    settings = runtime.settings
+    if not settings.twilio_auth_token:
+        fail("TWILIO_AUTH_TOKEN is not set, so requests cannot be signed (try --demo)")
+    with state.transaction() as session:
+        advisers = resolve_advisers(
+            session, accept=accept, decline=decline, voicemail=voicemail, busy=busy
+        )
+    number = resolve_to(settings, to)
+    script = Script(
+        caller=None if caller.lower() == "withheld" else caller,
+        to=number,
+        advisers=advisers,
+        digits=list(digits),
+        message_seconds=message_seconds,
+    )
+    if url:
+        transport: Any = HttpTransport()
+        base = settings.public_base_url or url
+    else:
+        transport = FlaskTransport(create_app(runtime))
+        base = settings.public_base_url or "http://127.0.0.1:5000"
+        if url is None and not settings.demo:
+            click.echo("(playing in this process against DATABASE_URL)", err=True)
+    if url:
+        base = url.rstrip("/") if not settings.public_base_url else base
+    player = CallPlayer(
+        transport,
+        settings.twilio_auth_token or "",
+        base,
+        on_step=lambda step: click.echo(str(step)),
+    )
+    result = player.play(script)
+    for error in result.errors:
+        click.echo(f"ERROR: {error}", err=True)
+    with state.transaction() as session:
+        from calls.models import Call
+        from calls.report import call_json
+
+        call = session.query(Call).filter_by(sid=result.call_sid).one_or_none()
+        if call is not None and not url:
+            click.echo(f"outcome: {call_json(call)['outcome']}")
+    if result.errors:
+        sys.exit(1)

@@ -1,0 +1,36 @@
+"""Database migrations, run from code so neither the CLI nor the tests need alembic.ini."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from helpline.db import normalise_url
+
+SCRIPTS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+    """An Alembic configuration for our migration scripts and one database."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    if url:
+        config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(url: str | None = None, connection: Connection | None = None) -> None:
+    """Create or migrate the database to the newest revision."""
+    command.upgrade(alembic_config(url, connection), "head")
+
+
+def current_heads() -> tuple[str, ...]:
+    """The newest revisions the scripts define."""
+    from alembic.script import ScriptDirectory
+
+    return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())

@@ -1,0 +1,239 @@
+"""One settings object: defaults from config/*.toml, a deployment's TOML over them, secrets from
+the environment. Read once at start-up; no other module reads os.environ."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
+DEMO_FILE = CONFIG_DIR / "demo.toml"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEMO_AUTH_TOKEN = "demo-auth-token-not-secret"  # noqa: S105 - the local demo's published token
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says where and why."""
+
+
+TimeRange = tuple[time, time]
+
+
+@dataclass(frozen=True)
+class Office:
+    """One county office: its public numbers, its partners, and its weekly hours."""
+
+    key: str
+    name: str
+    numbers: tuple[str, ...]
+    fallback: tuple[str, ...]
+    hours: Mapping[int, tuple[TimeRange, ...]]  # weekday (Monday = 0) -> local time ranges
+
+
+@dataclass(frozen=True)
+class Signpost:
+    """A service read out on the answer machine."""
+
+    name: str
+    number: str
+    checked: date | None
+
+
+@dataclass(frozen=True)
+class Routing:
+    ring_seconds: int = 20
+    screen_seconds: int = 8
+    max_advisers_per_office: int = 4
+    busy_after_accept_hours: int = 4
+
+
+@dataclass(frozen=True)
+class AnswerMachine:
+    max_message_seconds: int = 300
+    privacy_notice: str = ""
+    signposting: tuple[Signpost, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    promise_working_days: int = 2
+    max_attempts: int = 3
+    retry_spacing_working_hours: int = 2
+    missed_call_makes_callback: bool = False
+    warn_before_hours: int = 4
+    office_hours_callback_offer: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service is configured with."""
+
+    service_name: str
+    voice: str
+    timezone: ZoneInfo
+    bank_holidays: str
+    offices: Mapping[str, Office]
+    routing: Routing
+    answer_machine: AnswerMachine
+    callbacks: CallbackPolicy
+    recording_retention_days: int
+    database_url: str
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_webhook_shared_key: str | None = None
+    public_base_url: str | None = None
+    secret_key: str = field(default="", repr=False)
+    demo: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def first_office(self) -> Office:
+        """The office a call to an unknown number is handled as."""
+        return next(iter(self.offices.values()))
+
+    def office_for_number(self, number: str) -> Office | None:
+        """The office whose public numbers include `number`, if any."""
+        for office in self.offices.values():
+            if number in office.numbers:
+                return office
+        return None
+
+    @property
+    def twilio_configured(self) -> bool:
+        """Whether outbound calls can be placed through Twilio's REST API."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token and not self.demo)
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `over` into `base` key by key; an `offices` table in `over` replaces the base's."""
+    merged: dict[str, Any] = dict(base)
+    for key, value in over.items():
+        if key == "offices":
+            merged[key] = value
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parse_range(text: str, where: str) -> TimeRange:
+    try:
+        start_text, end_text = text.split("-")
+        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{where}: '{text}' is not a range like 09:00-17:00") from exc
+    if end <= start:
+        raise ConfigError(f"{where}: '{text}' ends before it starts")
+    return (start, end)
+
+
+def _parse_office(key: str, raw: Mapping[str, Any]) -> Office:
+    where = f"offices.{key}"
+    hours: dict[int, tuple[TimeRange, ...]] = {}
+    for day, ranges in dict(raw.get("hours", {})).items():
+        if day not in DAYS:
+            raise ConfigError(f"{where}.hours: unknown day '{day}' (use {', '.join(DAYS)})")
+        parsed = sorted(_parse_range(r, f"{where}.hours.{day}") for r in ranges)
+        hours[DAYS.index(day)] = tuple(parsed)
+    numbers = tuple(str(n) for n in raw.get("numbers", []))
+    for number in numbers:
+        if not (number.startswith("+") and number[1:].isdigit()):
+            raise ConfigError(f"{where}.numbers: '{number}' is not in E.164 form (+44...)")
+    return Office(
+        key=key,
+        name=str(raw.get("name", key.title())),
+        numbers=numbers,
+        fallback=tuple(str(f) for f in raw.get("fallback", [])),
+        hours=hours,
+    )
+
+
+def _parse_signposts(raw: list[Mapping[str, Any]]) -> tuple[Signpost, ...]:
+    signs = []
+    for item in raw:
+        checked = item.get("checked")
+        if isinstance(checked, str):
+            checked = date.fromisoformat(checked)
+        signs.append(Signpost(str(item["name"]), str(item["number"]), checked))
+    return tuple(signs)
+
+
+def _section(cls: type[Any], raw: Mapping[str, Any], name: str) -> Any:
+    known = set(cls.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"[{name}]: unknown setting(s) {', '.join(sorted(unknown))}")
+    return cls(**raw)
+
+
+def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    """Build settings from merged TOML data and an environment mapping."""
+    service = raw.get("service", {})
+    try:
+        tz = ZoneInfo(service.get("timezone", "Europe/London"))
+    except ZoneInfoNotFoundError as exc:
+        raise ConfigError(f"service.timezone: unknown time zone {exc}") from exc
+    bank_holidays = service.get("bank_holidays", "england")
+    if bank_holidays not in ("england", "none"):
+        raise ConfigError("service.bank_holidays: use 'england' or 'none'")
+    offices = {key: _parse_office(key, value) for key, value in raw.get("offices", {}).items()}
+    if not offices:
+        raise ConfigError("offices: at least one office is needed")
+    for office in offices.values():
+        for partner in office.fallback:
+            if partner not in offices:
+                raise ConfigError(f"offices.{office.key}.fallback: no office '{partner}'")
+    machine = dict(raw.get("answer_machine", {}))
+    signposting = _parse_signposts(machine.pop("signposting", []))
+    demo = env.get("HELPLINE_DEMO") == "1"
+    token = env.get("TWILIO_AUTH_TOKEN") or (DEMO_AUTH_TOKEN if demo else None)
+    return Settings(
+        service_name=str(service.get("name", "SENDIASS")),
+        voice=str(service.get("voice", "Polly.Amy")),
+        timezone=tz,
+        bank_holidays=bank_holidays,
+        offices=offices,
+        routing=_section(Routing, raw.get("routing", {}), "routing"),
+        answer_machine=AnswerMachine(signposting=signposting, **machine),
+        callbacks=_section(CallbackPolicy, raw.get("callbacks", {}), "callbacks"),
+        recording_retention_days=int(raw.get("retention", {}).get("recording_days", 180)),
+        database_url=env.get("DATABASE_URL")
+        or ("sqlite:///instance/demo.sqlite3" if demo else "sqlite:///instance/helpline.sqlite3"),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=token,
+        twilio_webhook_shared_key=env.get("TWILIO_WEBHOOK_SHARED_KEY") or None,
+        public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        secret_key=env.get("SECRET_KEY", ""),
+        demo=demo,
+        log_level=env.get("LOG_LEVEL", "INFO"),
+    )
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read one TOML file, naming it in any error."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such configuration file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the defaults, HELPLINE_CONFIG over them, and the environment."""
+    env = os.environ if env is None else env
+    raw = load_toml(DEFAULTS_FILE)
+    if env.get("HELPLINE_DEMO") == "1":
+        raw = merge(raw, load_toml(DEMO_FILE))
+    if env.get("HELPLINE_CONFIG"):
+        raw = merge(raw, load_toml(Path(env["HELPLINE_CONFIG"])))
+    return from_mapping(raw, env)

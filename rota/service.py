@@ -1,0 +1,112 @@
+"""Rota queries and commands over the database: who is on shift, office calendars, closures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from helpline.settings import Office, Settings
+from rota.availability import OnShift
+from rota.calendar import OfficeCalendar, bank_holidays
+from rota.models import Adviser, Closure, Shift
+
+
+class UnknownOffice(ValueError):
+    """No office has that key."""
+
+
+class UnknownAdviser(ValueError):
+    """No adviser has that name."""
+
+
+def office(settings: Settings, key: str) -> Office:
+    """The configured office `key`, or UnknownOffice naming the known ones."""
+    try:
+        return settings.offices[key]
+    except KeyError:
+        known = ", ".join(settings.offices)
+        raise UnknownOffice(f"no office '{key}' (known offices: {known})") from None
+
+
+def calendar(
+    session: Session, settings: Settings, key: str, around: datetime, days: int = 60
+) -> OfficeCalendar:
+    """The office's calendar with the closures that touch `days` either side of `around`."""
+    window_start, window_end = around - timedelta(days=days), around + timedelta(days=days)
+    rows = session.execute(
+        select(Closure.starts_at, Closure.ends_at).where(
+            Closure.office == key,
+            Closure.starts_at < window_end,
+            or_(Closure.ends_at.is_(None), Closure.ends_at > window_start),
+        )
+    ).all()
+    return OfficeCalendar(
+        hours=office(settings, key).hours,
+        tz=settings.timezone,
+        holidays=bank_holidays(settings.bank_holidays),
+        closures=tuple((row.starts_at, row.ends_at) for row in rows),
+    )
+
+
+def on_shift(session: Session, now: datetime) -> list[OnShift]:
+    """Every adviser whose shift covers `now`, with the office they work for in that shift."""
+    rows = session.execute(
+        select(Shift, Adviser)
+        .join(Adviser, Shift.adviser_id == Adviser.id)
+        .where(Shift.starts_at <= now, Shift.ends_at > now)
+        .order_by(Shift.starts_at, Adviser.name)
+    ).all()
+    return [
+        OnShift(adviser.id, adviser.name, adviser.phone, shift.office, shift.ends_at)
+        for shift, adviser in rows
+    ]
+
+
+def find_adviser(session: Session, name: str) -> Adviser:
+    """The adviser called `name`, in any case."""
+    adviser = session.scalar(select(Adviser).where(Adviser.name_key == name_key(name)))
+    if adviser is None:
+        raise UnknownAdviser(f"no adviser called '{name}'")
+    return adviser
+
+
+def name_key(name: str) -> str:
+    """How an adviser's name is matched: case and surrounding space ignored."""
+    return " ".join(name.split()).casefold()
+
+
+def close_office(
+    session: Session,
+    settings: Settings,
+    key: str,
+    now: datetime,
+    until: datetime | None = None,
+    reason: str = "",
+) -> Closure:
+    """Close an office from now until `until` (or until reopened)."""
+    office(settings, key)
+    if until is not None and until <= now:
+        raise ValueError("the closure must end in the future")
+    closure = Closure(office=key, starts_at=now, ends_at=until, reason=reason, created_at=now)
+    session.add(closure)
+    session.flush()
+    return closure
+
+
+def open_office(session: Session, settings: Settings, key: str, now: datetime) -> int:
+    """End every closure of the office that is in force or still to come; returns how many."""
+    office(settings, key)
+    closures = session.scalars(
+        select(Closure).where(
+            Closure.office == key, or_(Closure.ends_at.is_(None), Closure.ends_at > now)
+        )
+    ).all()
+    for closure in closures:
+        if closure.starts_at > now:
+            session.delete(closure)
+        else:
+            closure.ends_at = now
+    session.flush()
+    return len(closures)

@@ -1,0 +1,161 @@
+"""Test fixtures: each database test runs on SQLite and, when a URL is given, on PostgreSQL.
+
+Set HELPLINE_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres) to
+run the PostgreSQL half: a fresh database is created for the run and dropped at the end. Each
+test runs inside a transaction that is rolled back, on a schema built by the real migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpline import settings as settings_module
+from helpline.app import create_app, make_runtime
+from helpline.db import make_engine, normalise_url
+from helpline.migrate import upgrade
+from helpline.runtime import Runtime
+from helpline.settings import Settings
+
+PG_URL_VAR = "HELPLINE_TEST_DATABASE_URL"
+TOKEN = "test-auth-token"
+BASE_URL = "https://helpline.example.test"
+HEREFORD = "+441632960001"
+WORCS = "+441632960002"
+
+
+class Clock:
+    """A clock the tests move by hand; the code under test reads it as its only `now`."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.at += timedelta(**kwargs)
+        return self.at
+
+    def set(self, at: datetime) -> None:
+        self.at = at
+
+
+def make_settings(**env: str) -> Settings:
+    """Settings from the repository's defaults with test secrets."""
+    base = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE_URL, "SECRET_KEY": "test"}
+    base.update(env)
+    return settings_module.load(base)
+
+
+def _create_postgres_database(admin_url: str) -> tuple[str, Engine]:
+    name = f"helpline_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(admin_url)).set(database=name)
+    return url.render_as_string(hide_password=False), admin
+
+
+def _drop_postgres_database(admin: Engine, url: str) -> None:
+    name = make_url(url).database
+    with admin.connect() as conn:
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A freshly migrated database for this run, on each backend."""
+    if request.param == "sqlite":
+        path = Path(tmp_path_factory.mktemp("db")) / "helpline.sqlite3"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    admin_url = os.environ.get(PG_URL_VAR)
+    if not admin_url:
+        pytest.skip(f"PostgreSQL tests skipped: set {PG_URL_VAR} to run them")
+    url, admin = _create_postgres_database(admin_url)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _drop_postgres_database(admin, url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose outer transaction is rolled back after the test."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield conn
+        finally:
+            outer.rollback()
+
+
+@pytest.fixture
+def sessions(connection: Connection) -> sessionmaker[Session]:
+    """Sessions whose commits only release savepoints inside the test's transaction."""
+    return sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Monday 30 November 2026, 10:00 in London (GMT), both offices open."""
+    return Clock(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def runtime(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Runtime:
+    return make_runtime(settings, sessions=sessions, clock=clock)
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> Flask:
+    return create_app(runtime)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -1,0 +1,58 @@
+"""Building test data directly in the database, and signing requests as Twilio does."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
+
+from rota.calendar import local_instant
+from rota.models import Adviser, Shift
+from rota.service import name_key
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def adviser(
+    session: Session,
+    name: str,
+    phone: str,
+    office: str,
+    day: date,
+    start: time = time(9),
+    end: time = time(17),
+    now: datetime | None = None,
+) -> Adviser:
+    """An adviser with one shift at `office` on `day`."""
+    stamp = now or datetime(2026, 1, 1, tzinfo=LONDON)
+    person = Adviser(
+        name=name, name_key=name_key(name), phone=phone, created_at=stamp, updated_at=stamp
+    )
+    session.add(person)
+    session.flush()
+    session.add(
+        Shift(
+            adviser_id=person.id,
+            office=office,
+            day=day,
+            start=start,
+            end=end,
+            starts_at=local_instant(day, start, LONDON),
+            ends_at=local_instant(day, end, LONDON),
+            duty_officer=False,
+        )
+    )
+    session.flush()
+    return person
+
+
+def signed_post(
+    client: FlaskClient, path: str, params: dict[str, str], *, token: str, base_url: str
+) -> TestResponse:
+    """POST form parameters to `path`, signed for the public URL as Twilio would sign them."""
+    signature = RequestValidator(token).compute_signature(base_url + path, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})

@@ -1,0 +1,47 @@
+"""Is this request from Twilio? The X-Twilio-Signature check, against the public URL."""
+
+from __future__ import annotations
+
+from flask import Request
+from twilio.request_validator import (
+    HMAC_SHA1,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+
+from helpline.settings import Settings
+
+
+def public_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio requested, as it signed it: the public base URL, path and raw query."""
+    base = settings.public_base_url or request.host_url.rstrip("/")
+    url = base + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("ascii", "replace")
+    return url
+
+
+def is_from_twilio(settings: Settings, request: Request) -> bool:
+    """Whether the request carries a valid signature; always False without a key to check it."""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
+    key = (
+        settings.twilio_auth_token if algorithm == HMAC_SHA1 else settings.twilio_webhook_shared_key
+    )
+    if not key:
+        return False
+    validator = RequestValidator(key)
+    return bool(
+        validator.validate(
+            public_url(settings, request), request.form, signature, algorithm=algorithm
+        )
+    )
+
+
+def absolute(settings: Settings, request: Request, path: str) -> str:
+    """An absolute URL for one of the service's own webhooks, for use inside TwiML."""
+    base = settings.public_base_url or request.host_url.rstrip("/")
+    return base + path

@@ -1,0 +1,92 @@
+"""What callers and advisers hear, in plain British English. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import time
+
+from helpline.settings import AnswerMachine, Office
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def spoken_time(at: time) -> str:
+    """09:00 -> 9am; 16:30 -> 4:30pm; 12:00 -> midday."""
+    if at == time(12, 0):
+        return "midday"
+    hour = at.hour % 12 or 12
+    suffix = "am" if at.hour < 12 else "pm"
+    return f"{hour}{suffix}" if at.minute == 0 else f"{hour}:{at.minute:02d}{suffix}"
+
+
+def _ranges(ranges: Sequence[tuple[time, time]]) -> str:
+    return " and ".join(f"{spoken_time(a)} to {spoken_time(b)}" for a, b in ranges)
+
+
+def hours_sentence(office: Office) -> str:
+    """The office's weekly hours as one sentence, grouping consecutive days alike."""
+    hours: Mapping[int, Sequence[tuple[time, time]]] = office.hours
+    groups: list[tuple[int, int, str]] = []
+    for day in range(7):
+        ranges = hours.get(day)
+        if not ranges:
+            continue
+        text = _ranges(ranges)
+        if groups and groups[-1][1] == day - 1 and groups[-1][2] == text:
+            groups[-1] = (groups[-1][0], day, text)
+        else:
+            groups.append((day, day, text))
+    if not groups:
+        return f"Our {office.name} helpline has no regular opening hours."
+    parts = []
+    for first, last, text in groups:
+        days = DAY_NAMES[first] if first == last else f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
+        parts.append(f"{days}, {text}")
+    joined = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
+    return f"Our {office.name} helpline is open {joined}, except bank holidays."
+
+
+def greeting(service_name: str, office: Office) -> str:
+    """The first words a caller hears."""
+    return f"Thank you for calling the {office.name} helpline of {service_name}."
+
+
+HOLD = "Please hold while we put you through to an adviser."
+
+
+def screen_prompt(office: Office) -> str:
+    """What an adviser hears on answering, before the caller is connected."""
+    return f"{office.name} helpline call. Press 1 to accept."
+
+
+def answer_machine_intro(office: Office, was_open: bool) -> str:
+    """Why the caller has reached the answer machine."""
+    if was_open:
+        return "Sorry, none of our advisers can take your call just now."
+    return f"Sorry, our {office.name} helpline is closed at the moment."
+
+
+def promise(days: int) -> str:
+    """The call-back promise."""
+    unit = "working day" if days == 1 else "working days"
+    return (
+        "Please leave a message after the tone with your name and what you would like help "
+        f"with. An adviser will call you back within {days} {unit}. The call will come from "
+        "this helpline's number."
+    )
+
+
+def signposting(machine: AnswerMachine) -> list[str]:
+    """Other services to mention, one sentence each."""
+    return [
+        f"If you need help sooner, {sign.name} is on {sign.number}." for sign in machine.signposting
+    ]
+
+
+FINISH = "When you have finished, hang up or press the hash key."
+THANKS = "Thank you. Your message has been saved and an adviser will call you back. Goodbye."
+NO_MESSAGE = "We did not hear a message. Please call again if you would like a call back. Goodbye."
+APOLOGY = "Sorry, something went wrong on our side."
+ADVISER_TIMEOUT = "No key was pressed. The call will be offered to someone else. Goodbye."
+ALREADY_TAKEN = "This call has already been answered or the caller has hung up. Goodbye."
+THANK_YOU_BYE = "Thank you for calling. Goodbye."
