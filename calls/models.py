@@ -31,6 +31,9 @@ class Call(Base):
     answered_at: Mapped[datetime | None]
     reached_answer_machine_at: Mapped[datetime | None]
     message_left: Mapped[bool] = mapped_column(default=False)
+    callback_number: Mapped[str | None] = mapped_column(String(20))  # keyed in and confirmed
+    keyed_number: Mapped[str | None] = mapped_column(String(20))  # keyed in, not yet confirmed
+    number_tries: Mapped[int] = mapped_column(default=0, server_default="0")
     ended_at: Mapped[datetime | None]
     duration_s: Mapped[int | None]
 

@@ -15,6 +15,8 @@ from helpline.db import make_engine, session_factory
 from helpline.logs import configure_logging
 from helpline.runtime import Runtime
 from helpline.settings import Settings
+from webhooks.answer_machine import bp as answer_machine_bp
+from webhooks.callback_voice import bp as callback_voice_bp
 from webhooks.voice import bp as voice_bp
 
 
@@ -40,6 +42,8 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["helpline"] = runtime
     app.register_blueprint(voice_bp)
+    app.register_blueprint(answer_machine_bp)
+    app.register_blueprint(callback_voice_bp)
 
     @app.get("/healthz")
     def health() -> tuple[Response, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,9 @@ class CallbackPolicy:
     missed_call_makes_callback: bool = False
     warn_before_hours: int = 4
     office_hours_callback_offer: bool = False
+    max_open_per_adviser: int = 10
+    min_shift_left_minutes: int = 30
+    number_entry_tries: int = 3
 
 
 @dataclass(frozen=True)
@@ -158,19 +161,44 @@ def _parse_office(key: str, raw: Mapping[str, Any]) -> Office:
 
 def _parse_signposts(raw: list[Mapping[str, Any]]) -> tuple[Signpost, ...]:
     signs = []
-    for item in raw:
+    for index, item in enumerate(raw):
+        where = f"answer_machine.signposting[{index}]"
+        for key in ("name", "number"):
+            if not str(item.get(key, "")).strip():
+                raise ConfigError(f"{where}.{key}: missing")
         checked = item.get("checked")
         if isinstance(checked, str):
-            checked = date.fromisoformat(checked)
+            try:
+                checked = date.fromisoformat(checked)
+            except ValueError as exc:
+                raise ConfigError(f"{where}.checked: '{checked}' is not a date") from exc
         signs.append(Signpost(str(item["name"]), str(item["number"]), checked))
     return tuple(signs)
 
 
+def _check_type(where: str, value: Any, default: Any) -> None:
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+        kind = "true or false"
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        kind = "a whole number, 0 or more"
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+        kind = "text"
+    else:
+        ok, kind = True, ""
+    if not ok:
+        raise ConfigError(f"{where}: expected {kind}, got {value!r}")
+
+
 def _section(cls: type[Any], raw: Mapping[str, Any], name: str) -> Any:
-    known = set(cls.__dataclass_fields__)
-    unknown = set(raw) - known
+    fields = cls.__dataclass_fields__
+    unknown = set(raw) - set(fields)
     if unknown:
         raise ConfigError(f"[{name}]: unknown setting(s) {', '.join(sorted(unknown))}")
+    for key, value in raw.items():
+        _check_type(f"[{name}].{key}", value, fields[key].default)
     return cls(**raw)
 
 
@@ -179,7 +207,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     service = raw.get("service", {})
     try:
         tz = ZoneInfo(service.get("timezone", "Europe/London"))
-    except ZoneInfoNotFoundError as exc:
+    except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"service.timezone: unknown time zone {exc}") from exc
     bank_holidays = service.get("bank_holidays", "england")
     if bank_holidays not in ("england", "none"):
@@ -193,6 +221,8 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
                 raise ConfigError(f"offices.{office.key}.fallback: no office '{partner}'")
     machine = dict(raw.get("answer_machine", {}))
     signposting = _parse_signposts(machine.pop("signposting", []))
+    retention = dict(raw.get("retention", {}))
+    _check_type("[retention].recording_days", retention.get("recording_days", 180), 180)
     demo = env.get("HELPLINE_DEMO") == "1"
     token = env.get("TWILIO_AUTH_TOKEN") or (DEMO_AUTH_TOKEN if demo else None)
     return Settings(
@@ -202,9 +232,11 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         bank_holidays=bank_holidays,
         offices=offices,
         routing=_section(Routing, raw.get("routing", {}), "routing"),
-        answer_machine=AnswerMachine(signposting=signposting, **machine),
+        answer_machine=replace(
+            _section(AnswerMachine, machine, "answer_machine"), signposting=signposting
+        ),
         callbacks=_section(CallbackPolicy, raw.get("callbacks", {}), "callbacks"),
-        recording_retention_days=int(raw.get("retention", {}).get("recording_days", 180)),
+        recording_retention_days=int(retention.get("recording_days", 180)),
         database_url=env.get("DATABASE_URL")
         or ("sqlite:///instance/demo.sqlite3" if demo else "sqlite:///instance/helpline.sqlite3"),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,

@@ -224,6 +224,8 @@ class CallPlayer:
                     sent = pressed[:-1] if finish and pressed.endswith(finish) else pressed
                     return verb.get("action") or current_url, {"Digits": sent}, 5
                 self._note(result, "caller", "presses nothing")
+                if verb.get("actionOnEmptyResult") == "true":
+                    return verb.get("action") or current_url, {"Digits": ""}, 5
             elif tag == "Dial":
                 return self._dial(result, verb, base, script, current_url)
             elif tag == "Record":

@@ -45,4 +45,8 @@ def resolve_to(settings: Settings, to: str | None) -> str:
         if not office.numbers:
             raise SystemExit(f"simulate: office '{to}' has no numbers configured")
         return office.numbers[0]
-    return to_e164(to) or to
+    number = to_e164(to)
+    if number is None:
+        known = ", ".join(settings.offices)
+        raise SystemExit(f"simulate: no office '{to}' (known offices: {known}) and not a number")
+    return number

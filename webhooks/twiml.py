@@ -20,10 +20,15 @@ class Speaker:
 
 
 def ring(
-    settings: Settings, phone: str, caller_id: str, *, action: str, screen: str
+    response: VoiceResponse,
+    settings: Settings,
+    phone: str,
+    caller_id: str,
+    *,
+    action: str,
+    screen: str,
 ) -> VoiceResponse:
     """Ring one adviser, screened by `screen`, showing the helpline's own number."""
-    response = VoiceResponse()
     dial = Dial(action=action, timeout=settings.routing.ring_seconds, caller_id=caller_id or None)
     dial.number(phone, url=screen)
     response.append(dial)
@@ -43,22 +48,61 @@ def screen(settings: Settings, office: Office, *, action: str) -> VoiceResponse:
     return response
 
 
-def answer_machine(
-    settings: Settings, office: Office, *, was_open: bool, action: str, recording_status: str
-) -> VoiceResponse:
-    """Greeting, hours, promise, privacy notice, signposting, then the recording."""
+def speak(settings: Settings, *texts: str) -> VoiceResponse:
+    """A document that only speaks (more verbs may be appended)."""
     speaker = Speaker(settings)
-    machine = settings.answer_machine
     response = VoiceResponse()
-    speaker.say(response, wording.answer_machine_intro(office, was_open))
-    speaker.say(response, wording.hours_sentence(office))
-    for sentence in wording.signposting(machine):
-        speaker.say(response, sentence)
+    for text in texts:
+        speaker.say(response, text)
+    return response
+
+
+def machine_intro(settings: Settings, office: Office, *, was_open: bool) -> list[str]:
+    """Why the caller is here, the office hours, signposting and the privacy notice."""
+    machine = settings.answer_machine
+    texts = [wording.answer_machine_intro(office, was_open), wording.hours_sentence(office)]
+    texts.extend(wording.signposting(machine))
     if machine.privacy_notice:
-        speaker.say(response, machine.privacy_notice)
+        texts.append(machine.privacy_notice)
+    return texts
+
+
+def take_message(
+    response: VoiceResponse, settings: Settings, *, action: str, recording_status: str
+) -> VoiceResponse:
+    """The promise, then the beep and the recording."""
+    speaker = Speaker(settings)
     speaker.say(response, wording.promise(settings.callbacks.promise_working_days))
     speaker.say(response, wording.FINISH)
     record(response, settings, action=action, recording_status=recording_status)
+    return response
+
+
+def ask_for_number(
+    response: VoiceResponse, settings: Settings, *, action: str, otherwise: str, prompt: str
+) -> VoiceResponse:
+    """Ask a caller with a hidden number to key one in; no input carries on to `otherwise`."""
+    speaker = Speaker(settings)
+    gather = Gather(
+        input="dtmf", finish_on_key="#", timeout=10, action=action, action_on_empty_result=True
+    )
+    speaker.say(gather, prompt)
+    response.append(gather)
+    response.redirect(otherwise)
+    return response
+
+
+def confirm_number(
+    response: VoiceResponse, settings: Settings, spoken: str, *, action: str
+) -> VoiceResponse:
+    """Read the keyed number back: 1 confirms, 2 re-enters; no key keeps it."""
+    speaker = Speaker(settings)
+    gather = Gather(
+        input="dtmf", num_digits=1, timeout=6, action=action, action_on_empty_result=True
+    )
+    speaker.say(gather, wording.read_back(spoken))
+    response.append(gather)
+    response.redirect(action)
     return response
 
 
@@ -81,29 +125,12 @@ def emergency_answer_machine(
     settings: Settings, *, action: str, recording_status: str
 ) -> VoiceResponse:
     """What a caller hears when something failed: an apology and a recording, no database."""
-    speaker = Speaker(settings)
-    response = VoiceResponse()
-    speaker.say(response, wording.APOLOGY)
-    speaker.say(response, wording.promise(settings.callbacks.promise_working_days))
-    record(response, settings, action=action, recording_status=recording_status)
-    return response
+    response = speak(settings, wording.APOLOGY)
+    return take_message(response, settings, action=action, recording_status=recording_status)
 
 
 def say_and_hang_up(settings: Settings, *texts: str) -> VoiceResponse:
     """Speak, then end the call."""
-    speaker = Speaker(settings)
-    response = VoiceResponse()
-    for text in texts:
-        speaker.say(response, text)
+    response = speak(settings, *texts)
     response.hangup()
-    return response
-
-
-def redirect(settings: Settings, url: str, *texts: str) -> VoiceResponse:
-    """Speak, then carry on at another of the service's webhooks."""
-    speaker = Speaker(settings)
-    response = VoiceResponse()
-    for text in texts:
-        speaker.say(response, text)
-    response.redirect(url)
     return response

@@ -9,64 +9,26 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import Blueprint, request
+from flask import Blueprint
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbacks.messages import record_message
+from callbacks.messages import file_missed_call
 from calls import service as calls
 from calls.models import Call, CallLeg
 from helpline.phones import caller_number
 from helpline.settings import Settings
-from rota import service as rota
 from webhooks import twiml, wording
-from webhooks.edge import runtime, status_webhook, voice_webhook
-from webhooks.security import absolute
+from webhooks.answer_machine import answer_machine
+from webhooks.common import BadRequest, emergency, hang_up_fallback, query_id, required, url
+from webhooks.edge import status_webhook, voice_webhook
 
 log = logging.getLogger("helpline.webhooks")
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 
-class BadRequest(ValueError):
-    """A webhook arrived without something it cannot do without."""
-
-
-def url(path: str) -> str:
-    """Absolute URL of one of these webhooks."""
-    return absolute(runtime().settings, request, path)
-
-
-def emergency(settings: Settings) -> VoiceResponse:
-    """Fallback for the caller's own webhooks: apologise and take a message."""
-    return twiml.emergency_answer_machine(
-        settings, action=url("/voice/recorded"), recording_status=url("/voice/recording-status")
-    )
-
-
-def adviser_fallback(settings: Settings) -> VoiceResponse:
-    """Fallback for an adviser's leg: end it, so the caller moves on to someone else."""
-    return twiml.say_and_hang_up(settings, wording.APOLOGY)
-
-
-def _required(params: dict[str, str], name: str) -> str:
-    value = params.get(name, "").strip()
-    if not value:
-        raise BadRequest(f"missing {name}")
-    return value
-
-
-def _call(session: Session, params: dict[str, str]) -> Call:
-    call = calls.find_call(session, _required(params, "CallSid"))
-    if call is None:
-        raise BadRequest("unknown CallSid")
-    return call
-
-
 def _leg(session: Session) -> CallLeg:
-    try:
-        leg = calls.get_leg(session, int(request.args.get("leg", "")))
-    except ValueError:
-        leg = None
+    leg = calls.get_leg(session, query_id("leg"))
     if leg is None:
         raise BadRequest("unknown leg")
     return leg
@@ -78,43 +40,15 @@ def _next_step(
     """Ring the next free adviser, or open the answer machine."""
     leg = calls.ring_next(session, settings, call, now)
     if leg is None:
-        return _answer_machine(session, settings, call, now, *prefix)
-    response = twiml.ring(
+        return answer_machine(session, settings, call, now, *prefix)
+    return twiml.ring(
+        twiml.speak(settings, *prefix),
         settings,
         leg.adviser.phone,
         call.to_number if settings.office_for_number(call.to_number) else "",
         action=url(f"/voice/dial-result?leg={leg.id}"),
         screen=url(f"/voice/screen?leg={leg.id}"),
     )
-    speaker = twiml.Speaker(settings)
-    intro = VoiceResponse()
-    for text in prefix:
-        speaker.say(intro, text)
-    for verb in response.verbs:
-        intro.append(verb)
-    return intro
-
-
-def _answer_machine(
-    session: Session, settings: Settings, call: Call, now: datetime, *prefix: str
-) -> VoiceResponse:
-    calls.entered_answer_machine(session, call, now)
-    office = settings.offices[call.office]
-    was_open = rota.calendar(session, settings, office.key, now, days=2).is_open(now)
-    machine = twiml.answer_machine(
-        settings,
-        office,
-        was_open=was_open,
-        action=url("/voice/recorded"),
-        recording_status=url("/voice/recording-status"),
-    )
-    speaker = twiml.Speaker(settings)
-    response = VoiceResponse()
-    for text in prefix:
-        speaker.say(response, text)
-    for verb in machine.verbs:
-        response.append(verb)
-    return response
 
 
 @bp.post("/incoming")
@@ -123,7 +57,7 @@ def incoming(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """A call comes in: greet, then ring the first free adviser or open the answer machine."""
-    sid = _required(params, "CallSid")
+    sid = required(params, "CallSid")
     call, known = calls.record_incoming(
         session, settings, sid, caller_number(params.get("From")), params.get("To", ""), now
     )
@@ -137,7 +71,7 @@ def incoming(
 
 
 @bp.post("/screen")
-@voice_webhook(adviser_fallback)
+@voice_webhook(hang_up_fallback)
 def screen(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
@@ -154,7 +88,7 @@ def screen(
 
 
 @bp.post("/screen-answer")
-@voice_webhook(adviser_fallback)
+@voice_webhook(hang_up_fallback)
 def screen_answer(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
@@ -185,77 +119,11 @@ def dial_result(
     return _next_step(session, settings, leg.call, now)
 
 
-@bp.post("/answer-machine")
-@voice_webhook(emergency)
-def answer_machine(
-    session: Session, settings: Settings, params: dict[str, str], now: datetime
-) -> VoiceResponse:
-    """The 24-hour answer machine for this call's county."""
-    return _answer_machine(session, settings, _call(session, params), now)
-
-
-def after_recording(settings: Settings) -> VoiceResponse:
-    """Fallback once a message exists: thank the caller whatever else failed."""
-    return twiml.say_and_hang_up(settings, wording.THANKS)
-
-
-@bp.post("/recorded")
-@voice_webhook(after_recording)
-def recorded(
-    session: Session, settings: Settings, params: dict[str, str], now: datetime
-) -> VoiceResponse:
-    """The recording has ended: keep it (if the status callback has not already) and thank."""
-    duration = calls._int(params.get("RecordingDuration")) or 0
-    recording_sid = params.get("RecordingSid", "").strip()
-    call_sid = params.get("CallSid", "").strip()
-    if duration <= 0 or not params.get("RecordingUrl"):
-        return twiml.say_and_hang_up(settings, wording.NO_MESSAGE)
-    if recording_sid and call_sid:
-        record_message(
-            session,
-            settings,
-            recording_sid=recording_sid,
-            call_sid=call_sid,
-            duration_s=duration,
-            now=now,
-        )
-    return twiml.say_and_hang_up(settings, wording.THANKS)
-
-
-@bp.post("/recording-status")
-@status_webhook
-def recording_status(
-    session: Session, settings: Settings, params: dict[str, str], now: datetime
-) -> None:
-    """Twilio's word that a recording is complete: the reliable signal that a message exists."""
-    recording_sid = params.get("RecordingSid", "").strip()
-    call_sid = params.get("CallSid", "").strip()
-    status = params.get("RecordingStatus", "").strip()
-    if not recording_sid or not call_sid:
-        return
-    duration = calls._int(params.get("RecordingDuration")) or 0
-    if status == "completed" and duration > 0:
-        record_message(
-            session,
-            settings,
-            recording_sid=recording_sid,
-            call_sid=call_sid,
-            duration_s=duration,
-            now=now,
-        )
-    else:
-        calls.record_event(
-            session,
-            call_sid,
-            "recording-" + (status or "unknown"),
-            now,
-            {"recording_sid": recording_sid, "duration": duration},
-            key=f"recording:{recording_sid}:{status}",
-        )
-
-
 @bp.post("/status")
 @status_webhook
 def status(session: Session, settings: Settings, params: dict[str, str], now: datetime) -> None:
     """Call status changes, repeated or out of order; each one is applied once."""
-    calls.record_status(session, settings, params, now)
+    if calls.record_status(session, settings, params, now):
+        call = calls.find_call(session, params.get("CallSid", ""))
+        if call is not None and call.outcome == "missed":
+            file_missed_call(session, settings, call, now)

@@ -90,3 +90,37 @@ APOLOGY = "Sorry, something went wrong on our side."
 ADVISER_TIMEOUT = "No key was pressed. The call will be offered to someone else. Goodbye."
 ALREADY_TAKEN = "This call has already been answered or the caller has hung up. Goodbye."
 THANK_YOU_BYE = "Thank you for calling. Goodbye."
+
+ASK_NUMBER = (
+    "We cannot see your phone number. Please key in the number we should call you back on, "
+    "then press the hash key. If you would rather not give a number, just press the hash key."
+)
+ASK_AGAIN = "Please key in the number again, then press the hash key."
+NOT_A_NUMBER = "Sorry, that does not look like a UK phone number."
+NO_NUMBER = "We will not have a number to call you back on, so please say it in your message."
+NUMBER_KEPT = "Thank you. We will call you back on that number."
+BRIDGE_FAILED = "Sorry, we could not connect the call."
+
+
+def read_back(spoken: str) -> str:
+    """The keyed number read back, with what to press."""
+    return f"You entered {spoken}. Press 1 if that is right, or 2 to enter it again."
+
+
+def callback_prompt(office: Office) -> str:
+    """What an adviser hears when the service rings them to make a call back."""
+    return (
+        f"Call back for the {office.name} helpline. Press 1 to be connected to the parent "
+        "now. The parent will see the helpline's number."
+    )
+
+
+CALLBACK_NOT_STARTED = "No key was pressed, so the call back has not been made. Goodbye."
+CALLBACK_CONNECTING = "Connecting you now."
+CALLBACK_DONE = "The call has ended. Please record how it went. Goodbye."
+CALLBACK_RETRY = "The parent did not answer. Another attempt has been scheduled. Goodbye."
+CALLBACK_GIVEN_UP = (
+    "The parent did not answer, and that was the last attempt. The callback is now closed as "
+    "unreachable. Goodbye."
+)
+CALLBACK_GONE = "This callback is no longer open. Goodbye."

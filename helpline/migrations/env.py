@@ -3,8 +3,10 @@
 from alembic import context
 from sqlalchemy import Connection
 
-import rota.models  # noqa: F401 - every model must be imported for autogenerate
 from helpline.db import Base
+from helpline.models import ALL_MODELS
+
+assert ALL_MODELS  # every model must be imported before autogenerate compares
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,79 @@
+"""The telephone network as the queue sees it: a small interface with a logging stand-in."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+log = logging.getLogger("helpline.dialer")
+
+
+class DialerError(RuntimeError):
+    """The call could not be placed; the message is safe to show and to log."""
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """A recording as Twilio lists it."""
+
+    sid: str
+    call_sid: str
+    duration_s: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """A call as Twilio describes it: who rang which number."""
+
+    sid: str
+    from_number: str
+    to_number: str
+
+
+class Dialer(Protocol):
+    """Places calls and manages recordings; `places_calls` is False for the logging stand-in."""
+
+    places_calls: bool
+
+    def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str | None:
+        """Start a call that runs the TwiML at `url`; its CallSid, or None if not placed."""
+        ...
+
+    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+        """Recordings created since `since`, newest first."""
+        ...
+
+    def fetch_call(self, sid: str) -> CallInfo | None:
+        """Who rang which number, for a call the webhooks never told us about."""
+        ...
+
+    def delete_recording(self, sid: str) -> None:
+        """Delete a recording at Twilio."""
+        ...
+
+
+@dataclass
+class LoggingDialer:
+    """Used without Twilio credentials: nothing is placed, and the log says so (no numbers)."""
+
+    places_calls: bool = False
+    placed: list[dict[str, str]] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str | None:
+        self.placed.append({"to": to, "from": from_, "url": url})
+        log.warning("outbound call not placed: no Twilio credentials are configured")
+        return None
+
+    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+        return []
+
+    def fetch_call(self, sid: str) -> CallInfo | None:
+        return None
+
+    def delete_recording(self, sid: str) -> None:
+        log.info("recording %s not deleted at Twilio: no credentials are configured", sid)

@@ -1,0 +1,228 @@
+"""The scheduler's periodic jobs. Each claims its rows so two clocks still do each piece once.
+
+On PostgreSQL the claim is `SELECT ... FOR UPDATE SKIP LOCKED`: a second clock running at the
+same moment skips the rows the first holds. SQLite takes a write lock at BEGIN, so there the
+runs simply queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from callbacks import policy, queue
+from callbacks.dialer import Dialer
+from callbacks.messages import record_message
+from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning, Message
+from calls import service as calls
+from helpline.phones import caller_number
+from helpline.settings import Settings
+from rota import service as rota
+from rota.models import Adviser
+
+log = logging.getLogger("helpline.jobs")
+ACTOR = "scheduler"
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job may use besides the session and the time."""
+
+    settings: Settings
+    dialer: Dialer
+    after_claim: Callable[[], None] = lambda: None  # a test seam for overlapping runs
+
+
+def _claim(session: Session, query):  # type: ignore[no-untyped-def]
+    return session.scalars(query.limit(BATCH).with_for_update(skip_locked=True)).all()
+
+
+def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> str:
+    """Give unassigned callbacks to advisers on shift, own county first, balancing open work."""
+    settings = ctx.settings
+    waiting = _claim(
+        session,
+        select(Callback)
+        .where(
+            Callback.status == "open",
+            Callback.assigned_to_id.is_(None),
+            or_(Callback.next_attempt_at.is_(None), Callback.next_attempt_at <= now),
+        )
+        .order_by(Callback.due_at, Callback.id),
+    )
+    ctx.after_claim()
+    if not waiting:
+        return "nothing to assign"
+    margin = timedelta(minutes=settings.callbacks.min_shift_left_minutes)
+    working = [a for a in rota.on_shift(session, now) if a.ends_at - now >= margin]
+    loads: dict[int | None, int] = {
+        adviser_id: count
+        for adviser_id, count in session.execute(
+            select(Callback.assigned_to_id, func.count())
+            .where(Callback.status == "assigned")
+            .group_by(Callback.assigned_to_id)
+        )
+    }
+    workers = [
+        policy.Worker(a.adviser_id, a.office, loads.get(a.adviser_id, 0), a.name) for a in working
+    ]
+    partners = {key: office.fallback for key, office in settings.offices.items()}
+    pairs = policy.assign(
+        [policy.OpenWork(c.id, c.office, c.due_at) for c in waiting],
+        workers,
+        partners=partners,
+        max_open=settings.callbacks.max_open_per_adviser,
+    )
+    by_id = {c.id: c for c in waiting}
+    for callback_id, adviser_id in pairs:
+        callback = by_id[callback_id]
+        callback.next_attempt_at = None
+        queue.assign(session, callback, session.get_one(Adviser, adviser_id), ACTOR, now)
+    return f"assigned {len(pairs)} of {len(waiting)} waiting callback(s)"
+
+
+def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> str:
+    """Put back in the pool the callbacks of advisers whose shift has ended."""
+    working = {a.adviser_id for a in rota.on_shift(session, now)}
+    busy_since = now - timedelta(hours=1)
+    in_progress = select(Attempt.callback_id).where(
+        Attempt.outcome.is_(None), Attempt.started_at > busy_since
+    )
+    held = _claim(
+        session,
+        select(Callback)
+        .where(Callback.status == "assigned", Callback.id.not_in(in_progress))
+        .order_by(Callback.id),
+    )
+    ctx.after_claim()
+    returned = 0
+    for callback in held:
+        if callback.assigned_to_id not in working:
+            queue.unassign(session, callback, ACTOR, now, reason="shift ended")
+            returned += 1
+    return f"returned {returned} callback(s) to the pool"
+
+
+def release_retries(session: Session, ctx: JobContext, now: datetime) -> str:
+    """Make callbacks whose retry time has come ready for assignment again."""
+    due = _claim(
+        session,
+        select(Callback)
+        .where(Callback.status.in_(OPEN_STATUSES), Callback.next_attempt_at <= now)
+        .order_by(Callback.id),
+    )
+    ctx.after_claim()
+    for callback in due:
+        callback.next_attempt_at = None
+        queue.event(session, callback, "retry-due", ACTOR, now)
+    session.flush()
+    return f"released {len(due)} retr{'y' if len(due) == 1 else 'ies'}"
+
+
+def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
+    """Warn the duty officer of first attempts close to or past their deadline."""
+    soon = now + timedelta(hours=ctx.settings.callbacks.warn_before_hours)
+    attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(policy.OUTCOMES))
+    candidates = _claim(
+        session,
+        select(Callback)
+        .where(
+            Callback.status.in_(OPEN_STATUSES),
+            Callback.due_at <= soon,
+            Callback.id.not_in(attempted),
+        )
+        .order_by(Callback.due_at),
+    )
+    ctx.after_claim()
+    raised = 0
+    for callback in candidates:
+        kind = "overdue" if callback.due_at <= now else "due-soon"
+        if any(w.kind == kind for w in callback.warnings):
+            continue
+        session.add(DeadlineWarning(callback_id=callback.id, kind=kind, created_at=now))
+        queue.event(session, callback, f"warning-{kind}", ACTOR, now)
+        log.warning(
+            "callback %s is %s (due %s)",
+            callback.id,
+            kind.replace("-", " "),
+            callback.due_at.isoformat(),
+        )
+        raised += 1
+    session.flush()
+    return f"raised {raised} deadline warning(s)"
+
+
+def reconcile_recordings(session: Session, ctx: JobContext, now: datetime) -> str:
+    """Create any message whose webhooks never arrived, from Twilio's list of recordings."""
+    if not ctx.dialer.places_calls:
+        return "skipped: no Twilio credentials"
+    recordings = ctx.dialer.recent_recordings(now - timedelta(days=2))
+    known = set(
+        session.scalars(
+            select(Message.recording_sid).where(
+                Message.recording_sid.in_([r.sid for r in recordings])
+            )
+        )
+    )
+    recovered = 0
+    for rec in recordings:
+        if rec.sid in known or rec.duration_s <= 0:
+            continue
+        if calls.find_call(session, rec.call_sid) is None:
+            info = ctx.dialer.fetch_call(rec.call_sid)
+            if info is None or ctx.settings.office_for_number(info.to_number) is None:
+                continue  # not a call to the helpline (an outbound call, say)
+            calls.record_incoming(
+                session,
+                ctx.settings,
+                rec.call_sid,
+                caller_number(info.from_number),
+                info.to_number,
+                rec.created_at,
+            )
+        record_message(
+            session,
+            ctx.settings,
+            recording_sid=rec.sid,
+            call_sid=rec.call_sid,
+            duration_s=rec.duration_s,
+            now=now,
+            received_at=rec.created_at,
+        )
+        recovered += 1
+    if recovered:
+        log.warning("recovered %s message(s) that no webhook had delivered", recovered)
+    return f"checked {len(recordings)} recording(s), recovered {recovered}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job and how often it runs."""
+
+    name: str
+    run: Callable[[Session, JobContext, datetime], str]
+    every_seconds: int
+    about: str
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job("assign-callbacks", assign_callbacks, 60, "assign open callbacks to advisers on shift"),
+        Job("return-to-pool", return_to_pool, 60, "return callbacks when a shift ends"),
+        Job("release-retries", release_retries, 60, "make due retries assignable"),
+        Job("warn-deadlines", warn_deadlines, 300, "warn the duty officer of deadlines"),
+        Job(
+            "reconcile-recordings",
+            reconcile_recordings,
+            900,
+            "recover messages whose webhooks were lost",
+        ),
+    )
+}

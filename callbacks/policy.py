@@ -1,0 +1,80 @@
+"""What an attempt's outcome does to a callback, and who gets open work. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+OUTCOMES = ("spoke", "left-message", "no-answer", "wrong-number")
+
+
+def after_outcome(outcome: str, attempts_made: int, max_attempts: int) -> str:
+    """The callback's next state: `completed`, `retry` or `unreachable`.
+
+    `attempts_made` counts this attempt. Spoke completes; a wrong number is unreachable at
+    once; a message left or no answer waits for a retry until the last attempt is used.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome '{outcome}' (use {', '.join(OUTCOMES)})")
+    if outcome == "spoke":
+        return "completed"
+    if outcome == "wrong-number" or attempts_made >= max_attempts:
+        return "unreachable"
+    return "retry"
+
+
+@dataclass(frozen=True)
+class OpenWork:
+    """A callback waiting for an adviser."""
+
+    callback_id: int
+    office: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Worker:
+    """An adviser on shift who could take callbacks, with the open work they already hold."""
+
+    adviser_id: int
+    office: str  # the team they work for in this shift
+    open_count: int
+    name: str = ""
+
+
+def assign(
+    work: Sequence[OpenWork],
+    workers: Sequence[Worker],
+    *,
+    partners: Mapping[str, Sequence[str]],
+    max_open: int,
+) -> list[tuple[int, int]]:
+    """Pairs (callback_id, adviser_id), most urgent callback first.
+
+    Each callback goes to the least-loaded adviser of its own county's team; the partner team
+    takes it only when its least-loaded adviser has strictly more room. Nobody is given more
+    than `max_open` open callbacks; work that fits nowhere stays in the pool.
+    """
+    load = {w.adviser_id: w.open_count for w in workers}
+    pairs: list[tuple[int, int]] = []
+    for item in sorted(work, key=lambda w: (w.due_at, w.callback_id)):
+        own = _least_loaded(workers, load, {item.office}, max_open)
+        other = _least_loaded(workers, load, set(partners.get(item.office, ())), max_open)
+        chosen = own
+        if other is not None and (own is None or load[other.adviser_id] < load[own.adviser_id]):
+            chosen = other
+        if chosen is None:
+            continue
+        load[chosen.adviser_id] += 1
+        pairs.append((item.callback_id, chosen.adviser_id))
+    return pairs
+
+
+def _least_loaded(
+    workers: Sequence[Worker], load: dict[int, int], offices: set[str], max_open: int
+) -> Worker | None:
+    team = [w for w in workers if w.office in offices and load[w.adviser_id] < max_open]
+    if not team:
+        return None
+    return min(team, key=lambda w: (load[w.adviser_id], w.name.casefold(), w.adviser_id))

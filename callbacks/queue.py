@@ -1,0 +1,270 @@
+"""The callback queue: making and joining callbacks, and the actions staff take on them.
+
+Services flush but never commit. Two people acting on the same callback at once are kept apart
+by the callback's version column: the second to write gets `Conflict`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from callbacks import policy
+from callbacks.models import OPEN_STATUSES, Attempt, Callback, CallbackEvent, Message, Note
+from callbacks.working_time import add_working_hours, due_at
+from helpline.settings import Settings
+from rota import service as rota
+from rota.models import Adviser
+
+
+class CallbackError(ValueError):
+    """An action that cannot be done to this callback; the message says why."""
+
+
+class Conflict(CallbackError):
+    """Someone else changed the callback first."""
+
+
+def event(
+    session: Session, callback: Callback, kind: str, actor: str, now: datetime, **detail: Any
+) -> None:
+    """Keep an audit event for the callback."""
+    session.add(
+        CallbackEvent(callback_id=callback.id, kind=kind, actor=actor, at=now, detail=detail)
+    )
+
+
+def promise(session: Session, settings: Settings, office: str, received_at: datetime) -> datetime:
+    """When the first attempt is due for a message received at `received_at`."""
+    calendar = rota.calendar(session, settings, office, received_at, days=400)
+    return due_at(calendar, received_at, settings.callbacks.promise_working_days)
+
+
+def open_for_phone(session: Session, phone: str) -> Callback | None:
+    """The caller's open callback, if there is one."""
+    return session.scalar(
+        select(Callback).where(Callback.phone == phone, Callback.status.in_(OPEN_STATUSES))
+    )
+
+
+def _create(
+    session: Session, settings: Settings, phone: str | None, office: str, now: datetime, kind: str
+) -> Callback:
+    callback = Callback(
+        phone=phone,
+        office=office,
+        status="open",
+        created_at=now,
+        due_at=promise(session, settings, office, now),
+    )
+    session.add(callback)
+    session.flush()
+    event(session, callback, kind, "service", now, office=office)
+    return callback
+
+
+def callback_for(
+    session: Session,
+    settings: Settings,
+    phone: str | None,
+    office: str,
+    now: datetime,
+    kind: str = "created",
+) -> tuple[Callback, bool]:
+    """The caller's open callback or a new one, and whether it is new.
+
+    A caller with no number always gets a new one: two withheld callers are not one person.
+    """
+    if phone is None:
+        return _create(session, settings, None, office, now, kind), True
+    existing = open_for_phone(session, phone)
+    if existing is not None:
+        return existing, False
+    try:
+        with session.begin_nested():
+            return _create(session, settings, phone, office, now, kind), True
+    except IntegrityError:
+        # Another message from this number made the callback a moment ago: join it.
+        existing = open_for_phone(session, phone)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def file_message(session: Session, settings: Settings, message: Message, now: datetime) -> Callback:
+    """Put a message into its caller's open callback (keeping its place) or a new one."""
+    if message.callback_id is not None:
+        return get(session, message.callback_id)
+    callback, created = callback_for(
+        session, settings, message.phone, message.office, message.received_at
+    )
+    message.callback_id = callback.id
+    if not created:
+        event(
+            session,
+            callback,
+            "message-joined",
+            "service",
+            now,
+            message_id=message.id,
+            office=message.office,
+        )
+    session.flush()
+    return callback
+
+
+def get(session: Session, callback_id: int) -> Callback:
+    """The callback with this id, or CallbackError."""
+    callback = session.get(Callback, callback_id)
+    if callback is None:
+        raise CallbackError(f"no callback {callback_id}")
+    return callback
+
+
+def _require_open(callback: Callback) -> None:
+    if callback.status not in OPEN_STATUSES:
+        raise CallbackError(f"callback {callback.id} is already {callback.status}")
+
+
+def _flush(session: Session, callback: Callback) -> None:
+    # Every action writes the row, so its version moves on and a concurrent action that read
+    # the old version fails instead of silently doing the same work twice.
+    flag_modified(callback, "status")
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            f"callback {callback.id} was changed by someone else just now; "
+            "look at it again and retry"
+        ) from exc
+
+
+def assign(
+    session: Session, callback: Callback, adviser: Adviser, actor: str, now: datetime
+) -> None:
+    """Give the callback to an adviser (a reassignment if someone else had it)."""
+    _require_open(callback)
+    previous = callback.assigned_to.name if callback.assigned_to else None
+    callback.assigned_to_id = adviser.id
+    callback.assigned_to = adviser
+    callback.assigned_at = now
+    callback.status = "assigned"
+    _flush(session, callback)
+    event(session, callback, "assigned", actor, now, adviser_id=adviser.id, previous=previous)
+
+
+def unassign(session: Session, callback: Callback, actor: str, now: datetime, reason: str) -> None:
+    """Put the callback back in the pool."""
+    _require_open(callback)
+    callback.assigned_to_id = None
+    callback.assigned_to = None
+    callback.assigned_at = None
+    callback.status = "open"
+    _flush(session, callback)
+    event(session, callback, "returned-to-pool", actor, now, reason=reason)
+
+
+def close(session: Session, callback: Callback, reason: str, actor: str, now: datetime) -> None:
+    """Cancel a callback that needs no call (a duplicate, a caller who rang again)."""
+    if not reason.strip():
+        raise CallbackError("a reason is needed to close a callback")
+    _require_open(callback)
+    callback.status = "cancelled"
+    callback.close_reason = reason.strip()[:200]
+    callback.closed_at = now
+    callback.next_attempt_at = None
+    _flush(session, callback)
+    event(session, callback, "cancelled", actor, now)
+
+
+def add_note(session: Session, callback: Callback, author: str, text: str, now: datetime) -> Note:
+    """Add a note for colleagues."""
+    note = Note(callback_id=callback.id, author=author, text=text.strip(), created_at=now)
+    session.add(note)
+    session.flush()
+    return note
+
+
+def counted_attempts(callback: Callback) -> int:
+    """Attempts that reached the point of an outcome (the ones the retry limit counts)."""
+    return sum(1 for a in callback.attempts if a.outcome in policy.OUTCOMES)
+
+
+def start_attempt(
+    session: Session, callback: Callback, adviser: Adviser, actor: str, now: datetime
+) -> Attempt:
+    """Begin a call-back attempt by `adviser`; the call itself is placed after commit."""
+    _require_open(callback)
+    if callback.phone is None:
+        raise CallbackError(f"callback {callback.id} has no number to call")
+    if callback.next_attempt_at is not None and callback.next_attempt_at > now:
+        raise CallbackError(
+            f"callback {callback.id} waits for its retry at {callback.next_attempt_at.isoformat()}"
+        )
+    if callback.assigned_to_id != adviser.id:
+        assign(session, callback, adviser, actor, now)
+    attempt = Attempt(callback_id=callback.id, adviser_id=adviser.id, started_at=now)
+    session.add(attempt)
+    callback.attempts.append(attempt)
+    _flush(session, callback)
+    event(session, callback, "attempt-started", actor, now, attempt_id=attempt.id)
+    return attempt
+
+
+def record_outcome(
+    session: Session,
+    settings: Settings,
+    callback: Callback,
+    outcome: str,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+) -> str:
+    """Record how an attempt went, then complete, retry or give up; returns the new status."""
+    _require_open(callback)
+    if outcome not in policy.OUTCOMES:
+        raise CallbackError(f"unknown outcome '{outcome}' (use {', '.join(policy.OUTCOMES)})")
+    attempt = next((a for a in reversed(callback.attempts) if a.outcome is None), None)
+    if attempt is None:
+        adviser_id = callback.assigned_to_id
+        attempt = Attempt(callback_id=callback.id, adviser_id=adviser_id, started_at=now)
+        session.add(attempt)
+        callback.attempts.append(attempt)
+    attempt.outcome = outcome
+    next_state = policy.after_outcome(
+        outcome, counted_attempts(callback), settings.callbacks.max_attempts
+    )
+    attempt.ended_at = attempt.ended_at or now
+    if note:
+        attempt.note = note.strip()
+    if next_state == "retry":
+        calendar = rota.calendar(session, settings, callback.office, now, days=60)
+        callback.next_attempt_at = add_working_hours(
+            calendar, now, settings.callbacks.retry_spacing_working_hours
+        )
+        callback.status = "open"
+        callback.assigned_to_id = None
+        callback.assigned_to = None
+    else:
+        callback.status = next_state
+        callback.closed_at = now
+        callback.next_attempt_at = None
+    _flush(session, callback)
+    event(
+        session,
+        callback,
+        f"outcome-{outcome}",
+        actor,
+        now,
+        attempt_id=attempt.id,
+        status=callback.status,
+    )
+    if note:
+        add_note(session, callback, actor, note, now)
+    return callback.status

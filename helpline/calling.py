@@ -1,0 +1,85 @@
+"""Calling a parent back: record the attempt, commit, then ask Twilio to ring the adviser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callbacks import queue
+from callbacks.dialer import Dialer, DialerError
+from callbacks.models import Attempt
+from helpline.db import unit_of_work
+from helpline.runtime import Runtime
+from rota.service import find_adviser
+from webhooks.callback_voice import helpline_number
+
+
+@dataclass(frozen=True)
+class CallBackResult:
+    """What happened when a call back was asked for; `message` is fit to show staff."""
+
+    attempt_id: int
+    placed: bool
+    message: str
+
+
+def call_back(
+    runtime: Runtime, callback_id: int, actor: str, adviser_name: str | None = None
+) -> CallBackResult:
+    """Ring the assigned (or named) adviser; when they press 1 the parent is dialled."""
+    settings = runtime.settings
+    dialer: Dialer = runtime.services["dialer"]
+    now = runtime.clock()
+    with unit_of_work(runtime.sessions) as session:
+        callback = queue.get(session, callback_id)
+        if adviser_name:
+            adviser = find_adviser(session, adviser_name)
+        elif callback.assigned_to is not None:
+            adviser = callback.assigned_to
+        else:
+            raise queue.CallbackError(
+                f"callback {callback_id} is not assigned: assign it or name an adviser"
+            )
+        attempt = queue.start_attempt(session, callback, adviser, actor, now)
+        attempt_id, adviser_phone = attempt.id, adviser.phone
+        caller_id = helpline_number(settings, callback.office)
+    if not dialer.places_calls:
+        return CallBackResult(
+            attempt_id,
+            False,
+            (
+                f"Call not placed: no Twilio credentials are configured. Attempt {attempt_id} is "
+                f"recorded; record its outcome with: helpline callbacks outcome {callback_id} ..."
+            ),
+        )
+    if not settings.public_base_url:
+        _abandon(runtime, attempt_id, "PUBLIC_BASE_URL is not set")
+        raise queue.CallbackError("PUBLIC_BASE_URL is not set, so Twilio cannot reach us")
+    base = settings.public_base_url
+    try:
+        sid = dialer.place_call(
+            to=adviser_phone,
+            from_=caller_id,
+            url=f"{base}/voice/callback/adviser?attempt={attempt_id}",
+            status_callback=f"{base}/voice/callback/status?attempt={attempt_id}",
+        )
+    except DialerError as exc:
+        _abandon(runtime, attempt_id, str(exc))
+        raise queue.CallbackError(f"the call could not be placed: {exc}") from None
+    with unit_of_work(runtime.sessions) as session:
+        placed = session.get_one(Attempt, attempt_id)
+        placed.placed = True
+        placed.call_sid = sid
+    return CallBackResult(
+        attempt_id,
+        True,
+        f"Ringing the adviser now (attempt {attempt_id}); when they press 1 "
+        "the parent is called from the helpline's number.",
+    )
+
+
+def _abandon(runtime: Runtime, attempt_id: int, why: str) -> None:
+    with unit_of_work(runtime.sessions) as session:
+        attempt = session.get_one(Attempt, attempt_id)
+        attempt.outcome = "not-placed"
+        attempt.ended_at = runtime.clock()
+        attempt.note = why

@@ -1,0 +1,29 @@
+"""Every model of every domain, imported in one place for migrations and tests."""
+
+from callbacks.models import (
+    Attempt,
+    Callback,
+    CallbackEvent,
+    DeadlineWarning,
+    JobRun,
+    Message,
+    Note,
+)
+from calls.models import Call, CallEvent, CallLeg
+from rota.models import Adviser, Closure, Shift
+
+ALL_MODELS = (
+    Adviser,
+    Shift,
+    Closure,
+    Call,
+    CallLeg,
+    CallEvent,
+    Message,
+    Callback,
+    Attempt,
+    Note,
+    DeadlineWarning,
+    CallbackEvent,
+    JobRun,
+)

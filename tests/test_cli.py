@@ -1,0 +1,386 @@
+"""The `helpline` command, driven as an administrator would drive it, on a SQLite file per test.
+
+The wall clock is pinned to a ticking clock that starts on a Wednesday late morning in London, so
+that office hours and rota shifts do not depend on when the tests run.
+"""
+
+from __future__ import annotations
+
+import json
+import time as monotonic_time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
+
+from helpline import settings as settings_module
+from helpline.cli import main
+from helpline.demo import demo_csv
+
+WEDNESDAY = date(2026, 12, 2)
+WEDNESDAY_LATE_MORNING = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)  # London is on GMT
+PARENT = "+447700900123"
+ALEX, BRYN = "+447700900001", "+447700900002"
+TOKEN = "t"
+HEADER = "name,phone,office,date,start,end,duty_officer"
+CALL_KEYS = {"sid", "from", "office", "status", "outcome", "answered_by", "started_at", "ended_at"}
+
+
+class TickingClock:
+    """Now: a fixed instant plus the real time elapsed since the test began."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        self.began = monotonic_time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.at + timedelta(seconds=monotonic_time.monotonic() - self.began)
+
+
+class Cli:
+    """Runs `helpline ...` with an environment of its own and one SQLite database."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.db_path = tmp_path / "cli.sqlite3"
+        self.runner = CliRunner()
+
+    def env(self, *, demo: bool = False, token: str = TOKEN) -> dict[str, str | None]:
+        return {
+            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "TWILIO_AUTH_TOKEN": token,
+            "PUBLIC_BASE_URL": "https://helpline.example.test",
+            "HELPLINE_DEMO": "1" if demo else "",
+            "HELPLINE_CONFIG": None,
+            "TWILIO_ACCOUNT_SID": None,
+        }
+
+    def run(self, *args: str, demo: bool = False, token: str = TOKEN) -> Result:
+        return self.runner.invoke(main, list(args), env=self.env(demo=demo, token=token))
+
+    def ok(self, *args: str, demo: bool = False, token: str = TOKEN) -> str:
+        """Run a command that must succeed; its output."""
+        result = self.run(*args, demo=demo, token=token)
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        return result.output
+
+    def write(self, name: str, content: str) -> str:
+        path = self.tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        return str(path)
+
+    def rota(self, *lines: str, name: str = "rota.csv") -> str:
+        return self.write(name, "\n".join([HEADER, *lines]) + "\n")
+
+    def count(self, table: str) -> int:
+        engine = create_engine(f"sqlite:///{self.db_path}")
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+        finally:
+            engine.dispose()
+
+    def calls(self, demo: bool = False) -> list[dict[str, object]]:
+        calls = json.loads(self.ok("calls", "list", "--json", demo=demo))
+        assert isinstance(calls, list)
+        return calls
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    monkeypatch.setattr("helpline.clock.now", TickingClock(WEDNESDAY_LATE_MORNING))
+    cli = Cli(tmp_path)
+    assert "up to date" in cli.ok("db", "upgrade")
+    yield cli
+
+
+@pytest.fixture
+def demo(cli: Cli) -> Cli:
+    """The demo's rota (two advisers on shift all day in each office), imported from CSV."""
+    settings = settings_module.load({"HELPLINE_DEMO": "1"})
+    path = cli.write("demo.csv", demo_csv(settings, WEDNESDAY_LATE_MORNING))
+    assert "Added 4 advisers" in cli.ok("rota", "import", path, demo=True)
+    return cli
+
+
+def caller_ids(output: str) -> list[str]:
+    """The phones rung, in order, from the simulator's transcript."""
+    return [line.split()[3] for line in output.splitlines() if "rings adviser" in line]
+
+
+# helpline db upgrade
+
+
+def test_db_upgrade_twice_is_harmless_and_keeps_data(cli: Cli) -> None:
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,no"))
+
+    assert "up to date" in cli.ok("db", "upgrade")
+
+    assert cli.count("adviser") == 1
+    assert cli.count("shift") == 1
+    assert cli.calls() == []
+
+
+# helpline rota import
+
+
+def test_rota_import_prints_a_summary_and_a_second_import_changes_nothing(cli: Cli) -> None:
+    path = cli.rota(
+        f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,yes",
+        f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,13:00,no",
+        "Cara Clarke,07700 900003,worcestershire,2026-12-02,09:30,16:30,no",
+    )
+
+    first = cli.ok("rota", "import", path)
+    second = cli.ok("rota", "import", path)
+
+    assert "Added 2 advisers and updated 0; added 3 shifts, updated 0" in first
+    assert "Added 0 advisers and updated 0; added 0 shifts, updated 0 and left 3 unchanged" in (
+        second
+    )
+    assert (cli.count("adviser"), cli.count("shift")) == (2, 3)
+
+
+def test_rota_import_with_a_new_phone_updates_the_adviser(cli: Cli) -> None:
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,no"))
+
+    output = cli.ok(
+        "rota",
+        "import",
+        cli.rota("alex adams,+447700900009,herefordshire,2026-12-02,09:00,17:00,no", name="b.csv"),
+    )
+
+    assert "Added 0 advisers and updated 1" in output
+    assert "left 1 unchanged" in output
+    assert (cli.count("adviser"), cli.count("shift")) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "field"),
+    [
+        ("Bryn Bowen,not a phone,herefordshire,2026-12-02,09:00,17:00,no", "phone"),
+        ("Bryn Bowen,+447700900002,shropshire,2026-12-02,09:00,17:00,no", "office"),
+        ("Bryn Bowen,+447700900002,herefordshire,02/12/2026,09:00,17:00,no", "date"),
+        ("Bryn Bowen,+447700900002,herefordshire,2026-12-02,17:00,09:00,no", "end"),
+        ("Bryn Bowen,+447700900002,herefordshire,2026-12-02,09:00,17:00,maybe", "duty_officer"),
+    ],
+)
+def test_rota_import_with_a_bad_row_names_line_and_field_and_imports_nothing(
+    cli: Cli, bad_row: str, field: str
+) -> None:
+    path = cli.rota(
+        f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,no",
+        bad_row,
+        "Cara Clarke,+447700900003,worcestershire,2026-12-02,09:00,17:00,no",
+    )
+
+    result = cli.run("rota", "import", path)
+
+    assert result.exit_code != 0
+    assert f"line 3, {field}:" in result.output
+    assert "nothing imported" in result.output
+    assert (cli.count("adviser"), cli.count("shift")) == (0, 0)
+
+
+def test_a_bad_file_after_a_good_one_leaves_the_good_import_alone(cli: Cli) -> None:
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,no"))
+    bad = cli.rota(
+        f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no",
+        "Cara Clarke,+447700900003,worcestershire,2026-12-03,09:00,25:00,no",
+        name="bad.csv",
+    )
+
+    result = cli.run("rota", "import", bad)
+
+    assert result.exit_code != 0
+    assert "line 3, end:" in result.output
+    assert (cli.count("adviser"), cli.count("shift")) == (1, 1)
+
+
+# helpline office close / open
+
+
+def test_office_close_and_open(cli: Cli) -> None:
+    closed = cli.ok(
+        "office", "close", "herefordshire", "--until", "2030-01-01T17:00", "--reason", "training"
+    )
+    assert "herefordshire is closed until 2030-01-01T17:00:00+00:00" in closed
+    assert cli.count("closure") == 1
+
+    assert "herefordshire is open (1 closure(s) ended)" in cli.ok("office", "open", "herefordshire")
+    assert "(0 closure(s) ended)" in cli.ok("office", "open", "herefordshire")
+
+
+def test_office_close_until_a_summer_time_is_read_as_london_time(cli: Cli) -> None:
+    output = cli.ok("office", "close", "worcestershire", "--until", "2030-07-01T17:00")
+
+    assert "until 2030-07-01T17:00:00+01:00" in output
+
+
+def test_office_close_without_until_lasts_until_reopened(cli: Cli) -> None:
+    assert "worcestershire is closed until reopened" in cli.ok("office", "close", "worcestershire")
+
+
+@pytest.mark.parametrize("command", ["close", "open"])
+def test_an_unknown_office_is_refused_listing_the_known_ones(cli: Cli, command: str) -> None:
+    result = cli.run("office", command, "nowhere")
+
+    assert result.exit_code != 0
+    assert "no office 'nowhere'" in result.output
+    assert "herefordshire, worcestershire" in result.output
+    assert cli.count("closure") == 0
+
+
+@pytest.mark.parametrize(
+    ("until", "message"),
+    [
+        ("2020-01-01T09:00", "must end in the future"),
+        ("2026-12-02T10:59", "must end in the future"),  # a minute before the pinned clock
+        ("next tuesday", "'next tuesday' is not an ISO time"),
+        ("2030-13-01T09:00", "is not an ISO time"),
+    ],
+)
+def test_office_close_until_in_the_past_or_not_iso_is_refused(
+    cli: Cli, until: str, message: str
+) -> None:
+    result = cli.run("office", "close", "herefordshire", "--until", until)
+
+    assert result.exit_code != 0
+    assert message in result.output
+    assert cli.count("closure") == 0
+
+
+def test_a_closed_office_sends_its_calls_to_the_partner_until_reopened(demo: Cli) -> None:
+    simulate = ("simulate", "call", "--to", "herefordshire", "--accept", "Alex Adams")
+    partner = (*simulate, "--accept", "Cara Clarke")
+
+    demo.ok("office", "close", "herefordshire", "--reason", "training", demo=True)
+    while_closed = demo.ok(*partner, demo=True)
+    demo.ok("office", "open", "herefordshire", demo=True)
+    reopened = demo.ok(*simulate, demo=True)
+
+    assert ALEX not in caller_ids(while_closed)
+    assert "outcome: answered_by_partner" in while_closed
+    assert caller_ids(reopened)[0] == ALEX
+    assert reopened.rstrip().endswith("outcome: answered")
+    newest, oldest = demo.calls(demo=True)
+    assert (oldest["outcome"], oldest["answered_by"]) == ("answered_by_partner", "Cara Clarke")
+    assert (newest["outcome"], newest["answered_by"]) == ("answered", "Alex Adams")
+
+
+# helpline simulate call and helpline calls list --json
+
+
+def test_simulated_call_rings_past_a_voicemail_to_the_adviser_who_accepts(demo: Cli) -> None:
+    output = demo.ok(
+        "--demo",
+        "simulate",
+        "call",
+        "--to",
+        "herefordshire",
+        "--voicemail",
+        "Alex Adams",
+        "--accept",
+        "Bryn Bowen",
+    )
+
+    assert "hears: Thank you for calling the Herefordshire helpline" in output
+    assert caller_ids(output) == [ALEX, BRYN]
+    assert f"[voicemail] {ALEX} answers" in output
+    assert f"caller connected to {BRYN}" in output
+    assert f"caller connected to {ALEX}" not in output
+    assert output.rstrip().endswith("outcome: answered")
+
+    [call] = demo.calls(demo=True)
+    assert set(call) == CALL_KEYS
+    assert call["from"] == PARENT
+    assert call["office"] == "herefordshire"
+    assert call["status"] == "completed"
+    assert (call["outcome"], call["answered_by"]) == ("answered", "Bryn Bowen")
+    assert str(call["sid"]).startswith("CA")
+    started = datetime.fromisoformat(str(call["started_at"]))
+    ended = datetime.fromisoformat(str(call["ended_at"]))
+    assert started.utcoffset() is not None and ended.utcoffset() is not None
+    assert WEDNESDAY_LATE_MORNING <= started <= ended < WEDNESDAY_LATE_MORNING + timedelta(hours=1)
+
+
+def test_withheld_caller_nobody_accepts_reaches_the_answer_machine(demo: Cli) -> None:
+    demo.ok("simulate", "call", "--to", "herefordshire", "--accept", "Bryn Bowen", demo=True)
+
+    output = demo.ok(
+        "simulate",
+        "call",
+        "--from",
+        "withheld",
+        "--to",
+        "worcestershire",
+        "--message-seconds",
+        "30",
+        demo=True,
+    )
+
+    assert "hears: Thank you for calling the Worcestershire helpline" in output
+    # Worcestershire's advisers first, then the partner office's, then the answer machine.
+    assert caller_ids(output)[:2] == ["+447700900003", "+447700900004"]
+    assert set(caller_ids(output)) == {ALEX, BRYN, "+447700900003", "+447700900004"}
+    assert "caller connected" not in output
+    assert "leaves a 30 s message" in output
+    assert output.rstrip().endswith("outcome: voicemail")
+
+    newest, older = demo.calls(demo=True)  # newest first
+    assert set(newest) == CALL_KEYS
+    assert newest["from"] is None
+    assert (newest["office"], newest["outcome"], newest["answered_by"]) == (
+        "worcestershire",
+        "voicemail",
+        None,
+    )
+    assert older["answered_by"] == "Bryn Bowen"
+
+
+def test_simulated_call_outside_the_demo_uses_office_hours_and_the_rota(cli: Cli) -> None:
+    cli.ok(
+        "rota",
+        "import",
+        cli.rota(
+            f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,yes",
+            f"Bryn Bowen,{BRYN},herefordshire,{WEDNESDAY},13:00,17:00,no",  # not on shift yet
+        ),
+    )
+
+    result = cli.run("simulate", "call", "--to", "herefordshire", "--accept", "alex ADAMS")
+
+    assert result.exit_code == 0, result.output
+    assert caller_ids(result.output) == [ALEX]
+    # the adviser sees the county's helpline number, never the parent's
+    ring = next(line for line in result.output.splitlines() if "rings adviser" in line)
+    assert "caller ID +441632960001" in ring and PARENT not in ring
+    [call] = cli.calls()
+    assert (call["outcome"], call["answered_by"]) == ("answered", "Alex Adams")
+
+
+def test_simulate_call_without_an_auth_token_is_refused(cli: Cli) -> None:
+    result = cli.run("simulate", "call", "--to", "herefordshire", token="")
+
+    assert result.exit_code != 0
+    assert "TWILIO_AUTH_TOKEN is not set" in result.output
+    assert cli.calls() == []
+
+
+def test_simulate_call_naming_an_unknown_adviser_is_refused(demo: Cli) -> None:
+    result = demo.run("simulate", "call", "--accept", "Zed Zimmer", demo=True)
+
+    assert result.exit_code != 0
+    assert "no adviser called 'Zed Zimmer'" in result.output
+    assert demo.calls(demo=True) == []
+
+
+def test_simulate_call_to_an_unknown_office_is_refused(demo: Cli) -> None:
+    result = demo.run("simulate", "call", "--to", "worcester", "--accept", "Cara Clarke", demo=True)
+
+    assert result.exit_code != 0
+    assert "herefordshire, worcestershire" in result.output
+    assert demo.calls(demo=True) == []

@@ -1,0 +1,190 @@
+"""The 24-hour answer machine: greeting, a number for callers who hide theirs, the message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from callbacks.messages import record_message
+from calls import service as calls
+from calls.models import Call
+from helpline.phones import spoken_digits, uk_number
+from helpline.settings import Settings
+from rota import service as rota
+from webhooks import twiml, wording
+from webhooks.common import emergency, find_call, to_int, url
+from webhooks.edge import status_webhook, voice_webhook
+
+bp = Blueprint("answer_machine", __name__, url_prefix="/voice")
+
+
+def _message(response: VoiceResponse, settings: Settings) -> VoiceResponse:
+    return twiml.take_message(
+        response,
+        settings,
+        action=url("/voice/recorded"),
+        recording_status=url("/voice/recording-status"),
+    )
+
+
+def _needs_number(settings: Settings, call: Call) -> bool:
+    return (
+        call.from_number is None
+        and call.callback_number is None
+        and call.number_tries < settings.callbacks.number_entry_tries
+    )
+
+
+def _ask(response: VoiceResponse, settings: Settings, prompt: str) -> VoiceResponse:
+    return twiml.ask_for_number(
+        response,
+        settings,
+        action=url("/voice/callback-number"),
+        otherwise=url("/voice/record"),
+        prompt=prompt,
+    )
+
+
+def answer_machine(
+    session: Session, settings: Settings, call: Call, now: datetime, *prefix: str
+) -> VoiceResponse:
+    """The greeting for this call's county, then a number if hidden, then the message."""
+    calls.entered_answer_machine(session, call, now)
+    office = settings.offices[call.office]
+    was_open = rota.calendar(session, settings, office.key, now, days=2).is_open(now)
+    response = twiml.speak(
+        settings, *prefix, *twiml.machine_intro(settings, office, was_open=was_open)
+    )
+    if _needs_number(settings, call):
+        return _ask(response, settings, wording.ASK_NUMBER)
+    return _message(response, settings)
+
+
+@bp.post("/answer-machine")
+@voice_webhook(emergency)
+def machine(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> VoiceResponse:
+    """The answer machine for this call's county."""
+    return answer_machine(session, settings, find_call(session, params), now)
+
+
+@bp.post("/record")
+@voice_webhook(emergency)
+def record(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> VoiceResponse:
+    """Straight to the promise and the beep."""
+    call = find_call(session, params)
+    calls.entered_answer_machine(session, call, now)
+    return _message(VoiceResponse(), settings)
+
+
+@bp.post("/callback-number")
+@voice_webhook(emergency)
+def callback_number(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> VoiceResponse:
+    """The caller keyed a number (or only #): check it and read it back."""
+    call = find_call(session, params)
+    digits = "".join(ch for ch in params.get("Digits", "") if ch.isdigit())
+    if not digits:
+        return _message(twiml.speak(settings, wording.NO_NUMBER), settings)
+    number = uk_number(digits)
+    if number is None:
+        call.number_tries += 1
+        if call.number_tries >= settings.callbacks.number_entry_tries:
+            return _message(
+                twiml.speak(settings, wording.NOT_A_NUMBER, wording.NO_NUMBER), settings
+            )
+        return _ask(twiml.speak(settings, wording.NOT_A_NUMBER), settings, wording.ASK_AGAIN)
+    call.keyed_number = number
+    return twiml.confirm_number(
+        VoiceResponse(),
+        settings,
+        spoken_digits(number),
+        action=url("/voice/callback-number-confirm"),
+    )
+
+
+@bp.post("/callback-number-confirm")
+@voice_webhook(emergency)
+def confirm(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> VoiceResponse:
+    """1 (or no key) keeps the number read back; 2 asks for it again."""
+    call = find_call(session, params)
+    if call.keyed_number is None:
+        return _message(VoiceResponse(), settings)
+    if params.get("Digits", "").strip() == "2":
+        call.keyed_number = None
+        call.number_tries += 1
+        if call.number_tries >= settings.callbacks.number_entry_tries:
+            return _message(twiml.speak(settings, wording.NO_NUMBER), settings)
+        return _ask(VoiceResponse(), settings, wording.ASK_AGAIN)
+    call.callback_number = call.keyed_number
+    calls.record_event(session, call.sid, "callback-number", now, key=f"number:{call.sid}")
+    return _message(twiml.speak(settings, wording.NUMBER_KEPT), settings)
+
+
+def after_recording(settings: Settings) -> VoiceResponse:
+    """Fallback once a message exists: thank the caller whatever else failed."""
+    return twiml.say_and_hang_up(settings, wording.THANKS)
+
+
+@bp.post("/recorded")
+@voice_webhook(after_recording)
+def recorded(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> VoiceResponse:
+    """The recording has ended: keep it (if the status callback has not already) and thank."""
+    duration = to_int(params.get("RecordingDuration"))
+    recording_sid = params.get("RecordingSid", "").strip()
+    call_sid = params.get("CallSid", "").strip()
+    if duration <= 0 or not params.get("RecordingUrl"):
+        return twiml.say_and_hang_up(settings, wording.NO_MESSAGE)
+    if recording_sid and call_sid:
+        record_message(
+            session,
+            settings,
+            recording_sid=recording_sid,
+            call_sid=call_sid,
+            duration_s=duration,
+            now=now,
+        )
+    return twiml.say_and_hang_up(settings, wording.THANKS)
+
+
+@bp.post("/recording-status")
+@status_webhook
+def recording_status(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> None:
+    """Twilio's word that a recording is complete: the reliable signal that a message exists."""
+    recording_sid = params.get("RecordingSid", "").strip()
+    call_sid = params.get("CallSid", "").strip()
+    status = params.get("RecordingStatus", "").strip()
+    if not recording_sid or not call_sid:
+        return
+    duration = to_int(params.get("RecordingDuration"))
+    if status == "completed" and duration > 0:
+        record_message(
+            session,
+            settings,
+            recording_sid=recording_sid,
+            call_sid=call_sid,
+            duration_s=duration,
+            now=now,
+        )
+    else:
+        calls.record_event(
+            session,
+            call_sid,
+            "recording-" + (status or "unknown"),
+            now,
+            {"recording_sid": recording_sid, "duration": duration},
+            key=f"recording:{recording_sid}:{status}",
+        )

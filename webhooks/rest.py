@@ -1,0 +1,71 @@
+"""Twilio's REST API behind the Dialer interface."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from callbacks.dialer import CallInfo, DialerError, RecordingInfo
+
+log = logging.getLogger("helpline.dialer")
+
+
+class TwilioDialer:
+    """Places calls and lists or deletes recordings through Twilio."""
+
+    places_calls = True
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        self.client = Client(account_sid, auth_token)
+
+    def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str | None:
+        try:
+            call = self.client.calls.create(
+                to=to,
+                from_=from_,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+            )
+        except TwilioRestException as exc:
+            log.error("Twilio refused an outbound call: error %s (HTTP %s)", exc.code, exc.status)
+            raise DialerError(f"Twilio refused the call (error {exc.code})") from None
+        except TwilioException as exc:
+            log.error("could not reach Twilio to place a call: %s", type(exc).__name__)
+            raise DialerError("Twilio could not be reached") from None
+        return str(call.sid)
+
+    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+        found = []
+        for rec in self.client.recordings.list(date_created_after=since, page_size=100, limit=1000):
+            created = rec.date_created or datetime.now(UTC)
+            found.append(
+                RecordingInfo(
+                    sid=str(rec.sid),
+                    call_sid=str(rec.call_sid),
+                    duration_s=int(rec.duration or 0),
+                    created_at=created,
+                )
+            )
+        return found
+
+    def fetch_call(self, sid: str) -> CallInfo | None:
+        try:
+            call = self.client.calls(sid).fetch()
+        except TwilioRestException:
+            return None
+        return CallInfo(sid=sid, from_number=str(call._from or ""), to_number=str(call.to or ""))
+
+    def delete_recording(self, sid: str) -> None:
+        try:
+            self.client.recordings(sid).delete()
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                raise DialerError(
+                    f"Twilio refused to delete a recording (error {exc.code})"
+                ) from None
