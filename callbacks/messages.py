@@ -54,6 +54,7 @@ def record_message(
         {"recording_sid": recording_sid, "duration": duration_s},
         key=f"message:{recording_sid}",
     )
+    queue.file_message(session, settings, message, now)
     return message
 
 

@@ -135,12 +135,13 @@ def _require_open(callback: Callback) -> None:
 def _flush(session: Session, callback: Callback) -> None:
     # Every action writes the row, so its version moves on and a concurrent action that read
     # the old version fails instead of silently doing the same work twice.
+    callback_id = callback.id
     flag_modified(callback, "status")
     try:
         session.flush()
     except StaleDataError as exc:
         raise Conflict(
-            f"callback {callback.id} was changed by someone else just now; "
+            f"callback {callback_id} was changed by someone else just now; "
             "look at it again and retry"
         ) from exc
 

@@ -38,16 +38,18 @@ def helpline_number(settings: Settings, office: str) -> str:
 
 @bp.post("/adviser")
 @voice_webhook(hang_up_fallback)
-def adviser(session: Session, settings: Settings, params: dict[str, str], now: datetime
-            ) -> VoiceResponse:
+def adviser(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> VoiceResponse:
     """The adviser answered the service's call: press 1 to ring the parent."""
     attempt = _attempt(session)
     callback = attempt.callback
     if callback.status not in OPEN_STATUSES or attempt.outcome is not None:
         return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
     response = VoiceResponse()
-    gather = Gather(num_digits=1, timeout=10,
-                    action=url(f"/voice/callback/connect?attempt={attempt.id}"))
+    gather = Gather(
+        num_digits=1, timeout=10, action=url(f"/voice/callback/connect?attempt={attempt.id}")
+    )
     speaker = twiml.Speaker(settings)
     speaker.say(gather, wording.callback_prompt(settings.offices[callback.office]))
     response.append(gather)
@@ -58,8 +60,9 @@ def adviser(session: Session, settings: Settings, params: dict[str, str], now: d
 
 @bp.post("/connect")
 @voice_webhook(hang_up_fallback)
-def connect(session: Session, settings: Settings, params: dict[str, str], now: datetime
-            ) -> VoiceResponse:
+def connect(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> VoiceResponse:
     """1 dials the parent from the helpline's number; anything else ends the call."""
     attempt = _attempt(session)
     callback = attempt.callback
@@ -69,8 +72,11 @@ def connect(session: Session, settings: Settings, params: dict[str, str], now: d
         return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
     queue.event(session, callback, "parent-dialled", "service", now, attempt_id=attempt.id)
     response = twiml.speak(settings, wording.CALLBACK_CONNECTING)
-    dial = Dial(action=url(f"/voice/callback/dialled?attempt={attempt.id}"), timeout=30,
-                caller_id=helpline_number(settings, callback.office))
+    dial = Dial(
+        action=url(f"/voice/callback/dialled?attempt={attempt.id}"),
+        timeout=30,
+        caller_id=helpline_number(settings, callback.office),
+    )
     dial.number(callback.phone)
     response.append(dial)
     return response
@@ -78,8 +84,9 @@ def connect(session: Session, settings: Settings, params: dict[str, str], now: d
 
 @bp.post("/dialled")
 @voice_webhook(hang_up_fallback)
-def dialled(session: Session, settings: Settings, params: dict[str, str], now: datetime
-            ) -> VoiceResponse:
+def dialled(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> VoiceResponse:
     """The parent's leg ended: a conversation waits for the adviser's outcome; no answer retries."""
     attempt = _attempt(session)
     status = params.get("DialCallStatus", "").strip() or "failed"
@@ -90,16 +97,22 @@ def dialled(session: Session, settings: Settings, params: dict[str, str], now: d
         return twiml.say_and_hang_up(settings, wording.CALLBACK_DONE)
     if attempt.outcome is not None or callback.status not in OPEN_STATUSES:
         return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
-    new_status = queue.record_outcome(session, settings, callback, "no-answer", "service", now,
-                                      note=f"the parent's phone gave '{status}'")
+    new_status = queue.record_outcome(
+        session,
+        settings,
+        callback,
+        "no-answer",
+        "service",
+        now,
+        note=f"the parent's phone gave '{status}'",
+    )
     text = wording.CALLBACK_GIVEN_UP if new_status == "unreachable" else wording.CALLBACK_RETRY
     return twiml.say_and_hang_up(settings, text)
 
 
 @bp.post("/status")
 @status_webhook
-def status(session: Session, settings: Settings, params: dict[str, str], now: datetime
-           ) -> None:
+def status(session: Session, settings: Settings, params: dict[str, str], now: datetime) -> None:
     """Status of the call to the adviser's phone; an adviser who never answered ends the try."""
     attempt = _attempt(session)
     call_status = params.get("CallStatus", "").strip()
@@ -114,5 +127,12 @@ def status(session: Session, settings: Settings, params: dict[str, str], now: da
             # The adviser did not take the call: this try never reached the parent, so it does
             # not count against the callback's attempts.
             attempt.outcome = "adviser-missed"
-            queue.event(session, attempt.callback, "adviser-missed", "service", now,
-                        attempt_id=attempt.id, status=call_status)
+            queue.event(
+                session,
+                attempt.callback,
+                "adviser-missed",
+                "service",
+                now,
+                attempt_id=attempt.id,
+                status=call_status,
+            )

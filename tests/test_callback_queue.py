@@ -1,0 +1,211 @@
+"""From message to callback: one open callback per number, deadlines in working time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from callbacks import queue
+from callbacks.models import Callback, Message
+from callbacks.report import list_callbacks
+from helpline.app import create_app, make_runtime
+from helpline.settings import Settings
+from helpline.simulator import CallPlayer, FlaskTransport, Result, Script
+from tests.conftest import BASE_URL, HEREFORD, TOKEN, WORCS, Clock
+from tests.factories import signed_post
+
+PARENT = "+447700900123"
+# Friday 4 December 2026, 18:30 in London (GMT): both offices closed for the weekend.
+FRIDAY_EVENING = datetime(2026, 12, 4, 18, 30, tzinfo=UTC)
+
+
+def play(app: Flask, script: Script) -> Result:
+    result = CallPlayer(FlaskTransport(app), TOKEN, BASE_URL).play(script)
+    assert result.errors == []
+    return result
+
+
+def callbacks_json(session: Session, clock: Clock) -> list[dict[str, object]]:
+    session.expire_all()
+    return list_callbacks(session, clock())
+
+
+def test_out_of_hours_message_becomes_a_callback_due_two_working_days_after_opening(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    result = play(app, Script(caller=PARENT, to=HEREFORD, message_seconds=40))
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] == PARENT and callback["office"] == "herefordshire"
+    assert callback["status"] == "open" and callback["assigned_to"] is None
+    # The clock starts at Monday 09:00; two working days later is Wednesday 09:00.
+    assert callback["due_at"] == "2026-12-09T09:00:00+00:00"
+    assert callback["messages"] == [
+        {
+            "recording_sid": result.recording_sids[0],
+            "duration_s": 40,
+            "received_at": "2026-12-04T18:30:00+00:00",
+        }
+    ]
+    assert set(callback) >= {
+        "id",
+        "phone",
+        "office",
+        "status",
+        "due_at",
+        "next_attempt_at",
+        "assigned_to",
+        "attempts",
+        "messages",
+        "created_at",
+    }
+
+
+def test_deadline_skips_the_christmas_bank_holidays(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    clock.set(datetime(2026, 12, 24, 18, 0, tzinfo=UTC))  # Christmas Eve, after hours
+    play(app, Script(caller=PARENT, to=WORCS, message_seconds=20))
+    [callback] = callbacks_json(session, clock)
+    # Opens Tuesday 29 Dec 09:00 (25th, 26th-28th closed); + 2 working days = Thursday 31st.
+    assert callback["due_at"] == "2026-12-31T09:00:00+00:00"
+
+
+def test_a_repeat_callers_new_message_joins_their_open_callback_whatever_county_they_rang(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    play(app, Script(caller=PARENT, to=HEREFORD, message_seconds=30))
+    first_due = callbacks_json(session, clock)[0]["due_at"]
+    clock.advance(days=1)
+    play(app, Script(caller=PARENT, to=WORCS, message_seconds=15))
+    [callback] = callbacks_json(session, clock)
+    assert [m["duration_s"] for m in callback["messages"]] == [30, 15]
+    assert callback["office"] == "herefordshire" and callback["due_at"] == first_due
+
+
+def test_messages_without_a_number_each_make_their_own_callback(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    for _ in range(2):
+        play(app, Script(caller=None, to=HEREFORD, digits=["#"], message_seconds=20))
+    listed = callbacks_json(session, clock)
+    assert [c["phone"] for c in listed] == [None, None]
+
+
+def test_withheld_caller_keys_a_number_hears_it_read_back_and_confirms(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    result = play(app, Script(caller=None, to=HEREFORD, digits=["07700 900456#", "1"]))
+    heard = " ".join(result.heard())
+    assert "key in the number we should call you back on" in heard
+    assert "You entered 0 7 7 0 0, 9 0 0, 4 5 6. Press 1 if that is right" in heard
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] == "+447700900456"
+
+
+def test_withheld_caller_can_re_enter_a_number_and_a_bad_one_is_refused(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    result = play(
+        app,
+        Script(
+            caller=None, to=HEREFORD, digits=["123#", "07700 900111#", "2", "07700 900222#", "1"]
+        ),
+    )
+    assert "does not look like a UK phone number" in " ".join(result.heard())
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] == "+447700900222"
+
+
+def test_withheld_caller_who_presses_nothing_still_leaves_a_message(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    play(app, Script(caller=None, to=HEREFORD, digits=[], message_seconds=25))
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] is None and callback["messages"][0]["duration_s"] == 25
+
+
+def test_repeated_webhooks_change_nothing(app: Flask, session: Session, clock: Clock) -> None:
+    clock.set(FRIDAY_EVENING)
+    result = play(app, Script(caller=PARENT, to=HEREFORD, message_seconds=20))
+    client = app.test_client()
+    params = {
+        "CallSid": result.call_sid,
+        "RecordingSid": result.recording_sids[0],
+        "RecordingStatus": "completed",
+        "RecordingDuration": "20",
+        "RecordingUrl": "https://api.twilio.com/x",
+    }
+    for _ in range(2):
+        signed_post(client, "/voice/recording-status", params, token=TOKEN, base_url=BASE_URL)
+        signed_post(client, "/voice/recorded", params, token=TOKEN, base_url=BASE_URL)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Message)) == 1
+    assert session.scalar(select(func.count()).select_from(Callback)) == 1
+
+
+def test_hang_up_before_the_beep_is_a_missed_call_not_a_callback(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    play(app, Script(caller=PARENT, to=HEREFORD, message_seconds=0))
+    assert callbacks_json(session, clock) == []
+
+
+def test_configuration_can_make_missed_calls_into_callbacks(
+    settings: Settings, sessions: sessionmaker[Session], session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    policy = replace(settings.callbacks, missed_call_makes_callback=True)
+    app = create_app(
+        make_runtime(replace(settings, callbacks=policy), sessions=sessions, clock=clock)
+    )
+    play(app, Script(caller=PARENT, to=HEREFORD, message_seconds=0))
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] == PARENT and callback["messages"] == []
+
+
+def test_closing_needs_a_reason_and_a_closed_callback_cannot_be_closed_again(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    callback, _ = queue.callback_for(session, settings, PARENT, "herefordshire", clock())
+    with pytest.raises(queue.CallbackError, match="reason"):
+        queue.close(session, callback, "  ", "tester", clock())
+    queue.close(session, callback, "parent rang back and was helped", "tester", clock())
+    with pytest.raises(queue.CallbackError, match="already cancelled"):
+        queue.close(session, callback, "again", "tester", clock())
+    # A new message from the same number now starts a fresh callback.
+    again, created = queue.callback_for(session, settings, PARENT, "herefordshire", clock())
+    assert created and again.id != callback.id
+
+
+def test_two_staff_acting_at_once_one_wins_and_the_other_is_told(
+    sessions: sessionmaker[Session], settings: Settings, clock: Clock
+) -> None:
+    with sessions() as setup:
+        callback, _ = queue.callback_for(setup, settings, PARENT, "herefordshire", clock())
+        setup.commit()
+        callback_id = callback.id
+    # Both see the callback open (as on two screens), then act one after the other.
+    first, second = sessions(), sessions()
+    theirs = queue.get(second, callback_id)
+    second.commit()
+    mine = queue.get(first, callback_id)
+    first.commit()
+    queue.close(first, mine, "duplicate", "duty officer", clock())
+    first.commit()
+    with pytest.raises(queue.Conflict, match="changed by someone else"):
+        queue.close(second, theirs, "also a duplicate", "adviser", clock())
+    second.rollback()
+    with sessions() as check:
+        assert queue.get(check, callback_id).close_reason == "duplicate"
