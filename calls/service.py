@@ -123,7 +123,8 @@ def ring_next(session: Session, settings: Settings, call: Call, now: datetime) -
     rung = settings.offices[call.office]
     sequence = office_sequence(rung.key, rung.fallback)
     busy, ringing, last_rung = _busy_and_ringing(session, settings, call, now)
-    tried = {leg.adviser_id for leg in call.legs}
+    legs = [leg for leg in call.legs if leg.state != "cancelled"]
+    tried = {leg.adviser_id for leg in legs}
     working = rota.on_shift(session, now)
     offices: dict[str, OfficeNow] = {}
     for key in sequence:
@@ -134,7 +135,7 @@ def ring_next(session: Session, settings: Settings, call: Call, now: datetime) -
             candidates=availability.candidates(
                 team, busy=busy, ringing_elsewhere=ringing, tried=tried, last_rung=last_rung
             ),
-            tried=sum(1 for leg in call.legs if leg.office == key),
+            tried=sum(1 for leg in legs if leg.office == key),
         )
     adviser = next_adviser(sequence, offices, settings.routing.max_advisers_per_office)
     if adviser is None:
@@ -194,6 +195,14 @@ def leg_accepted(session: Session, leg: CallLeg, now: datetime) -> bool:
             key=f"leg-accepted:{leg.id}",
         )
     return True
+
+
+def cancel_unrung_legs(session: Session, call: Call, now: datetime) -> None:
+    """Legs put in TwiML that Twilio never reached (the caller pressed a key first)."""
+    for leg in call.legs:
+        if leg.state == "ringing" and leg.ended_at is None and leg.picked_up_at is None:
+            leg.state = "cancelled"
+            leg.ended_at = now
 
 
 def leg_declined(session: Session, leg: CallLeg, now: datetime) -> None:

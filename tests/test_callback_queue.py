@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask
@@ -17,7 +17,7 @@ from helpline.app import create_app, make_runtime
 from helpline.settings import Settings
 from helpline.simulator import CallPlayer, FlaskTransport, Result, Script
 from tests.conftest import BASE_URL, HEREFORD, TOKEN, WORCS, Clock
-from tests.factories import signed_post
+from tests.factories import adviser, signed_post
 
 PARENT = "+447700900123"
 # Friday 4 December 2026, 18:30 in London (GMT): both offices closed for the weekend.
@@ -209,3 +209,41 @@ def test_two_staff_acting_at_once_one_wins_and_the_other_is_told(
     second.rollback()
     with sessions() as check:
         assert queue.get(check, callback_id).close_reason == "duplicate"
+
+
+@pytest.fixture
+def offering_app(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Flask:
+    policy = replace(settings.callbacks, office_hours_callback_offer=True)
+    return create_app(
+        make_runtime(replace(settings, callbacks=policy), sessions=sessions, clock=clock)
+    )
+
+
+def test_in_office_hours_a_caller_may_ask_to_be_called_back_instead_of_waiting(
+    offering_app: Flask, session: Session, clock: Clock
+) -> None:
+    adviser(session, "Ann Ash", "+447700900001", "herefordshire", date(2026, 11, 30))
+    session.commit()
+    result = play(offering_app, Script(caller=PARENT, to=HEREFORD, digits=["2"]))
+    assert "press 2 now" in " ".join(result.heard())
+    assert not any(s.text.startswith("rings adviser") for s in result.steps)
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] == PARENT and callback["messages"] == []
+    # Ann was never rung, so she is free for the next caller straight away.
+    second = play(
+        offering_app,
+        Script(caller="+447700900124", to=HEREFORD, advisers={"+447700900001": "accept"}),
+    )
+    assert any(s.text.startswith("rings adviser +447700900001") for s in second.steps)
+
+
+def test_a_caller_who_ignores_the_offer_is_put_through(
+    offering_app: Flask, session: Session, clock: Clock
+) -> None:
+    adviser(session, "Ann Ash", "+447700900001", "herefordshire", date(2026, 11, 30))
+    session.commit()
+    result = play(
+        offering_app, Script(caller=PARENT, to=HEREFORD, advisers={"+447700900001": "accept"})
+    )
+    assert any("caller connected" in s.text for s in result.steps)
+    assert callbacks_json(session, clock) == []

@@ -35,6 +35,13 @@ def ring(
     return response
 
 
+def offer_callback(response: VoiceResponse, settings: Settings, *, action: str) -> None:
+    """A short pause in which the caller may press 2 to be called back instead of waiting."""
+    gather = Gather(num_digits=1, timeout=3, action=action)
+    Speaker(settings).say(gather, wording.CALLBACK_OFFER)
+    response.append(gather)
+
+
 def screen(settings: Settings, office: Office, *, action: str) -> VoiceResponse:
     """The adviser's side: press 1 to take the call; anything else, or nothing, declines."""
     speaker = Speaker(settings)

@@ -14,13 +14,22 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks.messages import file_missed_call
+from callbacks.queue import callback_for, event
 from calls import service as calls
 from calls.models import Call, CallLeg
 from helpline.phones import caller_number
 from helpline.settings import Settings
 from webhooks import twiml, wording
 from webhooks.answer_machine import answer_machine
-from webhooks.common import BadRequest, emergency, hang_up_fallback, query_id, required, url
+from webhooks.common import (
+    BadRequest,
+    emergency,
+    find_call,
+    hang_up_fallback,
+    query_id,
+    required,
+    url,
+)
 from webhooks.edge import status_webhook, voice_webhook
 
 log = logging.getLogger("helpline.webhooks")
@@ -35,14 +44,27 @@ def _leg(session: Session) -> CallLeg:
 
 
 def _next_step(
-    session: Session, settings: Settings, call: Call, now: datetime, *prefix: str
+    session: Session,
+    settings: Settings,
+    call: Call,
+    now: datetime,
+    *prefix: str,
+    first: bool = False,
 ) -> VoiceResponse:
-    """Ring the next free adviser, or open the answer machine."""
+    """Ring the next free adviser, or open the answer machine.
+
+    On the first ring the caller is asked to hold, and (if configured) offered a call back.
+    """
     leg = calls.ring_next(session, settings, call, now)
     if leg is None:
         return answer_machine(session, settings, call, now, *prefix)
+    response = twiml.speak(settings, *prefix)
+    if first and settings.callbacks.office_hours_callback_offer:
+        twiml.offer_callback(response, settings, action=url("/voice/callback-request"))
+    elif first:
+        twiml.Speaker(settings).say(response, wording.HOLD)
     return twiml.ring(
-        twiml.speak(settings, *prefix),
+        response,
         settings,
         leg.adviser.phone,
         call.to_number if settings.office_for_number(call.to_number) else "",
@@ -67,7 +89,37 @@ def incoming(
     greeting = wording.greeting(settings.service_name, office)
     if call.legs or call.reached_answer_machine_at:
         return _next_step(session, settings, call, now)  # Twilio retried the first request
-    return _next_step(session, settings, call, now, greeting, wording.HOLD)
+    return _next_step(session, settings, call, now, greeting, first=True)
+
+
+@bp.post("/callback-request")
+@voice_webhook(emergency)
+def callback_request(
+    session: Session, settings: Settings, params: dict[str, str], now: datetime
+) -> VoiceResponse:
+    """The caller chose to be called back rather than wait (2); any other key: keep waiting."""
+    call = find_call(session, params)
+    calls.cancel_unrung_legs(session, call, now)  # the <Dial> after the offer never ran
+    if params.get("Digits", "").strip() != "2":
+        return _next_step(session, settings, call, now, wording.HOLD)
+    if call.from_number is None:
+        return answer_machine(session, settings, call, now)
+    callback, created = callback_for(
+        session, settings, call.from_number, call.office, now, kind="requested"
+    )
+    if not created:
+        event(session, callback, "request-joined", "service", now)
+    calls.record_event(
+        session,
+        call.sid,
+        "callback-requested",
+        now,
+        {"callback_id": callback.id},
+        key=f"requested:{call.sid}",
+    )
+    return twiml.say_and_hang_up(
+        settings, wording.callback_promised(settings.callbacks.promise_working_days)
+    )
 
 
 @bp.post("/screen")

@@ -52,6 +52,19 @@ def greeting(service_name: str, office: Office) -> str:
 
 
 HOLD = "Please hold while we put you through to an adviser."
+CALLBACK_OFFER = (
+    "Please hold while we put you through to an adviser. If you would rather we called you "
+    "back, press 2 now."
+)
+
+
+def callback_promised(days: int) -> str:
+    """What a caller who asked to be called back hears."""
+    unit = "working day" if days == 1 else "working days"
+    return (
+        f"Thank you. An adviser will call you back within {days} {unit} on the number you "
+        "are calling from. The call will come from this helpline's number. Goodbye."
+    )
 
 
 def screen_prompt(office: Office) -> str:
