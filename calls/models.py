@@ -52,7 +52,7 @@ class CallLeg(Base):
     office: Mapped[str] = mapped_column(String(40))
     dial_sid: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(20), default="ringing", index=True)
-    started_at: Mapped[datetime]
+    started_at: Mapped[datetime] = mapped_column(index=True)
     picked_up_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]

@@ -112,7 +112,10 @@ def _busy_and_ringing(
     last_rung: dict[int, datetime] = {
         adviser_id: at
         for adviser_id, at in session.execute(
-            select(CallLeg.adviser_id, func.max(CallLeg.started_at)).group_by(CallLeg.adviser_id)
+            # Fairness only needs today's ringing; older legs would make every call slower.
+            select(CallLeg.adviser_id, func.max(CallLeg.started_at))
+            .where(CallLeg.started_at > now - timedelta(days=1))
+            .group_by(CallLeg.adviser_id)
         )
     }
     return busy, ringing, last_rung
