@@ -16,10 +16,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from callbacks import policy, queue
-from callbacks.dialer import Dialer
 from callbacks.messages import record_message
 from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning, Message
 from calls import service as calls
+from helpline.dialer import Dialer
 from helpline.phones import caller_number
 from helpline.settings import Settings
 from rota import service as rota

@@ -12,12 +12,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from helpline import clock as wall_clock
 from helpline import settings as settings_module
 from helpline.db import make_engine, session_factory
+from helpline.dialer import Dialer, LoggingDialer
 from helpline.logs import configure_logging
 from helpline.runtime import Runtime
 from helpline.settings import Settings
 from webhooks.answer_machine import bp as answer_machine_bp
 from webhooks.callback_voice import bp as callback_voice_bp
+from webhooks.rest import TwilioDialer
 from webhooks.voice import bp as voice_bp
+
+
+def make_dialer(settings: Settings) -> Dialer:
+    """Twilio when credentials are set; otherwise a dialer that logs calls as not placed."""
+    if settings.twilio_configured and settings.twilio_account_sid and settings.twilio_auth_token:
+        return TwilioDialer(settings.twilio_account_sid, settings.twilio_auth_token)
+    return LoggingDialer()
 
 
 def make_runtime(
@@ -25,12 +34,18 @@ def make_runtime(
     *,
     sessions: sessionmaker[Session] | None = None,
     clock: Callable[[], datetime] | None = None,
+    dialer: Dialer | None = None,
 ) -> Runtime:
-    """Wire settings, the database and the clock; tests pass their own sessions and clock."""
+    """Wire settings, the database, the clock and the dialer; tests pass their own."""
     settings = settings or settings_module.load()
     if sessions is None:
         sessions = session_factory(make_engine(settings.database_url))
-    return Runtime(settings=settings, sessions=sessions, clock=clock or wall_clock.now, services={})
+    return Runtime(
+        settings=settings,
+        sessions=sessions,
+        clock=clock or wall_clock.now,
+        dialer=dialer or make_dialer(settings),
+    )
 
 
 def create_app(runtime: Runtime | None = None) -> Flask:

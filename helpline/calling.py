@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callbacks import queue
-from callbacks.dialer import Dialer, DialerError
 from callbacks.models import Attempt
 from helpline.db import unit_of_work
+from helpline.dialer import Dialer, DialerError
 from helpline.runtime import Runtime
 from rota.service import find_adviser
 from webhooks.callback_voice import helpline_number
@@ -27,7 +27,7 @@ def call_back(
 ) -> CallBackResult:
     """Ring the assigned (or named) adviser; when they press 1 the parent is dialled."""
     settings = runtime.settings
-    dialer: Dialer = runtime.services["dialer"]
+    dialer: Dialer = runtime.dialer
     now = runtime.clock()
     with unit_of_work(runtime.sessions) as session:
         callback = queue.get(session, callback_id)
@@ -42,19 +42,10 @@ def call_back(
         attempt = queue.start_attempt(session, callback, adviser, actor, now)
         attempt_id, adviser_phone = attempt.id, adviser.phone
         caller_id = helpline_number(settings, callback.office)
-    if not dialer.places_calls:
-        return CallBackResult(
-            attempt_id,
-            False,
-            (
-                f"Call not placed: no Twilio credentials are configured. Attempt {attempt_id} is "
-                f"recorded; record its outcome with: helpline callbacks outcome {callback_id} ..."
-            ),
-        )
-    if not settings.public_base_url:
+    base = settings.public_base_url or ""
+    if dialer.places_calls and not base:
         _abandon(runtime, attempt_id, "PUBLIC_BASE_URL is not set")
         raise queue.CallbackError("PUBLIC_BASE_URL is not set, so Twilio cannot reach us")
-    base = settings.public_base_url
     try:
         sid = dialer.place_call(
             to=adviser_phone,
@@ -65,6 +56,13 @@ def call_back(
     except DialerError as exc:
         _abandon(runtime, attempt_id, str(exc))
         raise queue.CallbackError(f"the call could not be placed: {exc}") from None
+    if sid is None:
+        return CallBackResult(
+            attempt_id,
+            False,
+            f"Call not placed: no Twilio credentials are configured. Attempt {attempt_id} is "
+            f"recorded; record its outcome with: helpline callbacks outcome {callback_id} ...",
+        )
     with unit_of_work(runtime.sessions) as session:
         placed = session.get_one(Attempt, attempt_id)
         placed.placed = True

@@ -113,7 +113,16 @@ def serve(state: State, host: str, port: int) -> None:
         )
     if not runtime.settings.twilio_auth_token:
         click.echo("warning: TWILIO_AUTH_TOKEN is not set, so every webhook is refused", err=True)
-    run(create_app(runtime), host=host, port=port)
+    if not runtime.dialer.places_calls:
+        click.echo("note: no Twilio credentials, so call backs are logged, not placed", err=True)
+    from helpline.scheduler import build
+
+    clock = build(runtime, blocking=False)
+    clock.start()
+    try:
+        run(create_app(runtime), host=host, port=port)
+    finally:
+        clock.shutdown(wait=False)
 
 
 # --- rota and offices -----------------------------------------------------------------------

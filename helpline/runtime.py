@@ -1,14 +1,14 @@
-"""What a running process is wired with: settings, a session factory and the clock."""
+"""What a running process is wired with: settings, sessions, the clock and the dialer."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpline.dialer import Dialer
 from helpline.settings import Settings
 
 
@@ -19,4 +19,4 @@ class Runtime:
     settings: Settings
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
-    services: dict[str, Any]
+    dialer: Dialer

@@ -20,7 +20,7 @@ log = logging.getLogger("helpline.scheduler")
 
 def context(runtime: Runtime) -> JobContext:
     """What jobs are given: the settings and the dialer."""
-    return JobContext(settings=runtime.settings, dialer=runtime.services["dialer"])
+    return JobContext(settings=runtime.settings, dialer=runtime.dialer)
 
 
 def run_job(runtime: Runtime, name: str) -> str:

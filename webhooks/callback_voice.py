@@ -97,6 +97,12 @@ def dialled(
         return twiml.say_and_hang_up(settings, wording.CALLBACK_DONE)
     if attempt.outcome is not None or callback.status not in OPEN_STATUSES:
         return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
+    if status == "canceled":
+        # The adviser hung up before the parent answered: not the parent's missed call.
+        attempt.outcome = "adviser-cancelled"
+        attempt.ended_at = now
+        queue.event(session, callback, "adviser-cancelled", "service", now, attempt_id=attempt.id)
+        return VoiceResponse()
     new_status = queue.record_outcome(
         session,
         settings,

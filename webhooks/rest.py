@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from callbacks.dialer import CallInfo, DialerError, RecordingInfo
+from helpline.dialer import CallInfo, DialerError, RecordingInfo
 
 log = logging.getLogger("helpline.dialer")
 
@@ -18,8 +20,9 @@ class TwilioDialer:
 
     places_calls = True
 
-    def __init__(self, account_sid: str, auth_token: str) -> None:
-        self.client = Client(account_sid, auth_token)
+    def __init__(self, account_sid: str, auth_token: str, timeout: float = 10.0) -> None:
+        # A timeout, so that a Twilio outage cannot hang a web request or a job.
+        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
 
     def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str | None:
         try:
@@ -35,14 +38,20 @@ class TwilioDialer:
         except TwilioRestException as exc:
             log.error("Twilio refused an outbound call: error %s (HTTP %s)", exc.code, exc.status)
             raise DialerError(f"Twilio refused the call (error {exc.code})") from None
-        except TwilioException as exc:
+        except (TwilioException, RequestException) as exc:
             log.error("could not reach Twilio to place a call: %s", type(exc).__name__)
             raise DialerError("Twilio could not be reached") from None
         return str(call.sid)
 
     def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
         found = []
-        for rec in self.client.recordings.list(date_created_after=since, page_size=100, limit=1000):
+        try:
+            listed = self.client.recordings.list(
+                date_created_after=since, page_size=100, limit=1000
+            )
+        except (TwilioException, RequestException):
+            raise DialerError("Twilio could not be reached to list recordings") from None
+        for rec in listed:
             created = rec.date_created or datetime.now(UTC)
             found.append(
                 RecordingInfo(
@@ -57,14 +66,20 @@ class TwilioDialer:
     def fetch_call(self, sid: str) -> CallInfo | None:
         try:
             call = self.client.calls(sid).fetch()
-        except TwilioRestException:
-            return None
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise DialerError(f"Twilio refused to describe a call (error {exc.code})") from None
+        except (TwilioException, RequestException):
+            raise DialerError("Twilio could not be reached") from None
         return CallInfo(sid=sid, from_number=str(call._from or ""), to_number=str(call.to or ""))
 
     def delete_recording(self, sid: str) -> None:
         try:
             self.client.recordings(sid).delete()
-        except TwilioRestException as exc:
+        except (TwilioException, RequestException) as exc:
+            if not isinstance(exc, TwilioRestException):
+                raise DialerError("Twilio could not be reached") from None
             if exc.status != 404:
                 raise DialerError(
                     f"Twilio refused to delete a recording (error {exc.code})"

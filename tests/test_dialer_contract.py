@@ -1,0 +1,418 @@
+"""One contract for every Dialer: the logging stand-in and Twilio's REST API (mocked, no network).
+
+Each test runs against both implementations. A `Harness` knows what Twilio would answer and
+registers it with `responses`; for the logging stand-in it registers nothing, so any HTTP
+request it made would fail the test. Tests then check what the contract promises for each:
+a CallSid or None, DialerError for refusals (with no phone number in it), recordings, calls,
+deletions, and logs that never carry a phone number.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+
+from helpline.dialer import CallInfo, Dialer, DialerError, LoggingDialer, RecordingInfo
+from webhooks.rest import TwilioDialer
+
+ACCOUNT = "AC" + "0" * 32
+AUTH_TOKEN = "token"
+API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
+CALLS_URL = f"{API}/Calls.json"
+RECORDINGS_URL = f"{API}/Recordings.json"
+
+ADVISER = "+447700900001"  # Ofcom drama range (mobile)
+HELPLINE = "+441632960001"  # Ofcom drama range (Herefordshire's number in the defaults)
+CALL_URL = "https://helpline.example.test/voice/callback/adviser?attempt=7"
+STATUS_URL = "https://helpline.example.test/voice/callback/status?attempt=7"
+CALL_SID = "CA" + "1" * 32
+REC_SID_1 = "RE" + "1" * 32
+REC_SID_2 = "RE" + "2" * 32
+EVENTS = ["initiated", "ringing", "answered", "completed"]
+SINCE = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
+
+
+def twilio_error(code: int, message: str, status: int) -> dict[str, Any]:
+    """An error body as Twilio sends it."""
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def call_json(sid: str, to: str, from_: str, status: str = "queued") -> dict[str, Any]:
+    """A call resource as Twilio returns it (only the fields that matter here, plus a few)."""
+    return {
+        "sid": sid,
+        "account_sid": ACCOUNT,
+        "to": to,
+        "to_formatted": to,
+        "from": from_,
+        "from_formatted": from_,
+        "status": status,
+        "direction": "outbound-api",
+        "api_version": "2010-04-01",
+        "date_created": "Mon, 30 Nov 2026 10:00:00 +0000",
+        "date_updated": "Mon, 30 Nov 2026 10:00:00 +0000",
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
+    }
+
+
+def recording_json(sid: str, call_sid: str, duration: str, created: str) -> dict[str, Any]:
+    return {
+        "sid": sid,
+        "account_sid": ACCOUNT,
+        "call_sid": call_sid,
+        "duration": duration,
+        "date_created": created,
+        "date_updated": created,
+        "status": "completed",
+        "channels": 1,
+        "source": "RecordVerb",
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/{sid}.json",
+    }
+
+
+@dataclass
+class Harness:
+    """One Dialer implementation and the (mocked) Twilio behind it, if any."""
+
+    name: str
+    dialer: Dialer
+    rs: responses.RequestsMock
+
+    @property
+    def twilio(self) -> bool:
+        return self.name == "twilio"
+
+    def requests_made(self) -> list[Any]:
+        return [call.request for call in self.rs.calls]
+
+    # What Twilio answers. For the logging dialer nothing is registered: it must not ask.
+
+    def accept_calls(self, sid: str = CALL_SID) -> None:
+        if self.twilio:
+            self.rs.add(
+                responses.POST, CALLS_URL, status=201, json=call_json(sid, ADVISER, HELPLINE)
+            )
+
+    def refuse_calls(self, status: int, code: int, message: str) -> None:
+        if self.twilio:
+            self.rs.add(
+                responses.POST,
+                CALLS_URL,
+                status=status,
+                json=twilio_error(code, message, status),
+            )
+
+    def fail_to_connect(self) -> None:
+        if self.twilio:
+            self.rs.add(
+                responses.POST, CALLS_URL, body=requests.ConnectionError("connection refused")
+            )
+
+    def list_recordings(self) -> None:
+        if self.twilio:
+            self.rs.add(
+                responses.GET,
+                RECORDINGS_URL,
+                status=200,
+                json={
+                    "recordings": [
+                        recording_json(
+                            REC_SID_2, "CA" + "b" * 32, "7", "Mon, 30 Nov 2026 09:30:00 +0000"
+                        ),
+                        recording_json(
+                            REC_SID_1, "CA" + "a" * 32, "42", "Sun, 29 Nov 2026 22:15:05 +0000"
+                        ),
+                    ],
+                    "first_page_uri": f"/2010-04-01/Accounts/{ACCOUNT}/Recordings.json?Page=0",
+                    "next_page_uri": None,
+                    "previous_page_uri": None,
+                    "page": 0,
+                    "page_size": 100,
+                    "start": 0,
+                    "end": 1,
+                    "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Recordings.json?Page=0",
+                },
+            )
+
+    def describe_call(self, sid: str, from_: str, to: str) -> None:
+        if self.twilio:
+            self.rs.add(
+                responses.GET,
+                f"{API}/Calls/{sid}.json",
+                status=200,
+                json=call_json(sid, to, from_, status="completed"),
+            )
+
+    def call_not_found(self, sid: str) -> None:
+        if self.twilio:
+            self.rs.add(
+                responses.GET,
+                f"{API}/Calls/{sid}.json",
+                status=404,
+                json=twilio_error(20404, "The requested resource was not found", 404),
+            )
+
+    def delete_answers(self, sid: str, status: int) -> None:
+        if self.twilio:
+            if status == 204:
+                self.rs.add(responses.DELETE, f"{API}/Recordings/{sid}.json", status=204)
+            else:
+                self.rs.add(
+                    responses.DELETE,
+                    f"{API}/Recordings/{sid}.json",
+                    status=status,
+                    json=twilio_error(20000 + status, "refused", status),
+                )
+
+
+@pytest.fixture(params=["logging", "twilio"])
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """Each implementation, with every HTTP request intercepted (an unexpected one fails)."""
+    dialer: Dialer = (
+        LoggingDialer() if request.param == "logging" else TwilioDialer(ACCOUNT, AUTH_TOKEN)
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rs:
+        yield Harness(request.param, dialer, rs)
+
+
+def place(dialer: Dialer) -> str | None:
+    return dialer.place_call(to=ADVISER, from_=HELPLINE, url=CALL_URL, status_callback=STATUS_URL)
+
+
+def form(request: Any) -> dict[str, list[str]]:
+    body = request.body
+    if isinstance(body, bytes):
+        body = body.decode()
+    return parse_qs(body or "", keep_blank_values=True)
+
+
+def expected_authorization() -> str:
+    return "Basic " + base64.b64encode(f"{ACCOUNT}:{AUTH_TOKEN}".encode()).decode()
+
+
+def test_places_calls_says_which_kind_of_dialer_it_is(harness: Harness) -> None:
+    assert harness.dialer.places_calls is harness.twilio
+
+
+def test_place_call_returns_the_call_sid_or_none_when_not_placed(harness: Harness) -> None:
+    harness.accept_calls()
+
+    sid = place(harness.dialer)
+
+    if harness.dialer.places_calls:
+        assert sid == CALL_SID
+        assert isinstance(sid, str)
+    else:
+        assert sid is None
+        assert harness.requests_made() == []
+
+
+def test_place_call_sends_one_authenticated_form_post_to_calls_json(harness: Harness) -> None:
+    harness.accept_calls()
+
+    place(harness.dialer)
+
+    sent = harness.requests_made()
+    if not harness.twilio:
+        assert sent == []
+        return
+    assert len(sent) == 1
+    (request,) = sent
+    assert request.method == "POST"
+    assert urlsplit(request.url)._replace(query="").geturl() == CALLS_URL
+    assert request.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+    assert request.headers["Authorization"] == expected_authorization()
+    fields = form(request)
+    assert fields["To"] == [ADVISER]
+    assert fields["From"] == [HELPLINE]
+    assert fields["Url"] == [CALL_URL]
+    assert fields["StatusCallback"] == [STATUS_URL]
+    assert fields["StatusCallbackEvent"] == EVENTS  # a list value repeats the key
+    # Twilio's defaults are POST, but the webhooks only answer POST: say so explicitly.
+    assert fields.get("Method", ["POST"]) == ["POST"]
+    assert fields.get("StatusCallbackMethod", ["POST"]) == ["POST"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message"),
+    [
+        (400, 21211, "Invalid 'To' Phone Number: +447700900001"),
+        (400, 21212, "Invalid 'From' Phone Number"),
+        (401, 20003, "Authenticate"),
+        (429, 20429, "Too Many Requests"),
+        (500, 20500, "Internal Server Error"),
+    ],
+)
+def test_a_refused_call_raises_dialer_error_with_the_code_and_no_number(
+    harness: Harness, status: int, code: int, message: str
+) -> None:
+    harness.refuse_calls(status, code, message)
+
+    if not harness.dialer.places_calls:
+        assert place(harness.dialer) is None
+        return
+    with pytest.raises(DialerError) as raised:
+        place(harness.dialer)
+
+    text = str(raised.value)
+    assert str(code) in text
+    assert ADVISER not in text
+    assert ADVISER[1:] not in text
+    assert HELPLINE not in text
+    assert raised.value.__cause__ is None or ADVISER not in str(raised.value.__cause__)
+    assert len(harness.requests_made()) == 1
+
+
+def test_twilio_out_of_reach_raises_dialer_error(harness: Harness) -> None:
+    harness.fail_to_connect()
+
+    if not harness.dialer.places_calls:
+        assert place(harness.dialer) is None
+        return
+    with pytest.raises(DialerError) as raised:
+        place(harness.dialer)
+    assert ADVISER not in str(raised.value)
+
+
+def test_recent_recordings_is_a_list_of_recording_info(harness: Harness) -> None:
+    harness.list_recordings()
+
+    found = harness.dialer.recent_recordings(SINCE)
+
+    assert isinstance(found, list)
+    assert all(isinstance(item, RecordingInfo) for item in found)
+    if not harness.twilio:
+        assert found == []
+        assert harness.requests_made() == []
+        return
+    assert found == [
+        RecordingInfo(
+            sid=REC_SID_2,
+            call_sid="CA" + "b" * 32,
+            duration_s=7,
+            created_at=datetime(2026, 11, 30, 9, 30, tzinfo=UTC),
+        ),
+        RecordingInfo(
+            sid=REC_SID_1,
+            call_sid="CA" + "a" * 32,
+            duration_s=42,
+            created_at=datetime(2026, 11, 29, 22, 15, 5, tzinfo=UTC),
+        ),
+    ]
+    assert all(item.created_at.utcoffset() is not None for item in found)
+    (request,) = harness.requests_made()
+    assert request.method == "GET"
+    assert request.headers["Authorization"] == expected_authorization()
+    query = parse_qs(urlsplit(request.url).query)
+    assert query["DateCreated>"] == ["2026-11-28T00:00:00Z"]
+
+
+def test_fetch_call_describes_a_known_call(harness: Harness) -> None:
+    harness.describe_call(CALL_SID, from_="+447700900123", to=HELPLINE)
+
+    info = harness.dialer.fetch_call(CALL_SID)
+
+    if not harness.twilio:
+        assert info is None
+        return
+    assert info == CallInfo(sid=CALL_SID, from_number="+447700900123", to_number=HELPLINE)
+    (request,) = harness.requests_made()
+    assert request.method == "GET"
+    assert request.headers["Authorization"] == expected_authorization()
+
+
+def test_fetch_call_of_an_unknown_call_is_none(harness: Harness) -> None:
+    harness.call_not_found(CALL_SID)
+
+    assert harness.dialer.fetch_call(CALL_SID) is None
+
+
+@pytest.mark.parametrize("status", [204, 404])
+def test_delete_recording_succeeds_when_deleted_or_already_gone(
+    harness: Harness, status: int
+) -> None:
+    harness.delete_answers(REC_SID_1, status)
+
+    assert harness.dialer.delete_recording(REC_SID_1) is None
+
+    if harness.twilio:
+        (request,) = harness.requests_made()
+        assert request.method == "DELETE"
+        assert request.url == f"{API}/Recordings/{REC_SID_1}.json"
+        assert request.headers["Authorization"] == expected_authorization()
+    else:
+        assert harness.requests_made() == []
+
+
+@pytest.mark.parametrize("status", [401, 403, 500])
+def test_delete_recording_raises_dialer_error_on_other_errors(
+    harness: Harness, status: int
+) -> None:
+    harness.delete_answers(REC_SID_1, status)
+
+    if not harness.twilio:
+        harness.dialer.delete_recording(REC_SID_1)
+        return
+    with pytest.raises(DialerError) as raised:
+        harness.dialer.delete_recording(REC_SID_1)
+    assert str(20000 + status) in str(raised.value)
+
+
+def test_no_phone_number_reaches_the_log_when_placing_a_call(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.accept_calls()
+    caplog.set_level(logging.DEBUG)
+
+    place(harness.dialer)
+
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    for number in (ADVISER, HELPLINE, ADVISER[1:], HELPLINE[1:]):
+        assert number not in text
+
+
+def test_no_phone_number_reaches_the_log_when_a_call_is_refused(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.refuse_calls(400, 21211, f"Invalid 'To' Phone Number: {ADVISER}")
+    caplog.set_level(logging.DEBUG)
+
+    with contextlib.suppress(DialerError):
+        place(harness.dialer)
+
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert ADVISER not in text
+    assert ADVISER[1:] not in text
+    assert HELPLINE not in text
+
+
+def test_logging_dialer_logs_not_placed_without_any_number(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dialer = LoggingDialer()
+    caplog.set_level(logging.DEBUG, logger="helpline.dialer")
+
+    assert place(dialer) is None
+
+    records = [r for r in caplog.records if r.name == "helpline.dialer"]
+    assert records, "the logging dialer said nothing"
+    text = "\n".join(r.getMessage() for r in records)
+    assert "not placed" in text
+    assert max(r.levelno for r in records) >= logging.WARNING
+    for number in (ADVISER, HELPLINE, ADVISER[1:], HELPLINE[1:], "7700900001", "1632960001"):
+        assert number not in text
