@@ -97,16 +97,17 @@ def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> str:
     held = _claim(
         session,
         select(Callback)
-        .where(Callback.status == "assigned", Callback.id.not_in(in_progress))
+        .where(
+            Callback.status == "assigned",
+            Callback.assigned_to_id.not_in(working),
+            Callback.id.not_in(in_progress),
+        )
         .order_by(Callback.id),
     )
     ctx.after_claim()
-    returned = 0
     for callback in held:
-        if callback.assigned_to_id not in working:
-            queue.unassign(session, callback, ACTOR, now, reason="shift ended")
-            returned += 1
-    return f"returned {returned} callback(s) to the pool"
+        queue.unassign(session, callback, ACTOR, now, reason="shift ended")
+    return f"returned {len(held)} callback(s) to the pool"
 
 
 def release_retries(session: Session, ctx: JobContext, now: datetime) -> str:
@@ -145,7 +146,9 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
         kind = "overdue" if callback.due_at <= now else "due-soon"
         if any(w.kind == kind for w in callback.warnings):
             continue
-        session.add(DeadlineWarning(callback_id=callback.id, kind=kind, created_at=now))
+        callback.warnings.append(
+            DeadlineWarning(callback_id=callback.id, kind=kind, created_at=now)
+        )
         queue.event(session, callback, f"warning-{kind}", ACTOR, now)
         log.warning(
             "callback %s is %s (due %s)",
@@ -178,13 +181,17 @@ def reconcile_recordings(session: Session, ctx: JobContext, now: datetime) -> st
             info = ctx.dialer.fetch_call(rec.call_sid)
             if info is None or ctx.settings.office_for_number(info.to_number) is None:
                 continue  # not a call to the helpline (an outbound call, say)
-            calls.record_incoming(
+            call, _ = calls.record_incoming(
                 session,
                 ctx.settings,
                 rec.call_sid,
                 caller_number(info.from_number),
                 info.to_number,
                 rec.created_at,
+            )
+            # The recording is finished, so the call is over: it ended at the answer machine.
+            calls.recovered_from_recording(
+                session, call, rec.created_at, rec.created_at + timedelta(seconds=rec.duration_s)
             )
         record_message(
             session,

@@ -307,6 +307,19 @@ def record_status(
     return True
 
 
+def recovered_from_recording(
+    session: Session, call: Call, started: datetime, ended: datetime
+) -> None:
+    """A call known only from its recording: it reached the answer machine and has ended."""
+    if call.reached_answer_machine_at is None:
+        call.reached_answer_machine_at = started
+    if call.ended_at is None:
+        call.ended_at = ended
+        call.status = "completed"
+    record_event(session, call.sid, "recovered", ended, key=f"recovered:{call.sid}")
+    _settle(call)
+
+
 def message_left(session: Session, call: Call) -> None:
     """A message from this call has been recorded."""
     call.message_left = True

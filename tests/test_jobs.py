@@ -1,0 +1,930 @@
+"""The scheduler's jobs as the duty officer and advisers see their effects on the queue."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+import responses
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+import helpline.models  # noqa: F401 - every table in Base.metadata for the clean-up
+from callbacks import queue
+from callbacks.jobs import (
+    JobContext,
+    assign_callbacks,
+    reconcile_recordings,
+    release_retries,
+    return_to_pool,
+    warn_deadlines,
+)
+from callbacks.messages import record_message
+from callbacks.models import Callback, CallbackEvent, DeadlineWarning, JobRun, Message
+from callbacks.report import list_callbacks
+from calls import service as calls
+from calls.models import Call
+from calls.report import recent_calls
+from helpline.db import Base
+from helpline.dialer import CallInfo, DialerError, LoggingDialer, RecordingInfo
+from helpline.runtime import Runtime
+from helpline.scheduler import last_runs, run_job
+from helpline.settings import Settings
+from rota.models import Adviser, Shift
+from tests.conftest import HEREFORD, WORCS, Clock
+from tests.factories import LONDON, adviser
+from webhooks.rest import TwilioDialer
+
+MONDAY = date(2026, 11, 30)
+TUESDAY = date(2026, 12, 1)
+WEDNESDAY = date(2026, 12, 2)
+FRIDAY = date(2026, 12, 4)
+ANN, BEN, CAT, DAN = "+447700900001", "+447700900002", "+447700900003", "+447700900004"
+PARENT = "+447700900123"
+OTHER_PARENT = "+447700900124"
+
+Job = Callable[[Session, JobContext, datetime], str]
+
+
+def london(day: date, hour: int, minute: int = 0) -> datetime:
+    """A local wall-clock time in London as the UTC instant the code works with."""
+    return datetime.combine(day, time(hour, minute), tzinfo=LONDON).astimezone(UTC)
+
+
+def parent(n: int) -> str:
+    """A distinct caller number in Ofcom's drama range."""
+    return f"+447700900{100 + n:03d}"
+
+
+@pytest.fixture
+def run(
+    sessions: sessionmaker[Session], session: Session, settings: Settings
+) -> Callable[..., str]:
+    """Run a job in a session of its own, as the scheduler does, then let the test look again."""
+
+    def run_once(
+        job: Job,
+        now: datetime,
+        *,
+        with_settings: Settings | None = None,
+        dialer: Any = None,
+    ) -> str:
+        session.flush()
+        ctx = JobContext(with_settings or settings, dialer or LoggingDialer())
+        with sessions() as job_session:
+            summary = job(job_session, ctx, now)
+            job_session.commit()
+        session.expire_all()
+        return summary
+
+    return run_once
+
+
+def new_callback(
+    session: Session, settings: Settings, phone: str, office: str, now: datetime
+) -> Callback:
+    callback, created = queue.callback_for(session, settings, phone, office, now)
+    assert created
+    return callback
+
+
+def holder(session: Session, callback: Callback) -> str | None:
+    session.refresh(callback)
+    return callback.assigned_to.name if callback.assigned_to else None
+
+
+def listed(session: Session, now: datetime, callback_id: int) -> dict[str, Any]:
+    """The callback as `helpline callbacks list --json` shows it."""
+    return next(c for c in list_callbacks(session, now) if c["id"] == callback_id)
+
+
+def events(session: Session, callback: Callback, kind: str) -> list[CallbackEvent]:
+    return list(
+        session.scalars(
+            select(CallbackEvent)
+            .where(CallbackEvent.callback_id == callback.id, CallbackEvent.kind == kind)
+            .order_by(CallbackEvent.id)
+        )
+    )
+
+
+def with_policy(settings: Settings, **changes: Any) -> Settings:
+    return dataclasses.replace(
+        settings, callbacks=dataclasses.replace(settings.callbacks, **changes)
+    )
+
+
+# --- assign-callbacks ---------------------------------------------------------------------
+
+
+def test_own_county_adviser_gets_the_callback_first(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
+    hereford = new_callback(session, settings, parent(1), "herefordshire", clock())
+    worcs = new_callback(session, settings, parent(2), "worcestershire", clock())
+
+    summary = run(assign_callbacks, clock())
+
+    assert summary == "assigned 2 of 2 waiting callback(s)"
+    assert holder(session, hereford) == "Ann Ash"
+    assert holder(session, worcs) == "Cat Cedar"
+    assert listed(session, clock(), hereford.id)["status"] == "assigned"
+    assert listed(session, clock(), hereford.id)["assigned_to"] == "Ann Ash"
+
+
+def test_partner_team_takes_a_callback_when_no_own_adviser_is_on_shift(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
+    callback = new_callback(session, settings, parent(1), "herefordshire", clock())
+
+    run(assign_callbacks, clock())
+
+    assert holder(session, callback) == "Cat Cedar"
+
+
+@pytest.mark.parametrize(
+    ("ann_holds", "cat_holds", "expected"),
+    [
+        (1, 1, "Ann Ash"),  # equal load: the caller's own county keeps it
+        (2, 2, "Ann Ash"),
+        (2, 1, "Cat Cedar"),  # the partner's adviser has strictly fewer
+        (3, 1, "Cat Cedar"),
+    ],
+)
+def test_partner_team_takes_it_only_with_strictly_fewer_open_callbacks(
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    run: Callable[..., str],
+    ann_holds: int,
+    cat_holds: int,
+    expected: str,
+) -> None:
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    cat = adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
+    earlier = clock() - timedelta(hours=1)
+    for n in range(ann_holds):
+        held = new_callback(session, settings, parent(10 + n), "herefordshire", earlier)
+        queue.assign(session, held, ann, "Duty Officer", earlier)
+    for n in range(cat_holds):
+        held = new_callback(session, settings, parent(20 + n), "worcestershire", earlier)
+        queue.assign(session, held, cat, "Duty Officer", earlier)
+    callback = new_callback(session, settings, parent(1), "herefordshire", clock())
+
+    assert run(assign_callbacks, clock()) == "assigned 1 of 1 waiting callback(s)"
+
+    assert holder(session, callback) == expected
+
+
+def test_work_is_balanced_across_advisers_of_both_teams(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
+    adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
+    waiting = [
+        new_callback(session, settings, parent(n), "herefordshire", clock()) for n in range(6)
+    ]
+
+    assert run(assign_callbacks, clock()) == "assigned 6 of 6 waiting callback(s)"
+
+    counts: dict[str | None, int] = {}
+    for callback in waiting:
+        name = holder(session, callback)
+        counts[name] = counts.get(name, 0) + 1
+    assert counts == {"Ann Ash": 2, "Ben Birch": 2, "Cat Cedar": 2}
+
+
+def test_nobody_gets_more_than_the_maximum_of_open_callbacks(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    lowered = with_policy(settings, max_open_per_adviser=2)
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
+    earlier = clock() - timedelta(hours=1)
+    held = new_callback(session, settings, parent(0), "herefordshire", earlier)
+    queue.assign(session, held, ann, "Duty Officer", earlier)
+    waiting = [
+        new_callback(session, settings, parent(n), "herefordshire", clock()) for n in range(1, 5)
+    ]
+
+    summary = run(assign_callbacks, clock(), with_settings=lowered)
+
+    # Ann already holds one, so she takes one more; Cat takes two; one waits in the pool.
+    assert summary == "assigned 3 of 4 waiting callback(s)"
+    holders = [holder(session, c) for c in waiting]
+    assert holders.count("Ann Ash") == 1
+    assert holders.count("Cat Cedar") == 2
+    assert holders.count(None) == 1
+    left = next(c for c in waiting if c.assigned_to_id is None)
+    assert listed(session, clock(), left.id)["status"] == "open"
+
+
+def test_an_adviser_whose_shift_is_about_to_end_gets_nothing(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    # Ann's shift ends at 10:20, within the 30 minutes the policy asks for.
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY, time(9), time(10, 20))
+    callback = new_callback(session, settings, parent(1), "herefordshire", clock())
+
+    assert run(assign_callbacks, clock()) == "assigned 0 of 1 waiting callback(s)"
+    assert holder(session, callback) is None
+
+    # A colleague with the afternoon ahead of her does get it.
+    adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
+    run(assign_callbacks, clock())
+    assert holder(session, callback) == "Ben Birch"
+
+
+def test_a_callback_waiting_for_its_retry_is_not_assigned(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    callback = new_callback(session, settings, parent(1), "herefordshire", clock())
+    callback.next_attempt_at = clock() + timedelta(minutes=5)
+
+    assert run(assign_callbacks, clock()) == "nothing to assign"
+    assert holder(session, callback) is None
+
+    run(assign_callbacks, clock() + timedelta(minutes=5))
+    assert holder(session, callback) == "Ann Ash"
+    assert callback.next_attempt_at is None
+
+
+def test_the_most_urgent_callback_goes_first_when_capacity_is_short(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    lowered = with_policy(settings, max_open_per_adviser=1)
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    later = new_callback(session, settings, parent(1), "herefordshire", clock())
+    # Made second, but from a message that arrived half an hour earlier: due sooner.
+    sooner = new_callback(
+        session, settings, parent(2), "herefordshire", clock() - timedelta(minutes=30)
+    )
+    assert sooner.due_at < later.due_at
+
+    assert run(assign_callbacks, clock(), with_settings=lowered) == (
+        "assigned 1 of 2 waiting callback(s)"
+    )
+
+    assert holder(session, sooner) == "Ann Ash"
+    assert holder(session, later) is None
+
+
+def test_callbacks_stay_open_when_nobody_is_on_shift(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", TUESDAY)  # not today
+    callback = new_callback(session, settings, parent(1), "herefordshire", clock())
+
+    assert run(assign_callbacks, clock()) == "assigned 0 of 1 waiting callback(s)"
+
+    shown = listed(session, clock(), callback.id)
+    assert (shown["status"], shown["assigned_to"]) == ("open", None)
+    assert events(session, callback, "assigned") == []
+
+
+def test_each_assignment_is_kept_as_an_event_by_the_scheduler(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    callback = new_callback(session, settings, parent(1), "herefordshire", clock())
+
+    run(assign_callbacks, clock())
+
+    [assigned] = events(session, callback, "assigned")
+    assert assigned.actor == "scheduler"
+    assert assigned.at == clock()
+    assert assigned.detail["adviser_id"] == ann.id
+    # Running again does not assign it a second time.
+    assert run(assign_callbacks, clock() + timedelta(minutes=1)) == "nothing to assign"
+    assert len(events(session, callback, "assigned")) == 1
+
+
+# --- return-to-pool -----------------------------------------------------------------------
+
+
+def test_work_returns_to_the_pool_when_the_shift_ends(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY, time(9), time(12))
+    adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY, time(9), time(17))
+    anns = new_callback(session, settings, parent(1), "herefordshire", clock())
+    bens = new_callback(session, settings, parent(2), "herefordshire", clock())
+    run(assign_callbacks, clock())
+    assert (holder(session, anns), holder(session, bens)) == ("Ann Ash", "Ben Birch")
+
+    assert run(return_to_pool, london(MONDAY, 11, 59)) == "returned 0 callback(s) to the pool"
+    assert holder(session, anns) == "Ann Ash"
+
+    after_shift = london(MONDAY, 12, 1)
+    assert run(return_to_pool, after_shift) == "returned 1 callback(s) to the pool"
+
+    shown = listed(session, after_shift, anns.id)
+    assert (shown["status"], shown["assigned_to"]) == ("open", None)
+    assert holder(session, bens) == "Ben Birch"
+    [returned] = events(session, anns, "returned-to-pool")
+    assert (returned.actor, returned.detail["reason"]) == ("scheduler", "shift ended")
+
+
+def test_a_callback_being_called_back_is_not_returned_to_the_pool(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY, time(9), time(12))
+    callback = new_callback(session, settings, parent(1), "herefordshire", clock())
+    run(assign_callbacks, clock())
+    queue.start_attempt(session, callback, ann, "Ann Ash", london(MONDAY, 11, 50))
+
+    assert run(return_to_pool, london(MONDAY, 12, 10)) == "returned 0 callback(s) to the pool"
+    assert holder(session, callback) == "Ann Ash"
+
+    # An attempt with no outcome an hour later is taken to have been abandoned.
+    assert run(return_to_pool, london(MONDAY, 13)) == "returned 1 callback(s) to the pool"
+    assert holder(session, callback) is None
+
+
+# --- release-retries and outcomes ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outcome_at", "retry_at"),
+    [
+        # One working hour left on Monday, the second from 09:00 on Tuesday.
+        (london(MONDAY, 16), london(TUESDAY, 10)),
+        # After closing on Monday: both hours on Tuesday morning.
+        (london(MONDAY, 18), london(TUESDAY, 11)),
+        # Friday closes at 16:30: half an hour on Friday, an hour and a half on Monday.
+        (london(FRIDAY, 16), london(date(2026, 12, 7), 10, 30)),
+        # Christmas Day and the Boxing Day substitute (Monday 28th) are bank holidays.
+        (london(date(2026, 12, 24), 16), london(date(2026, 12, 29), 10)),
+    ],
+)
+def test_no_answer_waits_two_working_hours_for_a_retry(
+    session: Session, settings: Settings, outcome_at: datetime, retry_at: datetime
+) -> None:
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", outcome_at.date())
+    callback = new_callback(session, settings, PARENT, "herefordshire", outcome_at)
+    queue.assign(session, callback, ann, "Duty Officer", outcome_at)
+
+    status = queue.record_outcome(session, settings, callback, "no-answer", "Ann Ash", outcome_at)
+
+    assert status == "open"
+    assert callback.next_attempt_at == retry_at
+    shown = listed(session, outcome_at, callback.id)
+    assert shown["next_attempt_at"] == retry_at.isoformat()
+    assert (shown["assigned_to"], shown["attempts"]) == (None, 1)
+
+
+def test_a_retry_is_released_at_its_time_and_assigned_again(
+    session: Session, settings: Settings, run: Callable[..., str]
+) -> None:
+    monday_4pm = london(MONDAY, 16)
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    adviser(session, "Dan Dale", DAN, "herefordshire", TUESDAY)
+    callback = new_callback(session, settings, PARENT, "herefordshire", london(MONDAY, 10))
+    queue.assign(session, callback, ann, "Duty Officer", monday_4pm)
+    queue.start_attempt(session, callback, ann, "Ann Ash", monday_4pm)
+    queue.record_outcome(session, settings, callback, "no-answer", "Ann Ash", monday_4pm)
+    assert callback.next_attempt_at == london(TUESDAY, 10)
+
+    too_soon = london(TUESDAY, 9, 59)
+    assert run(release_retries, too_soon) == "released 0 retries"
+    assert run(assign_callbacks, too_soon) == "nothing to assign"
+    assert callback.next_attempt_at == london(TUESDAY, 10)
+    assert holder(session, callback) is None
+
+    assert run(release_retries, london(TUESDAY, 10)) == "released 1 retry"
+    assert callback.next_attempt_at is None
+    assert [e.actor for e in events(session, callback, "retry-due")] == ["scheduler"]
+    assert listed(session, london(TUESDAY, 10), callback.id)["next_attempt_at"] is None
+
+    assert run(assign_callbacks, london(TUESDAY, 10)) == "assigned 1 of 1 waiting callback(s)"
+    assert holder(session, callback) == "Dan Dale"
+
+
+def test_the_last_attempt_without_an_answer_makes_the_callback_unreachable(
+    session: Session, settings: Settings, run: Callable[..., str]
+) -> None:
+    assert settings.callbacks.max_attempts == 3
+    callback = new_callback(session, settings, PARENT, "herefordshire", london(MONDAY, 10))
+
+    first = london(MONDAY, 16)
+    assert queue.record_outcome(session, settings, callback, "no-answer", "Ann", first) == "open"
+    second = callback.next_attempt_at
+    assert second == london(TUESDAY, 10)
+    run(release_retries, second)
+    assert (
+        queue.record_outcome(session, settings, callback, "left-message", "Ann", second) == "open"
+    )
+    third = callback.next_attempt_at
+    assert third == london(TUESDAY, 12)
+    run(release_retries, third)
+    assert (
+        queue.record_outcome(session, settings, callback, "no-answer", "Ann", third)
+        == "unreachable"
+    )
+
+    shown = listed(session, third, callback.id)
+    assert (shown["status"], shown["attempts"], shown["next_attempt_at"]) == (
+        "unreachable",
+        3,
+        None,
+    )
+    assert callback.closed_at == third
+    # Nothing brings it back into the queue.
+    adviser(session, "Ann Ash", ANN, "herefordshire", TUESDAY)
+    assert run(assign_callbacks, london(TUESDAY, 16)) == "nothing to assign"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"), [("wrong-number", "unreachable"), ("spoke", "completed")]
+)
+def test_a_wrong_number_or_a_conversation_closes_the_callback_at_once(
+    session: Session, settings: Settings, clock: Clock, outcome: str, status: str
+) -> None:
+    callback = new_callback(session, settings, PARENT, "herefordshire", clock())
+
+    assert queue.record_outcome(session, settings, callback, outcome, "Ann", clock()) == status
+
+    shown = listed(session, clock(), callback.id)
+    assert (shown["status"], shown["attempts"], shown["next_attempt_at"]) == (status, 1, None)
+    # The caller's next message makes a new callback rather than joining the closed one.
+    again, created = queue.callback_for(session, settings, PARENT, "herefordshire", clock())
+    assert created
+    assert again.id != callback.id
+
+
+# --- warn-deadlines -----------------------------------------------------------------------
+
+
+def warnings_of(session: Session, callback: Callback) -> list[str]:
+    return list(
+        session.scalars(
+            select(DeadlineWarning.kind)
+            .where(DeadlineWarning.callback_id == callback.id)
+            .order_by(DeadlineWarning.id)
+        )
+    )
+
+
+def test_duty_officer_is_warned_once_before_and_once_after_the_deadline(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    callback = new_callback(session, settings, PARENT, "herefordshire", clock())
+    assert callback.due_at == london(WEDNESDAY, 10)  # two working days
+    assert settings.callbacks.warn_before_hours == 4
+
+    assert run(warn_deadlines, london(WEDNESDAY, 5, 59)) == "raised 0 deadline warning(s)"
+    assert warnings_of(session, callback) == []
+
+    assert run(warn_deadlines, london(WEDNESDAY, 7)) == "raised 1 deadline warning(s)"
+    assert run(warn_deadlines, london(WEDNESDAY, 7, 5)) == "raised 0 deadline warning(s)"
+    assert warnings_of(session, callback) == ["due-soon"]
+    assert listed(session, london(WEDNESDAY, 7, 5), callback.id)["warning"] == "due-soon"
+
+    past = london(WEDNESDAY, 10, 1)
+    assert run(warn_deadlines, past) == "raised 1 deadline warning(s)"
+    assert run(warn_deadlines, past + timedelta(minutes=5)) == "raised 0 deadline warning(s)"
+    assert warnings_of(session, callback) == ["due-soon", "overdue"]
+    assert listed(session, past, callback.id)["warning"] == "overdue"
+    assert [e.actor for e in events(session, callback, "warning-overdue")] == ["scheduler"]
+
+
+def test_a_callback_already_attempted_gets_no_deadline_warning(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    attempted = new_callback(session, settings, PARENT, "herefordshire", clock())
+    untouched = new_callback(session, settings, OTHER_PARENT, "worcestershire", clock())
+    queue.record_outcome(session, settings, attempted, "no-answer", "Ann", london(TUESDAY, 16))
+    past = london(WEDNESDAY, 12)
+
+    assert run(warn_deadlines, past) == "raised 1 deadline warning(s)"
+
+    assert warnings_of(session, attempted) == []
+    assert warnings_of(session, untouched) == ["overdue"]
+    assert listed(session, past, attempted.id)["warning"] is None
+    assert listed(session, past, untouched.id)["warning"] == "overdue"
+
+
+def test_a_closed_callback_gets_no_deadline_warning(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    callback = new_callback(session, settings, PARENT, "herefordshire", clock())
+    queue.close(session, callback, "rang again and was helped", "Duty Officer", clock())
+
+    assert run(warn_deadlines, london(WEDNESDAY, 12)) == "raised 0 deadline warning(s)"
+    assert warnings_of(session, callback) == []
+
+
+# --- reconcile-recordings -----------------------------------------------------------------
+
+ACCOUNT = "AC" + "0" * 32
+API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
+RECORDINGS_URL = re.compile(r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Recordings\.json.*")
+LOST_CALL = "CA" + "1" * 32
+LOST_RECORDING = "RE" + "1" * 32
+
+
+def recording(sid: str, call_sid: str, duration: str = "42") -> dict[str, Any]:
+    return {
+        "sid": sid,
+        "call_sid": call_sid,
+        "account_sid": ACCOUNT,
+        "api_version": "2010-04-01",
+        "duration": duration,
+        "date_created": "Mon, 30 Nov 2026 09:30:00 +0000",
+        "date_updated": "Mon, 30 Nov 2026 09:30:45 +0000",
+        "start_time": "Mon, 30 Nov 2026 09:29:58 +0000",
+        "status": "completed",
+        "channels": 1,
+        "source": "RecordVerb",
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/{sid}.json",
+    }
+
+
+def recordings_page(*items: dict[str, Any]) -> dict[str, Any]:
+    uri = f"/2010-04-01/Accounts/{ACCOUNT}/Recordings.json?PageSize=100&Page=0"
+    return {
+        "recordings": list(items),
+        "first_page_uri": uri,
+        "next_page_uri": None,
+        "previous_page_uri": None,
+        "page": 0,
+        "page_size": 100,
+        "start": 0,
+        "end": max(len(items) - 1, 0),
+        "uri": uri,
+    }
+
+
+def twilio_call(sid: str, from_: str, to: str) -> dict[str, Any]:
+    return {
+        "sid": sid,
+        "account_sid": ACCOUNT,
+        "from": from_,
+        "to": to,
+        "direction": "inbound",
+        "status": "completed",
+        "start_time": "Mon, 30 Nov 2026 09:28:40 +0000",
+        "end_time": "Mon, 30 Nov 2026 09:30:45 +0000",
+        "duration": "125",
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
+    }
+
+
+@pytest.fixture
+def twilio() -> Iterator[responses.RequestsMock]:
+    """Twilio's REST API, answered locally; any request not registered fails the test."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def dialer() -> TwilioDialer:
+    return TwilioDialer(ACCOUNT, "token")
+
+
+def test_a_message_whose_webhooks_were_lost_becomes_a_callback(
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+
+    summary = run(reconcile_recordings, clock(), dialer=dialer)
+
+    assert summary == "checked 1 recording(s), recovered 1"
+    # Twilio was asked for the last two days' recordings.
+    assert "DateCreated%3E=2026-11-28T10%3A00%3A00Z" in twilio.calls[0].request.url
+    [shown] = list_callbacks(session, clock())
+    assert (shown["phone"], shown["office"], shown["status"]) == (PARENT, "herefordshire", "open")
+    assert shown["messages"] == [
+        {
+            "recording_sid": LOST_RECORDING,
+            "duration_s": 42,
+            "received_at": "2026-11-30T09:30:00+00:00",
+        }
+    ]
+    # The promise runs from when the message was left, not from when it was found.
+    assert shown["due_at"] == london(WEDNESDAY, 9, 30).isoformat()
+    assert [c["sid"] for c in recent_calls(session)] == [LOST_CALL]
+
+
+def test_reconciling_again_recovers_nothing_more(
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+    run(reconcile_recordings, clock(), dialer=dialer)
+
+    summary = run(reconcile_recordings, clock() + timedelta(minutes=15), dialer=dialer)
+
+    assert summary == "checked 1 recording(s), recovered 0"
+    assert session.scalar(select(func.count()).select_from(Message)) == 1
+    assert session.scalar(select(func.count()).select_from(Callback)) == 1
+    assert session.scalar(select(func.count()).select_from(Call)) == 1
+
+
+def test_a_recording_the_webhooks_delivered_is_skipped(
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    received = london(MONDAY, 9, 30)
+    calls.record_incoming(session, settings, LOST_CALL, PARENT, HEREFORD, received)
+    record_message(
+        session,
+        settings,
+        recording_sid=LOST_RECORDING,
+        call_sid=LOST_CALL,
+        duration_s=42,
+        now=received,
+    )
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+
+    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+        "checked 1 recording(s), recovered 0"
+    )
+
+    assert len(twilio.calls) == 1  # the list only: Twilio was not asked about the call
+    assert session.scalar(select(func.count()).select_from(Message)) == 1
+    assert len(list_callbacks(session, clock())) == 1
+
+
+def test_a_recording_whose_call_was_known_is_recovered_without_asking_twilio(
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    # The incoming webhook arrived (to Worcestershire's number); the recording callback did not.
+    calls.record_incoming(session, settings, LOST_CALL, PARENT, WORCS, london(MONDAY, 9, 28))
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+
+    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+        "checked 1 recording(s), recovered 1"
+    )
+
+    assert len(twilio.calls) == 1
+    [shown] = list_callbacks(session, clock())
+    assert (shown["phone"], shown["office"]) == (PARENT, "worcestershire")
+
+
+def test_a_recording_of_a_call_not_to_the_helpline_is_skipped(
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    # A call back to a parent, placed from the helpline's number, that recorded something.
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, HEREFORD, PARENT))
+
+    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+        "checked 1 recording(s), recovered 0"
+    )
+
+    assert session.scalar(select(func.count()).select_from(Message)) == 0
+    assert session.scalar(select(func.count()).select_from(Call)) == 0
+    assert list_callbacks(session, clock()) == []
+
+
+def test_a_recording_whose_call_twilio_no_longer_has_is_skipped(
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+    twilio.get(
+        f"{API}/Calls/{LOST_CALL}.json",
+        status=404,
+        json={"code": 20404, "message": "The requested resource was not found", "status": 404},
+    )
+
+    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+        "checked 1 recording(s), recovered 0"
+    )
+    assert list_callbacks(session, clock()) == []
+
+
+def test_an_empty_recording_is_not_a_message(
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    empty = recording(LOST_RECORDING, LOST_CALL, duration="0")
+    twilio.get(RECORDINGS_URL, json=recordings_page(empty))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+
+    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+        "checked 1 recording(s), recovered 0"
+    )
+    assert list_callbacks(session, clock()) == []
+
+
+def test_without_twilio_credentials_reconciling_is_skipped(
+    clock: Clock, run: Callable[..., str]
+) -> None:
+    assert run(reconcile_recordings, clock()) == "skipped: no Twilio credentials"
+
+
+def test_a_recovered_call_shows_as_a_voicemail_in_the_call_log(
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+
+    run(reconcile_recordings, clock(), dialer=dialer)
+
+    [shown] = recent_calls(session)
+    # Twilio says the call completed at 09:30:45 and a message was left on it.
+    assert (shown["status"], shown["outcome"]) == ("completed", "voicemail")
+    assert shown["ended_at"] is not None
+
+
+# --- run_job and last_runs ----------------------------------------------------------------
+
+
+class UnreachableTwilio:
+    """A dialer with credentials whose API cannot be reached."""
+
+    places_calls = True
+
+    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+        raise DialerError("Twilio could not be reached")
+
+    def fetch_call(self, sid: str) -> CallInfo | None:
+        raise DialerError("Twilio could not be reached")
+
+
+class HalfWayTwilio(UnreachableTwilio):
+    """Lists two recordings, then fails when asked about the second one's call."""
+
+    def __init__(self, known_call: str) -> None:
+        self.known_call = known_call
+
+    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+        at = london(MONDAY, 9, 30)
+        return [
+            RecordingInfo("RE" + "2" * 32, self.known_call, 30, at),
+            RecordingInfo(LOST_RECORDING, LOST_CALL, 42, at),
+        ]
+
+
+def test_a_run_is_recorded_with_its_summary(
+    runtime: Runtime, session: Session, settings: Settings, clock: Clock
+) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    new_callback(session, settings, PARENT, "herefordshire", clock())
+    session.commit()
+
+    summary = run_job(runtime, "assign-callbacks")
+
+    assert summary == "assigned 1 of 1 waiting callback(s)"
+    latest = last_runs(runtime)
+    assert set(latest) == {"assign-callbacks"}
+    assert (latest["assign-callbacks"].ok, latest["assign-callbacks"].summary) == (True, summary)
+    assert latest["assign-callbacks"].started_at == clock()
+
+    clock.advance(minutes=1)
+    assert run_job(runtime, "assign-callbacks") == "nothing to assign"
+    again = last_runs(runtime)["assign-callbacks"]
+    assert (again.ok, again.summary, again.started_at) == (True, "nothing to assign", clock())
+
+
+def test_a_failed_run_is_recorded_and_raised(runtime: Runtime, clock: Clock) -> None:
+    runtime = dataclasses.replace(runtime, dialer=UnreachableTwilio())
+    run_job(runtime, "warn-deadlines")
+
+    with pytest.raises(DialerError):
+        run_job(runtime, "reconcile-recordings")
+
+    latest = last_runs(runtime)
+    failed = latest["reconcile-recordings"]
+    assert (failed.ok, failed.summary, failed.started_at) == (False, "failed: DialerError", clock())
+    assert latest["warn-deadlines"].ok is True
+
+
+def test_a_failed_run_changes_nothing(
+    runtime: Runtime, session: Session, settings: Settings, clock: Clock
+) -> None:
+    known = "CA" + "2" * 32
+    calls.record_incoming(session, settings, known, OTHER_PARENT, HEREFORD, london(MONDAY, 9, 29))
+    session.commit()
+    runtime = dataclasses.replace(runtime, dialer=HalfWayTwilio(known))
+
+    with pytest.raises(DialerError):
+        run_job(runtime, "reconcile-recordings")
+
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Message)) == 0
+    assert list_callbacks(session, clock()) == []
+    assert session.scalar(select(func.count()).select_from(JobRun)) == 1
+
+
+def test_jobs_run_on_the_runtime_the_service_builds(runtime: Runtime) -> None:
+    # No Twilio credentials in the test settings: the logging stand-in is wired in.
+    assert run_job(runtime, "reconcile-recordings") == "skipped: no Twilio credentials"
+    assert last_runs(runtime)["reconcile-recordings"].ok is True
+
+
+# --- two clocks at once -------------------------------------------------------------------
+
+
+def _delete_everything(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+def test_two_clocks_at_once_assign_each_callback_once(engine: Engine, settings: Settings) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes a write lock at BEGIN, so two runs cannot overlap there")
+    now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    try:
+        with Session(engine) as setup:
+            adviser(setup, "Ann Ash", ANN, "herefordshire", MONDAY)
+            adviser(setup, "Cat Cedar", CAT, "worcestershire", MONDAY)
+            ids = [
+                new_callback(
+                    setup, settings, parent(n), ("herefordshire", "worcestershire")[n % 2], now
+                ).id
+                for n in range(20)
+            ]
+            setup.commit()
+
+        barrier = threading.Barrier(2, timeout=10)
+        summaries: list[str] = []
+        errors: list[BaseException] = []
+
+        def clock_process() -> None:
+            try:
+                with Session(engine) as session:
+                    ctx = JobContext(settings, LoggingDialer(), after_claim=barrier.wait)
+                    summary = assign_callbacks(session, ctx, now)
+                    session.commit()
+                summaries.append(summary)
+            except BaseException as exc:
+                errors.append(exc)
+                barrier.abort()
+
+        threads = [threading.Thread(target=clock_process) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in threads)
+        assert errors == []
+
+        assigned = [
+            int(m.group(1)) if (m := re.match(r"assigned (\d+) of", s)) else 0 for s in summaries
+        ]
+        assert len(summaries) == 2
+        assert sum(assigned) == 20
+        with Session(engine) as check:
+            per_callback = dict(
+                check.execute(
+                    select(CallbackEvent.callback_id, func.count())
+                    .where(CallbackEvent.kind == "assigned")
+                    .group_by(CallbackEvent.callback_id)
+                ).all()
+            )
+            assert per_callback == dict.fromkeys(ids, 1)
+            holders = check.scalars(
+                select(Callback.assigned_to_id).where(Callback.id.in_(ids))
+            ).all()
+            assert None not in holders
+            names = dict(check.execute(select(Adviser.id, Adviser.name)).all())
+            assert sorted(names[h] for h in set(holders)) == ["Ann Ash", "Cat Cedar"]
+            assert check.scalar(select(func.count()).select_from(Shift)) == 2
+    finally:
+        _delete_everything(engine)
