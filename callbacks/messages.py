@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callbacks import queue
-from callbacks.models import Message
+from callbacks.models import OPEN_STATUSES, Message
 from calls import service as calls
 from calls.models import Call
 from helpline.settings import Settings
@@ -68,3 +68,31 @@ def file_missed_call(session: Session, settings: Settings, call: Call, now: date
     )
     if not created:
         queue.event(session, callback, "missed-call-joined", "service", now)
+
+
+def attach_orphans(session: Session, settings: Settings, call: Call, now: datetime) -> int:
+    """Give messages recorded before their call was known (the call's first webhook failed)
+    their call, number and county, moving each into its caller's callback. Returns how many."""
+    orphans = session.scalars(
+        select(Message).where(Message.call_sid == call.sid, Message.call_id.is_(None))
+    ).all()
+    phone = call.from_number or call.callback_number
+    for message in orphans:
+        message.call_id, message.office, message.phone = call.id, call.office, phone
+        calls.message_left(session, call)
+        callback = message.callback
+        if callback is None or callback.phone is not None or phone is None:
+            continue
+        if len(callback.messages) != 1 or callback.status not in OPEN_STATUSES:
+            continue
+        existing = queue.open_for_phone(session, phone)
+        if existing is not None:
+            message.callback_id = existing.id
+            queue.event(session, existing, "message-joined", "service", now, message_id=message.id)
+            queue.close(session, callback, f"merged into callback {existing.id}", "service", now)
+        else:
+            callback.phone, callback.office = phone, call.office
+            callback.due_at = queue.promise(session, settings, call.office, message.received_at)
+            queue.event(session, callback, "number-found", "service", now)
+    session.flush()
+    return len(orphans)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallEvent, CallLeg
 from calls.routing import OfficeNow, call_outcome, next_adviser, office_sequence
+from helpline.phones import caller_number
 from helpline.settings import Office, Settings
 from rota import availability
 from rota import service as rota
@@ -283,8 +284,6 @@ def record_status(
     call = find_call(session, sid)
     if call is None:
         # The incoming webhook never reached us (or failed): keep the call all the same.
-        from helpline.phones import caller_number
-
         call, _ = record_incoming(
             session, settings, sid, caller_number(params.get("From")), params.get("To", ""), now
         )

@@ -7,12 +7,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callbacks import queue
 from callbacks.models import Callback, Message
 from callbacks.report import list_callbacks
+from calls.report import recent_calls
 from helpline.app import create_app, make_runtime
 from helpline.settings import Settings
 from helpline.simulator import CallPlayer, FlaskTransport, Result, Script
@@ -247,3 +249,61 @@ def test_a_caller_who_ignores_the_offer_is_put_through(
     )
     assert any("caller connected" in s.text for s in result.steps)
     assert callbacks_json(session, clock) == []
+
+
+def _break_routing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import calls.service
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(calls.service, "ring_next", broken)
+
+
+def test_when_the_first_webhook_fails_the_message_still_reaches_the_right_callback(
+    app: Flask, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    _break_routing(monkeypatch)
+    result = play(app, Script(caller=PARENT, to=WORCS, message_seconds=33))
+    assert "Sorry, something went wrong" in " ".join(result.heard())
+    [callback] = callbacks_json(session, clock)
+    assert (callback["phone"], callback["office"]) == (PARENT, "worcestershire")
+    session.expire_all()
+    [call] = [c for c in recent_calls(session) if c["sid"] == result.call_sid]
+    assert call["outcome"] == "voicemail"
+
+
+def test_a_message_known_before_its_call_is_given_the_callers_number_later(
+    client: FlaskClient, session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    sid, rec = "CA" + "7" * 32, "RE" + "7" * 32
+
+    def post(path: str, params: dict[str, str]) -> None:
+        assert signed_post(client, path, params, token=TOKEN, base_url=BASE_URL).status_code == 200
+
+    # The first webhook failed (no call stored); the recording is reported before anything else.
+    post(
+        "/voice/recording-status",
+        {
+            "CallSid": sid,
+            "RecordingSid": rec,
+            "RecordingStatus": "completed",
+            "RecordingDuration": "12",
+        },
+    )
+    assert callbacks_json(session, clock)[0]["phone"] is None
+    post(
+        "/voice/status",
+        {
+            "CallSid": sid,
+            "CallStatus": "completed",
+            "From": PARENT,
+            "To": WORCS,
+            "CallDuration": "40",
+        },
+    )
+    [callback] = callbacks_json(session, clock)
+    assert (callback["phone"], callback["office"]) == (PARENT, "worcestershire")
+    assert callback["due_at"] == "2026-12-09T09:00:00+00:00"

@@ -8,10 +8,10 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbacks.messages import record_message
+from callbacks.messages import attach_orphans, record_message
 from calls import service as calls
 from calls.models import Call
-from helpline.phones import spoken_digits, uk_number
+from helpline.phones import caller_number, spoken_digits, uk_number
 from helpline.settings import Settings
 from rota import service as rota
 from webhooks import twiml, wording
@@ -147,6 +147,13 @@ def recorded(
     if duration <= 0 or not params.get("RecordingUrl"):
         return twiml.say_and_hang_up(settings, wording.NO_MESSAGE)
     if recording_sid and call_sid:
+        call = calls.find_call(session, call_sid)
+        if call is None and params.get("To"):
+            # The call's first webhook failed, so only this request tells us who rang.
+            call, _ = calls.record_incoming(
+                session, settings, call_sid, caller_number(params.get("From")), params["To"], now
+            )
+            calls.entered_answer_machine(session, call, now)
         record_message(
             session,
             settings,
@@ -155,6 +162,8 @@ def recorded(
             duration_s=duration,
             now=now,
         )
+        if call is not None:
+            attach_orphans(session, settings, call, now)
     return twiml.say_and_hang_up(settings, wording.THANKS)
 
 

@@ -13,7 +13,7 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbacks.messages import file_missed_call
+from callbacks.messages import attach_orphans, file_missed_call
 from callbacks.queue import callback_for, event
 from calls import service as calls
 from calls.models import Call, CallLeg
@@ -177,5 +177,8 @@ def status(session: Session, settings: Settings, params: dict[str, str], now: da
     """Call status changes, repeated or out of order; each one is applied once."""
     if calls.record_status(session, settings, params, now):
         call = calls.find_call(session, params.get("CallSid", ""))
-        if call is not None and call.outcome == "missed":
+        if call is None:
+            return
+        attach_orphans(session, settings, call, now)
+        if call.outcome == "missed":
             file_missed_call(session, settings, call, now)
