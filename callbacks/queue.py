@@ -6,7 +6,7 @@ by the callback's version column: the second to write gets `Conflict`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -197,6 +197,21 @@ def counted_attempts(callback: Callback) -> int:
     return sum(1 for a in callback.attempts if a.outcome in policy.OUTCOMES)
 
 
+ATTEMPT_TIMEOUT = timedelta(minutes=30)  # an attempt with no word from Twilio by then is over
+
+
+def in_progress(callback: Callback, now: datetime) -> Attempt | None:
+    """The attempt whose phones may still be ringing or talking, if any."""
+    for attempt in callback.attempts:
+        if (
+            attempt.outcome is None
+            and attempt.ended_at is None
+            and attempt.started_at > now - ATTEMPT_TIMEOUT
+        ):
+            return attempt
+    return None
+
+
 def start_attempt(
     session: Session, callback: Callback, adviser: Adviser, actor: str, now: datetime
 ) -> Attempt:
@@ -207,6 +222,13 @@ def start_attempt(
     if callback.next_attempt_at is not None and callback.next_attempt_at > now:
         raise CallbackError(
             f"callback {callback.id} waits for its retry at {callback.next_attempt_at.isoformat()}"
+        )
+    busy = in_progress(callback, now)
+    if busy is not None:
+        who = busy.adviser.name if busy.adviser else "someone"
+        raise Conflict(
+            f"callback {callback.id} is being called back now by {who} (since "
+            f"{busy.started_at.isoformat()}); record that attempt's outcome first"
         )
     if callback.assigned_to_id != adviser.id:
         assign(session, callback, adviser, actor, now)

@@ -57,6 +57,8 @@ def call_back(
         _abandon(runtime, attempt_id, str(exc))
         raise queue.CallbackError(f"the call could not be placed: {exc}") from None
     if sid is None:
+        with unit_of_work(runtime.sessions) as session:
+            session.get_one(Attempt, attempt_id).ended_at = now  # kept for its outcome
         return CallBackResult(
             attempt_id,
             False,

@@ -624,3 +624,66 @@ def test_the_adviser_leg_of_a_closed_callback_dials_nobody(
     assert not list(adviser_root.iter("Gather"))
     assert not list(connect_root.iter("Dial"))
     assert world.listed()["status"] == "cancelled"
+
+
+def test_a_second_call_back_while_the_first_is_ringing_is_refused(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    first = placed_attempt(world, twilio)
+    with pytest.raises(queue.Conflict, match="being called back now"):
+        call_back(world.runtime, world.callback_id, "another adviser")
+    assert len([c for c in twilio.calls if c.request.method == "POST"]) == 1
+    # Once the first attempt has its outcome, a new one may start.
+    world.post(f"/voice/callback/connect?attempt={first}", {"Digits": "1"})
+    world.post(f"/voice/callback/dialled?attempt={first}", {"DialCallStatus": "no-answer"})
+    world.runtime.clock.advance(hours=3)  # type: ignore[attr-defined]
+    accept_calls(twilio, "CA" + "d" * 32)
+    assert call_back(world.runtime, world.callback_id, "tester", ADVISER_NAME).placed
+
+
+def test_only_the_latest_attempt_can_dial_the_parent(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    first = placed_attempt(world, twilio)
+    world.post(f"/voice/callback/status?attempt={first}", adviser_leg(first, "no-answer"))
+    accept_calls(twilio, "CA" + "e" * 32)
+    second = call_back(world.runtime, world.callback_id, "tester").attempt_id
+    late = xml(world.post(f"/voice/callback/connect?attempt={first}", {"Digits": "1"}))
+    assert late.find("Dial") is None
+    fresh = xml(world.post(f"/voice/callback/connect?attempt={second}", {"Digits": "1"}))
+    assert fresh.find("Dial") is not None
+
+
+def test_the_advisers_completed_status_arriving_before_dialled_is_not_a_missed_attempt(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    attempt_id = placed_attempt(world, twilio)
+    world.post(f"/voice/callback/connect?attempt={attempt_id}", {"Digits": "1"})
+    world.post(f"/voice/callback/status?attempt={attempt_id}", adviser_leg(attempt_id, "completed"))
+    world.post(
+        f"/voice/callback/dialled?attempt={attempt_id}",
+        {"DialCallStatus": "completed", "DialCallDuration": "300"},
+    )
+    assert world.attempt(attempt_id).outcome is None  # waiting for the adviser's word
+    with world.runtime.sessions() as s:
+        callback = queue.get(s, world.callback_id)
+        queue.record_outcome(
+            s, world.runtime.settings, callback, "spoke", "tester", world.runtime.clock()
+        )
+        s.commit()
+    listed = world.listed()
+    assert (listed["status"], listed["attempts"]) == ("completed", 1)
+
+
+def test_an_adviser_hanging_up_before_the_parent_answers_costs_the_parent_no_attempt(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    attempt_id = placed_attempt(world, twilio)
+    world.post(f"/voice/callback/connect?attempt={attempt_id}", {"Digits": "1"})
+    world.post(f"/voice/callback/dialled?attempt={attempt_id}", {"DialCallStatus": "canceled"})
+    listed = world.listed()
+    assert (listed["status"], listed["attempts"], listed["next_attempt_at"]) == (
+        "assigned",
+        0,
+        None,
+    )

@@ -14,13 +14,14 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from callbacks import queue
 from callbacks.models import OPEN_STATUSES, Attempt
+from calls.service import TERMINAL
 from helpline.settings import Settings
 from webhooks import twiml, wording
 from webhooks.common import BadRequest, hang_up_fallback, query_id, to_int, url
 from webhooks.edge import status_webhook, voice_webhook
 
 bp = Blueprint("callback_voice", __name__, url_prefix="/voice/callback")
-TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 
 
 def _attempt(session: Session) -> Attempt:
@@ -68,7 +69,13 @@ def connect(
     callback = attempt.callback
     if params.get("Digits", "").strip() != "1":
         return twiml.say_and_hang_up(settings, wording.CALLBACK_NOT_STARTED)
-    if callback.status not in OPEN_STATUSES or callback.phone is None:
+    latest = callback.attempts[-1] if callback.attempts else None
+    if (
+        callback.status not in OPEN_STATUSES
+        or callback.phone is None
+        or attempt.outcome is not None
+        or latest is not attempt
+    ):
         return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
     queue.event(session, callback, "parent-dialled", "service", now, attempt_id=attempt.id)
     response = twiml.speak(settings, wording.CALLBACK_CONNECTING)
@@ -129,9 +136,14 @@ def status(session: Session, settings: Settings, params: dict[str, str], now: da
     attempt.adviser_status = call_status
     if call_status in TERMINAL and attempt.ended_at is None:
         attempt.ended_at = now
-        if attempt.parent_status is None and attempt.outcome is None:
-            # The adviser did not take the call: this try never reached the parent, so it does
-            # not count against the callback's attempts.
+        if (
+            call_status in NOT_ANSWERED
+            and attempt.parent_status is None
+            and attempt.outcome is None
+        ):
+            # The adviser's phone never answered: this try never reached the parent, so it does
+            # not count against the callback's attempts. ("completed" means they answered; its
+            # callback can arrive before /dialled, which then records what happened.)
             attempt.outcome = "adviser-missed"
             queue.event(
                 session,
