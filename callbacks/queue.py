@@ -212,6 +212,21 @@ def in_progress(callback: Callback, now: datetime) -> Attempt | None:
     return None
 
 
+def advisers_calling_back(session: Session, now: datetime) -> set[int]:
+    """Advisers in the middle of a call-back attempt, who should not be rung for new calls."""
+    return set(
+        session.scalars(
+            select(Attempt.adviser_id).where(
+                Attempt.outcome.is_(None),
+                Attempt.ended_at.is_(None),
+                Attempt.placed.is_(True),
+                Attempt.started_at > now - ATTEMPT_TIMEOUT,
+                Attempt.adviser_id.is_not(None),
+            )
+        )
+    )
+
+
 def start_attempt(
     session: Session, callback: Callback, adviser: Adviser, actor: str, now: datetime
 ) -> Attempt:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,11 +125,29 @@ def _busy_and_ringing(
     return busy, ringing, last_rung
 
 
-def ring_next(session: Session, settings: Settings, call: Call, now: datetime) -> CallLeg | None:
-    """Start ringing the next adviser for the call, or None when the answer machine is next."""
+ROUTING_LOCK = 0x53454E44  # one advisory lock serialises routing decisions on PostgreSQL
+
+
+def ring_next(
+    session: Session,
+    settings: Settings,
+    call: Call,
+    now: datetime,
+    also_busy: Collection[int] = (),
+) -> CallLeg | None:
+    """Start ringing the next adviser for the call, or None when the answer machine is next.
+
+    `also_busy` names advisers busy elsewhere (making a call back, say). On PostgreSQL two
+    calls arriving together take turns here, so they never pick the same free adviser; SQLite
+    already serialises writers.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROUTING_LOCK})
     rung = settings.offices[call.office]
     sequence = office_sequence(rung.key, rung.fallback)
     busy, ringing, last_rung = _busy_and_ringing(session, settings, call, now)
+    busy |= set(also_busy)
     legs = [leg for leg in call.legs if leg.state != "cancelled"]
     tried = {leg.adviser_id for leg in legs}
     working = rota.on_shift(session, now)
@@ -204,7 +223,7 @@ def leg_accepted(session: Session, leg: CallLeg, now: datetime) -> bool:
 
 
 def cancel_unrung_legs(session: Session, call: Call, now: datetime) -> None:
-    """Legs put in TwiML that Twilio never reached (the caller pressed a key first)."""
+    """Legs put in TwiML that Twilio never acted on (a key pressed first, or a lost answer)."""
     for leg in call.legs:
         if leg.state == "ringing" and leg.ended_at is None and leg.picked_up_at is None:
             leg.state = "cancelled"

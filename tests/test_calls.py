@@ -206,6 +206,8 @@ def test_call_to_an_unlisted_number_is_handled_as_the_first_office_and_logged(
     result = play(app, Script(caller=PARENT, to="+441632960999", advisers={ANN: "accept"}))
     call = stored(session, result)
     assert call.office == "herefordshire" and call.outcome == "answered"
+    ring = next(s.text for s in result.steps if s.text.startswith("rings adviser"))
+    assert PARENT not in ring and "caller ID not set" not in ring
     assert "no office lists" in caplog.text
     assert "+441632960999" not in caplog.text and PARENT not in caplog.text
 
@@ -213,3 +215,19 @@ def test_call_to_an_unlisted_number_is_handled_as_the_first_office_and_logged(
 def test_each_test_starts_with_an_empty_call_log(session: Session) -> None:
     assert session.scalar(select(func.count()).select_from(Call)) == 0
     assert session.scalar(select(func.count()).select_from(CallEvent)) == 0
+
+
+@pytest.mark.usefixtures("team")
+def test_an_adviser_making_a_call_back_is_not_rung_for_a_new_call(
+    app: Flask, session: Session, settings: Settings, clock: Clock
+) -> None:
+    from callbacks import queue
+    from rota.service import find_adviser
+
+    ann = find_adviser(session, "Ann Ash")
+    callback, _ = queue.callback_for(session, settings, "+447700900555", "herefordshire", clock())
+    attempt = queue.start_attempt(session, callback, ann, "tester", clock())
+    attempt.placed = True
+    session.commit()
+    result = play(app, Script(caller=PARENT, to=HEREFORD, advisers={BEN: "accept"}))
+    assert rung(result) == [BEN]

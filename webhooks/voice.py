@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks.messages import attach_orphans, file_missed_call
-from callbacks.queue import callback_for, event
+from callbacks.queue import advisers_calling_back, callback_for, event
 from calls import service as calls
 from calls.models import Call, CallLeg
 from helpline.phones import caller_number
@@ -55,7 +55,9 @@ def _next_step(
 
     On the first ring the caller is asked to hold, and (if configured) offered a call back.
     """
-    leg = calls.ring_next(session, settings, call, now)
+    leg = calls.ring_next(
+        session, settings, call, now, also_busy=advisers_calling_back(session, now)
+    )
     if leg is None:
         return answer_machine(session, settings, call, now, *prefix)
     response = twiml.speak(settings, *prefix)
@@ -67,7 +69,8 @@ def _next_step(
         response,
         settings,
         leg.adviser.phone,
-        call.to_number if settings.office_for_number(call.to_number) else "",
+        # Always a helpline number on the account, never the parent's own number.
+        call.to_number or settings.offices[call.office].numbers[0],
         action=url(f"/voice/dial-result?leg={leg.id}"),
         screen=url(f"/voice/screen?leg={leg.id}"),
     )
@@ -88,7 +91,10 @@ def incoming(
     office = settings.offices[call.office]
     greeting = wording.greeting(settings.service_name, office)
     if call.legs or call.reached_answer_machine_at:
-        return _next_step(session, settings, call, now)  # Twilio retried the first request
+        # Twilio retried the first request, so it never got our answer: whoever that answer
+        # would have rung was never rung.
+        calls.cancel_unrung_legs(session, call, now)
+        return _next_step(session, settings, call, now, greeting, first=True)
     return _next_step(session, settings, call, now, greeting, first=True)
 
 
