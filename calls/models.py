@@ -30,6 +30,7 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]
     reached_answer_machine_at: Mapped[datetime | None]
+    callback_requested_at: Mapped[datetime | None]  # chose "call me back" instead of waiting
     message_left: Mapped[bool] = mapped_column(default=False)
     callback_number: Mapped[str | None] = mapped_column(String(20))  # keyed in and confirmed
     keyed_number: Mapped[str | None] = mapped_column(String(20))  # keyed in, not yet confirmed

@@ -51,12 +51,15 @@ def call_outcome(
     answered_office: str | None,
     message_left: bool,
     reached_answer_machine: bool,
+    callback_requested: bool = False,
 ) -> str:
     """How an ended call turned out, in the words of the calls list."""
     if answered_office is not None:
         return "answered" if answered_office == office else "answered_by_partner"
     if message_left:
         return "voicemail"
+    if callback_requested:
+        return "callback_requested"
     if reached_answer_machine:
         return "missed"
     return "abandoned"

@@ -274,6 +274,7 @@ def _settle(call: Call) -> None:
             answered_office=call.answered_office,
             message_left=call.message_left,
             reached_answer_machine=call.reached_answer_machine_at is not None,
+            callback_requested=call.callback_requested_at is not None,
         )
 
 
@@ -335,6 +336,14 @@ def recovered_from_recording(
         call.ended_at = ended
         call.status = "completed"
     record_event(session, call.sid, "recovered", ended, key=f"recovered:{call.sid}")
+    _settle(call)
+
+
+def callback_requested(session: Session, call: Call, now: datetime) -> None:
+    """The caller chose to be called back instead of waiting."""
+    if call.callback_requested_at is None:
+        call.callback_requested_at = now
+        record_event(session, call.sid, "callback-requested", now, key=f"requested:{call.sid}")
     _settle(call)
 
 

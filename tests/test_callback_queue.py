@@ -231,6 +231,8 @@ def test_in_office_hours_a_caller_may_ask_to_be_called_back_instead_of_waiting(
     assert not any(s.text.startswith("rings adviser") for s in result.steps)
     [callback] = callbacks_json(session, clock)
     assert callback["phone"] == PARENT and callback["messages"] == []
+    [call] = recent_calls(session)
+    assert call["outcome"] == "callback_requested"
     # Ann was never rung, so she is free for the next caller straight away.
     second = play(
         offering_app,

@@ -96,3 +96,13 @@ def test_outcomes_name_who_helped() -> None:
         )
         == "abandoned"
     )
+    assert (
+        call_outcome(
+            office="h",
+            answered_office=None,
+            message_left=False,
+            reached_answer_machine=False,
+            callback_requested=True,
+        )
+        == "callback_requested"
+    )

@@ -115,14 +115,8 @@ def callback_request(
     )
     if not created:
         event(session, callback, "request-joined", "service", now)
-    calls.record_event(
-        session,
-        call.sid,
-        "callback-requested",
-        now,
-        {"callback_id": callback.id},
-        key=f"requested:{call.sid}",
-    )
+    calls.callback_requested(session, call, now)
+
     return twiml.say_and_hang_up(
         settings, wording.callback_promised(settings.callbacks.promise_working_days)
     )
