@@ -10,11 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from callbacks.models import OPEN_STATUSES, Callback
 from callbacks.policy import OUTCOMES
-
-
-def iso(at: datetime | None) -> str | None:
-    """An instant in ISO 8601 with its UTC offset."""
-    return at.isoformat() if at else None
+from calls.report import iso
 
 
 def warning(callback: Callback) -> str | None:

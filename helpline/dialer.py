@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -61,11 +60,8 @@ class LoggingDialer:
     """Used without Twilio credentials: nothing is placed, and the log says so (no numbers)."""
 
     places_calls: bool = False
-    placed: list[dict[str, str]] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str | None:
-        self.placed.append({"to": to, "from": from_, "url": url})
         log.warning("outbound call not placed: no Twilio credentials are configured")
         return None
 

@@ -237,8 +237,12 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         ),
         callbacks=_section(CallbackPolicy, raw.get("callbacks", {}), "callbacks"),
         recording_retention_days=int(retention.get("recording_days", 180)),
-        database_url=env.get("DATABASE_URL")
-        or ("sqlite:///instance/demo.sqlite3" if demo else "sqlite:///instance/helpline.sqlite3"),
+        # The demo never touches DATABASE_URL, which may be a real service's database.
+        database_url=(
+            env.get("HELPLINE_DEMO_DATABASE_URL") or "sqlite:///instance/demo.sqlite3"
+            if demo
+            else env.get("DATABASE_URL") or "sqlite:///instance/helpline.sqlite3"
+        ),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=token,
         twilio_webhook_shared_key=env.get("TWILIO_WEBHOOK_SHARED_KEY") or None,

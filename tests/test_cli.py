@@ -50,7 +50,8 @@ class Cli:
 
     def env(self, *, demo: bool = False, token: str = TOKEN) -> dict[str, str | None]:
         return {
-            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "DATABASE_URL": None if demo else f"sqlite:///{self.db_path}",
+            "HELPLINE_DEMO_DATABASE_URL": f"sqlite:///{self.db_path}",
             "TWILIO_AUTH_TOKEN": token,
             "PUBLIC_BASE_URL": "https://helpline.example.test",
             "HELPLINE_DEMO": "1" if demo else "",

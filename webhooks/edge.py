@@ -48,27 +48,32 @@ def forbidden() -> Response:
     )
 
 
+def _handle(view: Callable[..., VoiceResponse | None], fallback: Fallback) -> Response:
+    """Check the signature, run the view in one transaction, and answer TwiML whatever happens."""
+    rt = runtime()
+    if not is_from_twilio(rt.settings, request):
+        return forbidden()
+    params = {key: request.form.get(key, "") for key in request.form}
+    session = rt.sessions()
+    try:
+        result = view(session, rt.settings, params, rt.clock())
+        session.commit()
+    except Exception as exc:
+        session.rollback()
+        log_failure(f"webhook {request.path}", exc)
+        result = fallback(rt.settings)
+    finally:
+        session.close()
+    return twiml(result if result is not None else VoiceResponse())
+
+
 def voice_webhook(fallback: Fallback) -> Callable[[View], Callable[[], Response]]:
     """Wrap a voice view: refuse unsigned requests; on any failure answer `fallback` TwiML."""
 
     def decorate(view: View) -> Callable[[], Response]:
         @wraps(view)
         def handle() -> Response:
-            rt = runtime()
-            if not is_from_twilio(rt.settings, request):
-                return forbidden()
-            params = {key: request.form.get(key, "") for key in request.form}
-            session = rt.sessions()
-            try:
-                result = view(session, rt.settings, params, rt.clock())
-                session.commit()
-            except Exception as exc:
-                session.rollback()
-                log_failure(f"voice webhook {request.path}", exc)
-                result = fallback(rt.settings)
-            finally:
-                session.close()
-            return twiml(result)
+            return _handle(view, fallback)
 
         return handle
 
@@ -82,19 +87,6 @@ def status_webhook(
 
     @wraps(view)
     def handle() -> Response:
-        rt = runtime()
-        if not is_from_twilio(rt.settings, request):
-            return forbidden()
-        params = {key: request.form.get(key, "") for key in request.form}
-        session = rt.sessions()
-        try:
-            view(session, rt.settings, params, rt.clock())
-            session.commit()
-        except Exception as exc:
-            session.rollback()
-            log_failure(f"status callback {request.path}", exc)
-        finally:
-            session.close()
-        return twiml(VoiceResponse())
+        return _handle(view, lambda _settings: VoiceResponse())
 
     return handle

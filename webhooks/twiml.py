@@ -67,7 +67,10 @@ def speak(settings: Settings, *texts: str) -> VoiceResponse:
 def machine_intro(settings: Settings, office: Office, *, was_open: bool) -> list[str]:
     """Why the caller is here, the office hours, signposting and the privacy notice."""
     machine = settings.answer_machine
-    texts = [wording.answer_machine_intro(office, was_open), wording.hours_sentence(office)]
+    texts = [
+        wording.answer_machine_intro(office, was_open),
+        wording.hours_sentence(office, bank_holidays=settings.bank_holidays != "none"),
+    ]
     texts.extend(wording.signposting(machine))
     if machine.privacy_notice:
         texts.append(machine.privacy_notice)

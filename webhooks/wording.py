@@ -23,7 +23,7 @@ def _ranges(ranges: Sequence[tuple[time, time]]) -> str:
     return " and ".join(f"{spoken_time(a)} to {spoken_time(b)}" for a, b in ranges)
 
 
-def hours_sentence(office: Office) -> str:
+def hours_sentence(office: Office, bank_holidays: bool = True) -> str:
     """The office's weekly hours as one sentence, grouping consecutive days alike."""
     hours: Mapping[int, Sequence[tuple[time, time]]] = office.hours
     groups: list[tuple[int, int, str]] = []
@@ -43,7 +43,8 @@ def hours_sentence(office: Office) -> str:
         days = DAY_NAMES[first] if first == last else f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
         parts.append(f"{days}, {text}")
     joined = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
-    return f"Our {office.name} helpline is open {joined}, except bank holidays."
+    closed = ", except bank holidays" if bank_holidays else ""
+    return f"Our {office.name} helpline is open {joined}{closed}."
 
 
 def greeting(service_name: str, office: Office) -> str:
@@ -112,7 +113,6 @@ ASK_AGAIN = "Please key in the number again, then press the hash key."
 NOT_A_NUMBER = "Sorry, that does not look like a UK phone number."
 NO_NUMBER = "We will not have a number to call you back on, so please say it in your message."
 NUMBER_KEPT = "Thank you. We will call you back on that number."
-BRIDGE_FAILED = "Sorry, we could not connect the call."
 
 
 def read_back(spoken: str) -> str:
