@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 from callbacks import policy, queue
 from callbacks.messages import record_message
 from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning, Message
+from callbacks.working_time import working_seconds_between
 from calls import service as calls
 from helpline.dialer import Dialer
 from helpline.phones import caller_number
 from helpline.settings import Settings
 from rota import service as rota
+from rota.calendar import OfficeCalendar
 from rota.models import Adviser
 
 log = logging.getLogger("helpline.jobs")
@@ -127,23 +129,35 @@ def release_retries(session: Session, ctx: JobContext, now: datetime) -> str:
 
 
 def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
-    """Warn the duty officer of first attempts close to or past their deadline."""
-    soon = now + timedelta(hours=ctx.settings.callbacks.warn_before_hours)
+    """Warn the duty officer of first attempts due within `warn_before_hours` working hours
+    (so a Monday 09:30 deadline is flagged on Friday afternoon, not at 05:30 on Monday), and of
+    those overdue."""
+    settings = ctx.settings
+    warn_seconds = settings.callbacks.warn_before_hours * 3600
     attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(policy.OUTCOMES))
     candidates = _claim(
         session,
         select(Callback)
         .where(
             Callback.status.in_(OPEN_STATUSES),
-            Callback.due_at <= soon,
+            Callback.due_at <= now + timedelta(days=14),  # a long weekend is far shorter
             Callback.id.not_in(attempted),
         )
         .order_by(Callback.due_at),
     )
     ctx.after_claim()
+    calendars: dict[str, OfficeCalendar] = {}
     raised = 0
     for callback in candidates:
-        kind = "overdue" if callback.due_at <= now else "due-soon"
+        if callback.due_at <= now:
+            kind = "overdue"
+        else:
+            if callback.office not in calendars:
+                calendars[callback.office] = rota.calendar(session, settings, callback.office, now)
+            left = working_seconds_between(calendars[callback.office], now, callback.due_at)
+            if left > warn_seconds:
+                continue
+            kind = "due-soon"
         if any(w.kind == kind for w in callback.warnings):
             continue
         callback.warnings.append(
@@ -165,7 +179,9 @@ def reconcile_recordings(session: Session, ctx: JobContext, now: datetime) -> st
     """Create any message whose webhooks never arrived, from Twilio's list of recordings."""
     if not ctx.dialer.places_calls:
         return "skipped: no Twilio credentials"
-    recordings = ctx.dialer.recent_recordings(now - timedelta(days=2))
+    recordings = ctx.dialer.recent_recordings(
+        now - timedelta(days=ctx.settings.callbacks.reconcile_days)
+    )
     known = set(
         session.scalars(
             select(Message.recording_sid).where(

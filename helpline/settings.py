@@ -72,6 +72,7 @@ class CallbackPolicy:
     max_open_per_adviser: int = 10
     min_shift_left_minutes: int = 30
     number_entry_tries: int = 3
+    reconcile_days: int = 2
 
 
 @dataclass(frozen=True)

@@ -482,10 +482,12 @@ def test_duty_officer_is_warned_once_before_and_once_after_the_deadline(
     assert callback.due_at == london(WEDNESDAY, 10)  # two working days
     assert settings.callbacks.warn_before_hours == 4
 
-    assert run(warn_deadlines, london(WEDNESDAY, 5, 59)) == "raised 0 deadline warning(s)"
+    # Four working hours before Wednesday 10:00 is Tuesday 14:00 (three hours on Tuesday
+    # afternoon, one on Wednesday morning), not 06:00 on Wednesday when nobody is at work.
+    assert run(warn_deadlines, london(TUESDAY, 13, 59)) == "raised 0 deadline warning(s)"
     assert warnings_of(session, callback) == []
 
-    assert run(warn_deadlines, london(WEDNESDAY, 7)) == "raised 1 deadline warning(s)"
+    assert run(warn_deadlines, london(TUESDAY, 14)) == "raised 1 deadline warning(s)"
     assert run(warn_deadlines, london(WEDNESDAY, 7, 5)) == "raised 0 deadline warning(s)"
     assert warnings_of(session, callback) == ["due-soon"]
     assert listed(session, london(WEDNESDAY, 7, 5), callback.id)["warning"] == "due-soon"
@@ -928,3 +930,18 @@ def test_two_clocks_at_once_assign_each_callback_once(engine: Engine, settings: 
             assert check.scalar(select(func.count()).select_from(Shift)) == 2
     finally:
         _delete_everything(engine)
+
+
+def test_a_monday_morning_deadline_is_flagged_on_friday_afternoon(
+    session: Session, settings: Settings, run: Callable[..., str]
+) -> None:
+    # A message on Thursday 3 December at 09:30 is due Monday 7 December at 09:30.
+    callback = new_callback(
+        session, settings, PARENT, "herefordshire", london(date(2026, 12, 3), 9, 30)
+    )
+    assert callback.due_at == london(date(2026, 12, 7), 9, 30)
+    friday = date(2026, 12, 4)
+    # Friday closes at 16:30: 3.5 working hours from 13:00, plus half an hour on Monday.
+    assert run(warn_deadlines, london(friday, 12, 59)) == "raised 0 deadline warning(s)"
+    assert run(warn_deadlines, london(friday, 13, 0)) == "raised 1 deadline warning(s)"
+    assert warnings_of(session, callback) == ["due-soon"]
