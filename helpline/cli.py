@@ -37,6 +37,10 @@ class State:
                 settings = settings_module.load(env)
             except settings_module.ConfigError as exc:
                 raise click.ClickException(f"configuration: {exc}") from exc
+            if self.demo:
+                from helpline.migrate import upgrade
+
+                upgrade(settings.database_url)  # the demo's own database is always kept current
             engine = make_engine(settings.database_url)
             self._runtime = make_runtime(settings, sessions=session_factory(engine))
         return self._runtime
@@ -157,16 +161,16 @@ def office() -> None:
     """Ad-hoc closures."""
 
 
-def _parse_until(value: str | None, state: State) -> datetime | None:
+def _parse_time(value: str | None, state: State, option: str) -> datetime | None:
     if value is None:
         return None
     try:
-        until = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        fail(f"--until: '{value}' is not an ISO time such as 2026-12-24T17:00")
-    if until.tzinfo is None:
-        until = until.replace(tzinfo=state.runtime.settings.timezone)
-    return until
+        fail(f"{option}: '{value}' is not an ISO time such as 2026-12-24T17:00")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=state.runtime.settings.timezone)
+    return parsed
 
 
 @office.command("close")
@@ -178,7 +182,7 @@ def office_close(state: State, key: str, until: str | None, reason: str) -> None
     """Close an office now, until a time or until it is reopened."""
     from rota.service import UnknownOffice, close_office
 
-    end = _parse_until(until, state)
+    end = _parse_time(until, state, "--until")
     try:
         with state.transaction() as session:
             close_office(
@@ -273,6 +277,12 @@ def simulate() -> None:
 @click.option(
     "--url", default=None, help="Base URL of a running service; default: play in this process."
 )
+@click.option(
+    "--at",
+    "at_text",
+    default=None,
+    help="Play the call as if at this ISO time (local unless an offset is given).",
+)
 @pass_state
 def simulate_call(
     state: State,
@@ -285,6 +295,7 @@ def simulate_call(
     digits: tuple[str, ...],
     message_seconds: int,
     url: str | None,
+    at_text: str | None,
 ) -> None:
     """Play one call, signed as Twilio would sign it, and print what happens."""
     from helpline.simulator import CallPlayer, FlaskTransport, HttpTransport, Script
@@ -292,6 +303,7 @@ def simulate_call(
 
     runtime = state.runtime
     settings = runtime.settings
+    at = _parse_time(at_text, state, "--at")
     if not settings.twilio_auth_token:
         fail("TWILIO_AUTH_TOKEN is not set, so requests cannot be signed (try --demo)")
     with state.transaction() as session:
@@ -307,15 +319,20 @@ def simulate_call(
         message_seconds=message_seconds,
     )
     if url:
-        transport: Any = HttpTransport()
-        base = settings.public_base_url or url
+        if at:
+            fail("--at works only when the call is played in this process (without --url)")
+        # Sign for the address the service believes it has; send to the address given.
+        base = settings.public_base_url or url.rstrip("/")
+        transport: Any = HttpTransport(base, url.rstrip("/"))
     else:
+        if at:
+            runtime = make_runtime(
+                settings, sessions=runtime.sessions, clock=lambda: at, dialer=runtime.dialer
+            )
         transport = FlaskTransport(create_app(runtime))
         base = settings.public_base_url or "http://127.0.0.1:5000"
-        if url is None and not settings.demo:
+        if not settings.demo:
             click.echo("(playing in this process against DATABASE_URL)", err=True)
-    if url:
-        base = url.rstrip("/") if not settings.public_base_url else base
     player = CallPlayer(
         transport,
         settings.twilio_auth_token or "",

@@ -48,11 +48,16 @@ class FlaskTransport:
 
 
 class HttpTransport:
-    """Posts to a running service over HTTP."""
+    """Posts to a running service over HTTP, at `target` in place of the signed `base`."""
+
+    def __init__(self, base: str, target: str) -> None:
+        self.base, self.target = base.rstrip("/"), target.rstrip("/")
 
     def post(
         self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
     ) -> tuple[int, str]:
+        if url.startswith(self.base):
+            url = self.target + url[len(self.base) :]
         data = urllib.parse.urlencode(params).encode()
         request = urllib.request.Request(url, data=data, headers=dict(headers), method="POST")  # noqa: S310
         try:

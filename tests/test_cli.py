@@ -363,6 +363,28 @@ def test_simulated_call_outside_the_demo_uses_office_hours_and_the_rota(cli: Cli
     assert (call["outcome"], call["answered_by"]) == ("answered", "Alex Adams")
 
 
+def test_simulate_call_at_another_time_follows_that_times_hours_and_rota(cli: Cli) -> None:
+    cli.ok(
+        "rota",
+        "import",
+        cli.rota(
+            f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,yes",
+            f"Bryn Bowen,{BRYN},herefordshire,{WEDNESDAY},13:00,17:00,no",
+        ),
+    )
+    afternoon = f"{WEDNESDAY}T14:00"
+    result = cli.run(
+        "simulate", "call", "--to", "herefordshire", "--accept", "Bryn Bowen", "--at", afternoon
+    )
+    assert result.exit_code == 0, result.output
+    assert BRYN in caller_ids(result.output)
+    evening = cli.run("simulate", "call", "--to", "herefordshire", "--at", f"{WEDNESDAY}T19:30")
+    assert caller_ids(evening.output) == []
+    assert "closed at the moment" in evening.output
+    refused = cli.run("simulate", "call", "--at", "tomorrow")
+    assert refused.exit_code != 0 and "not an ISO time" in refused.output
+
+
 def test_simulate_call_without_an_auth_token_is_refused(cli: Cli) -> None:
     result = cli.run("simulate", "call", "--to", "herefordshire", token="")
 

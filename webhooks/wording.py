@@ -40,7 +40,12 @@ def hours_sentence(office: Office, bank_holidays: bool = True) -> str:
         return f"Our {office.name} helpline has no regular opening hours."
     parts = []
     for first, last, text in groups:
-        days = DAY_NAMES[first] if first == last else f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
+        if (first, last) == (0, 6):
+            days = "every day"
+        elif first == last:
+            days = DAY_NAMES[first]
+        else:
+            days = f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
         parts.append(f"{days}, {text}")
     joined = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
     closed = ", except bank holidays" if bank_holidays else ""
