@@ -20,7 +20,7 @@ from callbacks.messages import record_message
 from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning, Message
 from callbacks.working_time import working_seconds_between
 from calls import service as calls
-from helpline.dialer import Dialer
+from helpline.dialer import Dialer, DialerError
 from helpline.phones import caller_number
 from helpline.settings import Settings
 from rota import service as rota
@@ -224,6 +224,49 @@ def reconcile_recordings(session: Session, ctx: JobContext, now: datetime) -> st
     return f"checked {len(recordings)} recording(s), recovered {recovered}"
 
 
+def delete_recordings(session: Session, ctx: JobContext, now: datetime) -> str:
+    """Delete at Twilio the recordings older than the retention period, once their callback is
+    closed; the message's record (time, length, county) stays for the statistics."""
+    if not ctx.dialer.places_calls:
+        return "skipped: no Twilio credentials"
+    cutoff = now - timedelta(days=ctx.settings.recording_retention_days)
+    still_needed = select(Callback.id).where(Callback.status.in_(OPEN_STATUSES))
+    due = _claim(
+        session,
+        select(Message)
+        .where(
+            Message.deleted_at.is_(None),
+            Message.received_at < cutoff,
+            or_(Message.callback_id.is_(None), Message.callback_id.not_in(still_needed)),
+        )
+        .order_by(Message.received_at),
+    )
+    ctx.after_claim()
+    deleted = failed = 0
+    for message in due:
+        try:
+            ctx.dialer.delete_recording(message.recording_sid)
+        except DialerError:
+            failed += 1
+            continue
+        message.deleted_at = now
+        calls.record_event(
+            session,
+            message.call_sid,
+            "recording-deleted",
+            now,
+            {"recording_sid": message.recording_sid},
+            key=f"deleted:{message.recording_sid}",
+        )
+        deleted += 1
+    session.flush()
+    if failed:
+        log.warning("%s recording(s) could not be deleted at Twilio; the next run retries", failed)
+    return f"deleted {deleted} recording(s) past retention" + (
+        f", {failed} failed" if failed else ""
+    )
+
+
 @dataclass(frozen=True)
 class Job:
     """A periodic job and how often it runs."""
@@ -247,5 +290,6 @@ JOBS: dict[str, Job] = {
             900,
             "recover messages whose webhooks were lost",
         ),
+        Job("delete-recordings", delete_recordings, 3600, "delete recordings past retention"),
     )
 }

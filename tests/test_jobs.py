@@ -19,6 +19,7 @@ from callbacks import queue
 from callbacks.jobs import (
     JobContext,
     assign_callbacks,
+    delete_recordings,
     reconcile_recordings,
     release_retries,
     return_to_pool,
@@ -945,3 +946,73 @@ def test_a_monday_morning_deadline_is_flagged_on_friday_afternoon(
     assert run(warn_deadlines, london(friday, 12, 59)) == "raised 0 deadline warning(s)"
     assert run(warn_deadlines, london(friday, 13, 0)) == "raised 1 deadline warning(s)"
     assert warnings_of(session, callback) == ["due-soon"]
+
+
+# --- delete-recordings ----------------------------------------------------------------------
+
+
+def old_message(
+    session: Session, settings: Settings, sid: str, phone: str, days_ago: int, now: datetime
+) -> Message:
+    """A message received `days_ago` days before `now`, filed into its caller's callback."""
+    received = now - timedelta(days=days_ago)
+    call_sid = "CA" + sid[2:]
+    calls.record_incoming(session, settings, call_sid, phone, HEREFORD, received)
+    message = record_message(
+        session, settings, recording_sid=sid, call_sid=call_sid, duration_s=30, now=received
+    )
+    assert message is not None
+    return message
+
+
+def test_recordings_past_retention_are_deleted_at_twilio_once_their_callback_is_closed(
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    now = clock()
+    done = old_message(session, settings, "RE" + "a" * 32, PARENT, 200, now)
+    queue.record_outcome(
+        session,
+        settings,
+        queue.get(session, done.callback_id or 0),
+        "spoke",
+        "Ann",
+        now - timedelta(days=199),
+    )
+    still_open = old_message(session, settings, "RE" + "b" * 32, OTHER_PARENT, 200, now)
+    recent = old_message(session, settings, "RE" + "c" * 32, "+447700900777", 10, now)
+    queue.close(session, queue.get(session, recent.callback_id or 0), "sorted", "Ann", now)
+    twilio.delete(f"{API}/Recordings/{done.recording_sid}.json", status=204)
+
+    assert run(delete_recordings, now, dialer=dialer) == "deleted 1 recording(s) past retention"
+    session.refresh(done)
+    session.refresh(still_open)
+    session.refresh(recent)
+    assert done.deleted_at is not None and done.duration_s == 30  # the statistics stay
+    assert still_open.deleted_at is None and recent.deleted_at is None
+    assert [c.request.method for c in twilio.calls] == ["DELETE"]
+    assert run(delete_recordings, now, dialer=dialer) == "deleted 0 recording(s) past retention"
+    assert len(twilio.calls) == 1
+
+
+def test_a_recording_twilio_will_not_delete_is_tried_again_next_run(
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    now = clock()
+    message = old_message(session, settings, "RE" + "d" * 32, PARENT, 400, now)
+    queue.close(session, queue.get(session, message.callback_id or 0), "sorted", "Ann", now)
+    url = f"{API}/Recordings/{message.recording_sid}.json"
+    twilio.delete(url, status=500, json={"code": 20500, "message": "oops", "status": 500})
+    assert run(delete_recordings, now, dialer=dialer).endswith("1 failed")
+    twilio.replace(responses.DELETE, url, status=204)
+    assert run(delete_recordings, now, dialer=dialer) == "deleted 1 recording(s) past retention"
+    assert run(delete_recordings, now) == "skipped: no Twilio credentials"
