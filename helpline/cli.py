@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from helpline import settings as settings_module
 from helpline.app import create_app, make_runtime
 from helpline.db import make_engine, session_factory, unit_of_work
+from helpline.logs import configure_logging
 from helpline.runtime import Runtime
 
 
@@ -37,6 +38,7 @@ class State:
                 settings = settings_module.load(env)
             except settings_module.ConfigError as exc:
                 raise click.ClickException(f"configuration: {exc}") from exc
+            configure_logging(settings.log_level)
             if self.demo:
                 from helpline.migrate import upgrade
 

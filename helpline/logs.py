@@ -13,3 +13,5 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # The scheduler library reports every run; our own job lines say what each run did.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
