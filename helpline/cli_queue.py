@@ -1,0 +1,190 @@
+"""The `helpline` commands that work the callback queue, and the scheduler's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from helpline.cli_base import State, fail, pass_state, print_json
+
+
+@click.group()
+def callbacks() -> None:
+    """Work the callback queue."""
+
+
+ACTOR_HELP = "Who is acting, for the audit trail (default: cli)."
+
+
+def _queue_action(state: State, callback_id: int, action: Any) -> Any:
+    from callbacks.queue import CallbackError
+    from rota.service import UnknownAdviser
+
+    try:
+        with state.transaction() as session:
+            return action(session)
+    except (CallbackError, UnknownAdviser) as exc:
+        fail(str(exc))
+
+
+@callbacks.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_state
+def callbacks_list(state: State, as_json: bool) -> None:
+    """Open callbacks (soonest deadline first) and those closed in the last 30 days."""
+    from callbacks.report import list_callbacks
+
+    with state.transaction() as session:
+        rows = list_callbacks(session, state.runtime.clock())
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        flag = f" [{row['warning']}]" if row["warning"] else ""
+        click.echo(
+            f"#{row['id']:<5} {row['status']:<11} {row['office']:<15} due "
+            f"{row['due_at']}  {row['assigned_to'] or '-':<20} "
+            f"attempts {row['attempts']}  {row['phone'] or 'no number'}{flag}"
+        )
+
+
+@callbacks.command("assign")
+@click.argument("callback_id", type=int)
+@click.argument("adviser")
+@click.option("--by", "actor", default="cli", help=ACTOR_HELP)
+@pass_state
+def callbacks_assign(state: State, callback_id: int, adviser: str, actor: str) -> None:
+    """Assign (or reassign) a callback to an adviser, by name in any case."""
+    from callbacks import queue
+    from rota.service import find_adviser
+
+    def act(session: Session) -> str:
+        person = find_adviser(session, adviser)
+        queue.assign(session, queue.get(session, callback_id), person, actor, state.runtime.clock())
+        return person.name
+
+    name = _queue_action(state, callback_id, act)
+    click.echo(f"callback {callback_id} assigned to {name}")
+
+
+@callbacks.command("call")
+@click.argument("callback_id", type=int)
+@click.option("--adviser", default=None, help="Ring this adviser instead of the assignee.")
+@click.option("--by", "actor", default="cli", help=ACTOR_HELP)
+@pass_state
+def callbacks_call(state: State, callback_id: int, adviser: str | None, actor: str) -> None:
+    """Ring the assigned adviser; when they press 1, the parent is called."""
+    from callbacks.queue import CallbackError
+    from helpline.calling import call_back
+    from rota.service import UnknownAdviser
+
+    try:
+        result = call_back(state.runtime, callback_id, actor, adviser)
+    except (CallbackError, UnknownAdviser) as exc:
+        fail(str(exc))
+    click.echo(result.message)
+
+
+@callbacks.command("outcome")
+@click.argument("callback_id", type=int)
+@click.argument(
+    "outcome", type=click.Choice(["spoke", "left-message", "no-answer", "wrong-number"])
+)
+@click.option("--note", default=None)
+@click.option("--by", "actor", default="cli", help=ACTOR_HELP)
+@pass_state
+def callbacks_outcome(
+    state: State, callback_id: int, outcome: str, note: str | None, actor: str
+) -> None:
+    """Record how the latest attempt went."""
+    from callbacks import queue
+
+    def act(session: Session) -> str:
+        callback = queue.get(session, callback_id)
+        status = queue.record_outcome(
+            session,
+            state.runtime.settings,
+            callback,
+            outcome,
+            actor,
+            state.runtime.clock(),
+            note=note,
+        )
+        if status == "open" and callback.next_attempt_at:
+            return f"a retry is due from {callback.next_attempt_at.isoformat()}"
+        return status
+
+    click.echo(f"callback {callback_id}: {_queue_action(state, callback_id, act)}")
+
+
+@callbacks.command("close")
+@click.argument("callback_id", type=int)
+@click.option("--reason", required=True, help="Why no call back is needed.")
+@click.option("--by", "actor", default="cli", help=ACTOR_HELP)
+@pass_state
+def callbacks_close(state: State, callback_id: int, reason: str, actor: str) -> None:
+    """Cancel a callback."""
+    from callbacks import queue
+
+    _queue_action(
+        state,
+        callback_id,
+        lambda session: queue.close(
+            session, queue.get(session, callback_id), reason, actor, state.runtime.clock()
+        ),
+    )
+    click.echo(f"callback {callback_id} cancelled")
+
+
+# --- scheduler and jobs ---------------------------------------------------------------------
+
+
+@click.command()
+@pass_state
+def scheduler(state: State) -> None:
+    """Run the scheduled jobs until stopped (the Procfile's clock; run exactly one)."""
+    from helpline.scheduler import build
+
+    click.echo("scheduler running; stop with Ctrl-C")
+    build(state.runtime, blocking=True).start()
+
+
+@click.group()
+def jobs() -> None:
+    """The scheduler's jobs."""
+
+
+@jobs.command("list")
+@pass_state
+def jobs_list(state: State) -> None:
+    """Each job, how often it runs, and its last run."""
+    from callbacks.jobs import JOBS
+    from helpline.scheduler import last_runs
+
+    runs = last_runs(state.runtime)
+    for job in JOBS.values():
+        run = runs.get(job.name)
+        last = (
+            f"last run {run.started_at.isoformat()} {'ok' if run.ok else 'FAILED'}: {run.summary}"
+            if run
+            else "never run"
+        )
+        click.echo(f"{job.name:<22} every {job.every_seconds:>4} s  {job.about}; {last}")
+
+
+@jobs.command("run")
+@click.argument("name")
+@pass_state
+def jobs_run(state: State, name: str) -> None:
+    """Run one job now (after an outage, say)."""
+    from callbacks.jobs import JOBS
+    from helpline.scheduler import run_job
+
+    if name not in JOBS:
+        fail(f"no job '{name}' (jobs: {', '.join(JOBS)})")
+    try:
+        click.echo(f"{name}: {run_job(state.runtime, name)}")
+    except Exception as exc:
+        fail(f"{name} failed: {type(exc).__name__}")
