@@ -24,21 +24,15 @@ def adviser_phone(session: Session, who: str) -> str:
     try:
         return find_adviser(session, who).phone
     except UnknownAdviser as exc:
-        raise SystemExit(f"simulate: {exc}") from None
+        raise click.ClickException(str(exc)) from None
 
 
 def resolve_advisers(session: Session, **groups: tuple[str, ...]) -> dict[str, str]:
     """Map each named adviser's phone to what their phone does in the simulated call."""
-    behaviours = {
-        "accept": "accept",
-        "decline": "decline",
-        "voicemail": "voicemail",
-        "busy": "busy",
-    }
     result: dict[str, str] = {}
-    for group, names in groups.items():
+    for behaviour, names in groups.items():
         for name in names:
-            result[adviser_phone(session, name)] = behaviours[group]
+            result[adviser_phone(session, name)] = behaviour
     return result
 
 
@@ -49,12 +43,12 @@ def resolve_to(settings: Settings, to: str | None) -> str:
     office = settings.offices.get(to.lower())
     if office is not None:
         if not office.numbers:
-            raise SystemExit(f"simulate: office '{to}' has no numbers configured")
+            raise click.ClickException(f"office '{to}' has no numbers configured")
         return office.numbers[0]
     number = to_e164(to)
     if number is None:
         known = ", ".join(settings.offices)
-        raise SystemExit(f"simulate: no office '{to}' (known offices: {known}) and not a number")
+        raise click.ClickException(f"no office '{to}' (known offices: {known}) and not a number")
     return number
 
 
