@@ -1,21 +1,19 @@
-"""The call log and live routing over the database. Services flush; the caller commits."""
+"""The call log over the database: calls, their events and outcomes. Services flush; the
+caller commits."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from calls.models import Call, CallEvent, CallLeg
-from calls.routing import OfficeNow, call_outcome, next_adviser, office_sequence
+from calls.models import Call, CallEvent
+from calls.routing import call_outcome
 from helpline.phones import caller_number
 from helpline.settings import Office, Settings
-from rota import availability
-from rota import service as rota
 
 TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 OPEN_LEG_STATES = ("ringing", "screening")
@@ -85,179 +83,6 @@ def record_incoming(
             key=f"incoming:{sid}",
         )
     return call, known
-
-
-def _busy_and_ringing(
-    session: Session, settings: Settings, call: Call, now: datetime
-) -> tuple[set[int], set[int], dict[int, datetime]]:
-    routing = settings.routing
-    busy = set(
-        session.scalars(
-            select(CallLeg.adviser_id).where(
-                CallLeg.state == "accepted",
-                CallLeg.ended_at.is_(None),
-                CallLeg.accepted_at > now - timedelta(hours=routing.busy_after_accept_hours),
-            )
-        )
-    )
-    ring_window = timedelta(seconds=routing.ring_seconds + routing.screen_seconds + 60)
-    ringing = set(
-        session.scalars(
-            select(CallLeg.adviser_id).where(
-                CallLeg.state.in_(OPEN_LEG_STATES),
-                CallLeg.ended_at.is_(None),
-                CallLeg.started_at > now - ring_window,
-                CallLeg.call_id != call.id,
-            )
-        )
-    )
-    # Fairness only needs today's ringing. Reading today's few legs through the started_at index
-    # and taking the latest per adviser here stays fast however long the call log grows (a
-    # GROUP BY lets SQLite walk every leg ever rung instead).
-    last_rung: dict[int, datetime] = {}
-    for adviser_id, at in session.execute(
-        select(CallLeg.adviser_id, CallLeg.started_at).where(
-            CallLeg.started_at > now - timedelta(days=1)
-        )
-    ):
-        if adviser_id not in last_rung or at > last_rung[adviser_id]:
-            last_rung[adviser_id] = at
-    return busy, ringing, last_rung
-
-
-ROUTING_LOCK = 0x53454E44  # one advisory lock serialises routing decisions on PostgreSQL
-
-
-def ring_next(
-    session: Session,
-    settings: Settings,
-    call: Call,
-    now: datetime,
-    also_busy: Collection[int] = (),
-) -> CallLeg | None:
-    """Start ringing the next adviser for the call, or None when the answer machine is next.
-
-    `also_busy` names advisers busy elsewhere (making a call back, say). On PostgreSQL two
-    calls arriving together take turns here, so they never pick the same free adviser; SQLite
-    already serialises writers.
-    """
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROUTING_LOCK})
-    rung = settings.offices[call.office]
-    sequence = office_sequence(rung.key, rung.fallback)
-    busy, ringing, last_rung = _busy_and_ringing(session, settings, call, now)
-    busy |= set(also_busy)
-    legs = [leg for leg in call.legs if leg.state != "cancelled"]
-    tried = {leg.adviser_id for leg in legs}
-    working = rota.on_shift(session, now)
-    offices: dict[str, OfficeNow] = {}
-    for key in sequence:
-        is_open = rota.calendar(session, settings, key, now, days=2).is_open(now)
-        team = [a for a in working if a.office == key]
-        offices[key] = OfficeNow(
-            is_open=is_open,
-            candidates=availability.candidates(
-                team, busy=busy, ringing_elsewhere=ringing, tried=tried, last_rung=last_rung
-            ),
-            tried=sum(1 for leg in legs if leg.office == key),
-        )
-    adviser = next_adviser(sequence, offices, settings.routing.max_advisers_per_office)
-    if adviser is None:
-        return None
-    leg = CallLeg(
-        call_id=call.id,
-        adviser_id=adviser.adviser_id,
-        office=adviser.office,
-        state="ringing",
-        started_at=now,
-    )
-    session.add(leg)
-    session.flush()
-    call.legs.append(leg)
-    record_event(
-        session,
-        call.sid,
-        "leg-ringing",
-        now,
-        {"leg": leg.id, "adviser_id": adviser.adviser_id, "office": adviser.office},
-    )
-    return leg
-
-
-def get_leg(session: Session, leg_id: int) -> CallLeg | None:
-    """The adviser leg with id `leg_id`."""
-    return session.get(CallLeg, leg_id)
-
-
-def leg_picked_up(session: Session, leg: CallLeg, now: datetime) -> None:
-    """The adviser's phone (or its voicemail) answered: the screen is being played."""
-    if leg.state == "ringing":
-        leg.state = "screening"
-        leg.picked_up_at = now
-        record_event(session, leg.call.sid, "leg-picked-up", now, {"leg": leg.id})
-
-
-def leg_accepted(session: Session, leg: CallLeg, now: datetime) -> bool:
-    """The adviser pressed 1. False when the call can no longer be taken (ended, or taken)."""
-    call = leg.call
-    if call.ended_at is not None or leg.ended_at is not None:
-        return False
-    if call.answered_by_id is not None and call.answered_by_id != leg.adviser_id:
-        return False
-    if leg.state != "accepted":
-        leg.state = "accepted"
-        leg.accepted_at = now
-        call.answered_by_id = leg.adviser_id
-        call.answered_office = leg.office
-        call.answered_at = now
-        record_event(
-            session,
-            call.sid,
-            "leg-accepted",
-            now,
-            {"leg": leg.id, "adviser_id": leg.adviser_id, "office": leg.office},
-            key=f"leg-accepted:{leg.id}",
-        )
-    return True
-
-
-def cancel_unrung_legs(session: Session, call: Call, now: datetime) -> None:
-    """Legs put in TwiML that Twilio never acted on (a key pressed first, or a lost answer)."""
-    for leg in call.legs:
-        if leg.state == "ringing" and leg.ended_at is None and leg.picked_up_at is None:
-            leg.state = "cancelled"
-            leg.ended_at = now
-
-
-def leg_declined(session: Session, leg: CallLeg, now: datetime) -> None:
-    """The screen ended without a 1: a voicemail, a wrong key, or no key at all."""
-    if leg.state in OPEN_LEG_STATES:
-        leg.state = "declined"
-        record_event(session, leg.call.sid, "leg-declined", now, {"leg": leg.id})
-
-
-def dial_ended(
-    session: Session, leg: CallLeg, dial_status: str, dial_sid: str | None, now: datetime
-) -> bool:
-    """The adviser's leg is over; True when it had been accepted (the caller was helped)."""
-    if dial_sid and not leg.dial_sid:
-        leg.dial_sid = dial_sid
-    if leg.ended_at is None:
-        leg.ended_at = now
-        if leg.state == "accepted":
-            leg.state = "completed"
-        elif leg.state in OPEN_LEG_STATES:
-            leg.state = dial_status if dial_status in ("busy", "failed") else "no-answer"
-        record_event(
-            session,
-            leg.call.sid,
-            "leg-ended",
-            now,
-            {"leg": leg.id, "dial_status": dial_status, "state": leg.state},
-            key=f"leg-ended:{leg.id}",
-        )
-    return leg.state == "completed"
 
 
 def entered_answer_machine(session: Session, call: Call, now: datetime) -> None:

@@ -254,12 +254,12 @@ def test_a_caller_who_ignores_the_offer_is_put_through(
 
 
 def _break_routing(monkeypatch: pytest.MonkeyPatch) -> None:
-    import calls.service
+    import calls.legs
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(calls.service, "ring_next", broken)
+    monkeypatch.setattr(calls.legs, "ring_next", broken)
 
 
 def test_when_the_first_webhook_fails_the_message_still_reaches_the_right_callback(

@@ -15,6 +15,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks.messages import attach_orphans, file_missed_call
 from callbacks.queue import advisers_calling_back, callback_for, event
+from calls import legs
 from calls import service as calls
 from calls.models import Call, CallLeg
 from helpline.phones import caller_number
@@ -37,7 +38,7 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 
 def _leg(session: Session) -> CallLeg:
-    leg = calls.get_leg(session, query_id("leg"))
+    leg = legs.get_leg(session, query_id("leg"))
     if leg is None:
         raise BadRequest("unknown leg")
     return leg
@@ -55,7 +56,7 @@ def _next_step(
 
     On the first ring the caller is asked to hold, and (if configured) offered a call back.
     """
-    leg = calls.ring_next(
+    leg = legs.ring_next(
         session, settings, call, now, also_busy=advisers_calling_back(session, now)
     )
     if leg is None:
@@ -93,7 +94,7 @@ def incoming(
     if call.legs or call.reached_answer_machine_at:
         # Twilio retried the first request, so it never got our answer: whoever that answer
         # would have rung was never rung.
-        calls.cancel_unrung_legs(session, call, now)
+        legs.cancel_unrung_legs(session, call, now)
         return _next_step(session, settings, call, now, greeting, first=True)
     return _next_step(session, settings, call, now, greeting, first=True)
 
@@ -105,7 +106,7 @@ def callback_request(
 ) -> VoiceResponse:
     """The caller chose to be called back rather than wait (2); any other key: keep waiting."""
     call = find_call(session, params)
-    calls.cancel_unrung_legs(session, call, now)  # the <Dial> after the offer never ran
+    legs.cancel_unrung_legs(session, call, now)  # the <Dial> after the offer never ran
     if params.get("Digits", "").strip() != "2":
         return _next_step(session, settings, call, now, wording.HOLD)
     if call.from_number is None:
@@ -131,7 +132,7 @@ def screen(
     leg = _leg(session)
     if leg.call.ended_at is not None or leg.call.answered_by_id not in (None, leg.adviser_id):
         return twiml.say_and_hang_up(settings, wording.ALREADY_TAKEN)
-    calls.leg_picked_up(session, leg, now)
+    legs.leg_picked_up(session, leg, now)
     return twiml.screen(
         settings,
         settings.offices[leg.call.office],
@@ -147,10 +148,10 @@ def screen_answer(
     """The adviser's key: 1 connects the caller; anything else hands the call on."""
     leg = _leg(session)
     if params.get("Digits", "").strip() == "1":
-        if calls.leg_accepted(session, leg, now):
+        if legs.leg_accepted(session, leg, now):
             return VoiceResponse()  # an empty document bridges the two legs
         return twiml.say_and_hang_up(settings, wording.ALREADY_TAKEN)
-    calls.leg_declined(session, leg, now)
+    legs.leg_declined(session, leg, now)
     return twiml.say_and_hang_up(settings, wording.THANK_YOU_BYE)
 
 
@@ -161,7 +162,7 @@ def dial_result(
 ) -> VoiceResponse:
     """An adviser's leg ended: after a conversation say goodbye, otherwise try the next one."""
     leg = _leg(session)
-    helped = calls.dial_ended(
+    helped = legs.dial_ended(
         session, leg, params.get("DialCallStatus", ""), params.get("DialCallSid"), now
     )
     if helped:
