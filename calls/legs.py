@@ -76,6 +76,8 @@ def ring_next(
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROUTING_LOCK})
+    if (now - call.started_at).total_seconds() >= settings.routing.max_wait_seconds:
+        return None  # the caller has waited long enough: take a message instead
     rung = settings.offices[call.office]
     sequence = office_sequence(rung.key, rung.fallback)
     busy, ringing, last_rung = _busy_and_ringing(session, settings, call, now)

@@ -52,6 +52,7 @@ class Routing:
     screen_seconds: int = 8
     max_advisers_per_office: int = 4
     busy_after_accept_hours: int = 4
+    max_wait_seconds: int = 150
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from helpline.settings import Settings
 from helpline.simulator import CallPlayer, FlaskTransport, Result, Script
 from rota.service import close_office
 from tests.conftest import BASE_URL, HEREFORD, TOKEN, WORCS, Clock
-from tests.factories import adviser
+from tests.factories import adviser, signed_post
 
 MONDAY = date(2026, 11, 30)
 PARENT = "+447700900123"
@@ -95,6 +95,9 @@ def test_nobody_in_the_county_answers_so_the_partner_county_helps(
     )
     assert rung(result) == [ANN, BEN, CAT]
     assert "Herefordshire helpline call. Press 1 to accept." in result.heard("adviser")
+    assert (
+        "Thank you for waiting. We are now trying our advisers in Worcestershire." in result.heard()
+    )
     call = stored(session, result)
     assert call.outcome == "answered_by_partner" and call.answered_office == "worcestershire"
 
@@ -153,7 +156,6 @@ def test_adviser_on_a_call_is_not_rung_until_it_ends(
 ) -> None:
     # Ann accepts a first call, which is still going on (no status callback yet).
     player = CallPlayer(FlaskTransport(app), TOKEN, BASE_URL)
-    from tests.factories import signed_post
 
     client = app.test_client()
     first = {"CallSid": "CA" + "1" * 32, "From": PARENT, "To": HEREFORD, "CallStatus": "ringing"}
@@ -231,3 +233,29 @@ def test_an_adviser_making_a_call_back_is_not_rung_for_a_new_call(
     session.commit()
     result = play(app, Script(caller=PARENT, to=HEREFORD, advisers={BEN: "accept"}))
     assert rung(result) == [BEN]
+
+
+@pytest.mark.usefixtures("team")
+def test_a_caller_is_not_kept_ringing_past_the_longest_wait(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    client = app.test_client()
+    sid = "CA" + "5" * 32
+    first = signed_post(
+        client,
+        "/voice/incoming",
+        {"CallSid": sid, "From": PARENT, "To": HEREFORD},
+        token=TOKEN,
+        base_url=BASE_URL,
+    )
+    assert ANN in first.get_data(as_text=True)
+    leg = session.scalars(select(CallLeg)).one()
+    clock.advance(seconds=151)  # Ann's phone rang out slowly; the caller has waited long enough
+    after = signed_post(
+        client,
+        f"/voice/dial-result?leg={leg.id}",
+        {"CallSid": sid, "DialCallStatus": "no-answer", "CallStatus": "in-progress"},
+        token=TOKEN,
+        base_url=BASE_URL,
+    ).get_data(as_text=True)
+    assert BEN not in after and "<Record" in after

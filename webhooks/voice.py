@@ -56,12 +56,15 @@ def _next_step(
 
     On the first ring the caller is asked to hold, and (if configured) offered a call back.
     """
+    before = [leg.office for leg in call.legs if leg.state != "cancelled"]
     leg = legs.ring_next(
         session, settings, call, now, also_busy=advisers_calling_back(session, now)
     )
     if leg is None:
         return answer_machine(session, settings, call, now, *prefix)
     response = twiml.speak(settings, *prefix)
+    if before and before[-1] != leg.office:
+        twiml.Speaker(settings).say(response, wording.trying(settings.offices[leg.office]))
     if first and settings.callbacks.office_hours_callback_offer:
         twiml.offer_callback(response, settings, action=url("/voice/callback-request"))
     elif first:

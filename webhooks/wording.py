@@ -73,6 +73,11 @@ def callback_promised(days: int) -> str:
     )
 
 
+def trying(office: Office) -> str:
+    """What a caller hears when their call moves on to another office's advisers."""
+    return f"Thank you for waiting. We are now trying our advisers in {office.name}."
+
+
 def screen_prompt(office: Office) -> str:
     """What an adviser hears on answering, before the caller is connected."""
     return f"{office.name} helpline call. Press 1 to accept."
