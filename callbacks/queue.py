@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -197,19 +197,24 @@ def counted_attempts(callback: Callback) -> int:
     return sum(1 for a in callback.attempts if a.outcome in policy.OUTCOMES)
 
 
-ATTEMPT_TIMEOUT = timedelta(minutes=30)  # an attempt with no word from Twilio by then is over
+# An attempt Twilio has said nothing about for half an hour never got going; one whose phones
+# Twilio reports live stays in progress until Twilio says it ended, up to a long advice call.
+SILENT_ATTEMPT = timedelta(minutes=30)
+LONGEST_ATTEMPT = timedelta(hours=4)
+LIVE = ("queued", "initiated", "ringing", "in-progress")
+
+
+def _live(attempt: Attempt, now: datetime) -> bool:
+    if attempt.outcome is not None or attempt.ended_at is not None:
+        return False
+    if attempt.adviser_status is None:
+        return attempt.started_at > now - SILENT_ATTEMPT
+    return attempt.adviser_status in LIVE and attempt.started_at > now - LONGEST_ATTEMPT
 
 
 def in_progress(callback: Callback, now: datetime) -> Attempt | None:
     """The attempt whose phones may still be ringing or talking, if any."""
-    for attempt in callback.attempts:
-        if (
-            attempt.outcome is None
-            and attempt.ended_at is None
-            and attempt.started_at > now - ATTEMPT_TIMEOUT
-        ):
-            return attempt
-    return None
+    return next((a for a in callback.attempts if _live(a, now)), None)
 
 
 def advisers_calling_back(session: Session, now: datetime) -> set[int]:
@@ -220,8 +225,17 @@ def advisers_calling_back(session: Session, now: datetime) -> set[int]:
                 Attempt.outcome.is_(None),
                 Attempt.ended_at.is_(None),
                 Attempt.placed.is_(True),
-                Attempt.started_at > now - ATTEMPT_TIMEOUT,
                 Attempt.adviser_id.is_not(None),
+                or_(
+                    and_(
+                        Attempt.adviser_status.is_(None),
+                        Attempt.started_at > now - SILENT_ATTEMPT,
+                    ),
+                    and_(
+                        Attempt.adviser_status.in_(LIVE),
+                        Attempt.started_at > now - LONGEST_ATTEMPT,
+                    ),
+                ),
             )
         )
     )

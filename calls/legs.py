@@ -192,3 +192,9 @@ def dial_ended(
             key=f"leg-ended:{leg.id}",
         )
     return leg.state == "completed"
+
+
+def ring_timeout(settings: Settings, call: Call, now: datetime) -> int:
+    """How long to ring the next adviser: the usual time, cut short near the longest wait."""
+    left = settings.routing.max_wait_seconds - (now - call.started_at).total_seconds()
+    return max(5, min(settings.routing.ring_seconds, int(left)))

@@ -15,3 +15,4 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # The scheduler library reports every run; our own job lines say what each run did.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

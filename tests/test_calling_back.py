@@ -645,9 +645,11 @@ def test_only_the_latest_attempt_can_dial_the_parent(
     world: World, twilio: responses.RequestsMock
 ) -> None:
     first = placed_attempt(world, twilio)
-    world.post(f"/voice/callback/status?attempt={first}", adviser_leg(first, "no-answer"))
+    # Twilio never says anything about the first attempt; after half an hour it is given up.
+    world.runtime.clock.advance(minutes=31)  # type: ignore[attr-defined]
     accept_calls(twilio, "CA" + "e" * 32)
     second = call_back(world.runtime, world.callback_id, "tester").attempt_id
+    assert world.attempt(first).outcome is None
     late = xml(world.post(f"/voice/callback/connect?attempt={first}", {"Digits": "1"}))
     assert late.find("Dial") is None
     fresh = xml(world.post(f"/voice/callback/connect?attempt={second}", {"Digits": "1"}))
@@ -687,3 +689,34 @@ def test_an_adviser_hanging_up_before_the_parent_answers_costs_the_parent_no_att
         0,
         None,
     )
+
+
+def test_a_long_call_back_conversation_keeps_the_adviser_busy_and_the_callback_taken(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    attempt_id = placed_attempt(world, twilio)
+    world.post(f"/voice/callback/status?attempt={attempt_id}", adviser_leg(attempt_id))
+    world.post(f"/voice/callback/connect?attempt={attempt_id}", {"Digits": "1"})
+    world.runtime.clock.advance(minutes=45)  # type: ignore[attr-defined]
+    with pytest.raises(queue.Conflict, match="being called back now"):
+        call_back(world.runtime, world.callback_id, "a colleague")
+    with world.runtime.sessions() as s:
+        assert world.adviser_id in queue.advisers_calling_back(s, world.runtime.clock())
+    world.post(
+        f"/voice/callback/dialled?attempt={attempt_id}",
+        {"DialCallStatus": "completed", "DialCallDuration": "2700"},
+    )
+    world.post(f"/voice/callback/status?attempt={attempt_id}", adviser_leg(attempt_id, "completed"))
+    with world.runtime.sessions() as s:
+        assert world.adviser_id not in queue.advisers_calling_back(s, world.runtime.clock())
+
+
+def test_the_advisers_own_voicemail_answering_a_call_back_is_a_missed_attempt(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    attempt_id = placed_attempt(world, twilio)
+    world.post(f"/voice/callback/status?attempt={attempt_id}", adviser_leg(attempt_id))
+    # The voicemail hears the prompt, presses nothing; the service hangs up; Twilio: completed.
+    world.post(f"/voice/callback/status?attempt={attempt_id}", adviser_leg(attempt_id, "completed"))
+    assert world.attempt(attempt_id).outcome == "adviser-missed"
+    assert world.listed()["attempts"] == 0

@@ -259,3 +259,29 @@ def test_a_caller_is_not_kept_ringing_past_the_longest_wait(
         base_url=BASE_URL,
     ).get_data(as_text=True)
     assert BEN not in after and "<Record" in after
+
+
+@pytest.mark.usefixtures("team")
+def test_the_last_adviser_rings_only_for_the_time_left_of_the_longest_wait(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    client = app.test_client()
+    sid = "CA" + "6" * 32
+    first = signed_post(
+        client,
+        "/voice/incoming",
+        {"CallSid": sid, "From": PARENT, "To": HEREFORD},
+        token=TOKEN,
+        base_url=BASE_URL,
+    ).get_data(as_text=True)
+    assert 'timeout="20"' in first
+    leg = session.scalars(select(CallLeg)).one()
+    clock.advance(seconds=140)
+    after = signed_post(
+        client,
+        f"/voice/dial-result?leg={leg.id}",
+        {"CallSid": sid, "DialCallStatus": "no-answer", "CallStatus": "in-progress"},
+        token=TOKEN,
+        base_url=BASE_URL,
+    ).get_data(as_text=True)
+    assert BEN in after and 'timeout="10"' in after

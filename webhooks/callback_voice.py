@@ -21,7 +21,6 @@ from webhooks.common import BadRequest, hang_up_fallback, query_id, to_int, url
 from webhooks.edge import status_webhook, voice_webhook
 
 bp = Blueprint("callback_voice", __name__, url_prefix="/voice/callback")
-NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 
 
 def _attempt(session: Session) -> Attempt:
@@ -77,6 +76,7 @@ def connect(
         or latest is not attempt
     ):
         return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
+    attempt.parent_status = "dialling"  # until /dialled says how the parent's leg ended
     queue.event(session, callback, "parent-dialled", "service", now, attempt_id=attempt.id)
     response = twiml.speak(settings, wording.CALLBACK_CONNECTING)
     dial = Dial(
@@ -136,14 +136,10 @@ def status(session: Session, settings: Settings, params: dict[str, str], now: da
     attempt.adviser_status = call_status
     if call_status in TERMINAL and attempt.ended_at is None:
         attempt.ended_at = now
-        if (
-            call_status in NOT_ANSWERED
-            and attempt.parent_status is None
-            and attempt.outcome is None
-        ):
-            # The adviser's phone never answered: this try never reached the parent, so it does
-            # not count against the callback's attempts. ("completed" means they answered; its
-            # callback can arrive before /dialled, which then records what happened.)
+        if attempt.parent_status is None and attempt.outcome is None:
+            # The parent was never dialled (the adviser's phone did not answer, or its voicemail
+            # did and pressed nothing): this try does not count against the callback's attempts.
+            # Once the parent is dialled, /dialled records what happened, in whatever order.
             attempt.outcome = "adviser-missed"
             queue.event(
                 session,

@@ -27,9 +27,11 @@ def ring(
     *,
     action: str,
     screen: str,
+    timeout: int,
 ) -> VoiceResponse:
-    """Ring one adviser, screened by `screen`, showing the helpline's own number."""
-    dial = Dial(action=action, timeout=settings.routing.ring_seconds, caller_id=caller_id or None)
+    """Ring one adviser for `timeout` seconds, screened by `screen`, showing the helpline's
+    own number."""
+    dial = Dial(action=action, timeout=timeout, caller_id=caller_id or None)
     dial.number(phone, url=screen)
     response.append(dial)
     return response

@@ -77,6 +77,7 @@ def _next_step(
         call.to_number or settings.offices[call.office].numbers[0],
         action=url(f"/voice/dial-result?leg={leg.id}"),
         screen=url(f"/voice/screen?leg={leg.id}"),
+        timeout=legs.ring_timeout(settings, call, now),
     )
 
 
