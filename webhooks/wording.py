@@ -100,10 +100,17 @@ def promise(days: int) -> str:
     )
 
 
+def digit_by_digit(number: str) -> str:
+    """A number as written (0808 808 3555) read one digit at a time, pausing between groups."""
+    return ", ".join(" ".join(group) for group in number.split())
+
+
 def signposting(machine: AnswerMachine) -> list[str]:
     """Other services to mention, one sentence each."""
     return [
-        f"If you need help sooner, {sign.name} is on {sign.number}." for sign in machine.signposting
+        f"If you need help sooner, you can call {sign.name.rstrip(', ')}: "
+        f"{digit_by_digit(sign.number)}."
+        for sign in machine.signposting
     ]
 
 
