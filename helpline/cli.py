@@ -76,11 +76,13 @@ def serve(state: State, host: str, port: int) -> None:
     from helpline.scheduler import build
 
     clock = build(runtime, blocking=False)
-    clock.start()
-    try:
-        run(create_app(runtime), host=host, port=port)
-    finally:
-        clock.shutdown(wait=False)
+    run(
+        create_app(runtime),
+        host=host,
+        port=port,
+        engine=runtime.sessions.kw["bind"],
+        in_worker=(clock.start, lambda: clock.shutdown(wait=False)),
+    )
 
 
 # --- rota and offices -----------------------------------------------------------------------

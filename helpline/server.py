@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from sqlalchemy import Engine
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -22,14 +24,30 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
-def run(app: Flask, host: str, port: int, **options: Any) -> None:
-    """Serve `app` until interrupted."""
+def run(
+    app: Flask,
+    host: str,
+    port: int,
+    engine: Engine,
+    in_worker: tuple[Callable[[], None], Callable[[], None]] | None = None,
+    **options: Any,
+) -> None:
+    """Serve `app` until interrupted; `in_worker` starts and stops work beside the app.
+
+    Gunicorn forks its worker from this process. Database connections (SQLite's above all)
+    must not cross a fork, so this process closes its pool first and the worker opens its own;
+    the scheduler, which uses the database, runs in the worker rather than here.
+    """
+    start, stop = in_worker or (lambda: None, lambda: None)
+    engine.dispose()
     settings = {
         "bind": f"{host}:{port}",
         "workers": 1,
         "threads": 8,
         "timeout": 30,
         "accesslog": None,
+        "post_worker_init": lambda _worker: start(),
+        "worker_exit": lambda _server, _worker: stop(),
     }
     settings.update(options)
     _Server(app, settings).run()

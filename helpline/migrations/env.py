@@ -29,5 +29,8 @@ else:
     from helpline.db import make_engine
 
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.connect() as conn:
-        run(conn)
+    try:
+        with engine.connect() as conn:
+            run(conn)
+    finally:
+        engine.dispose()  # leave no connection open in a process that may fork a web worker
