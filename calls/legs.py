@@ -119,11 +119,6 @@ def ring_next(
     return leg
 
 
-def get_leg(session: Session, leg_id: int) -> CallLeg | None:
-    """The adviser leg with id `leg_id`."""
-    return session.get(CallLeg, leg_id)
-
-
 def leg_picked_up(session: Session, leg: CallLeg, now: datetime) -> None:
     """The adviser's phone (or its voicemail) answered: the screen is being played."""
     if leg.state == "ringing":

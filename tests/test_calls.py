@@ -235,29 +235,32 @@ def test_an_adviser_making_a_call_back_is_not_rung_for_a_new_call(
     assert rung(result) == [BEN]
 
 
+def ring_ann_then_wait(app: Flask, session: Session, clock: Clock, seconds: int) -> tuple[str, str]:
+    """A call rings Ann, whose phone rings out after `seconds`; the TwiML before and after."""
+    client = app.test_client()
+    sid = "CA" + "5" * 32
+
+    def post(path: str, params: dict[str, str]) -> str:
+        return signed_post(client, path, params, token=TOKEN, base_url=BASE_URL).get_data(
+            as_text=True
+        )
+
+    first = post("/voice/incoming", {"CallSid": sid, "From": PARENT, "To": HEREFORD})
+    leg = session.scalars(select(CallLeg)).one()
+    clock.advance(seconds=seconds)
+    after = post(
+        f"/voice/dial-result?leg={leg.id}",
+        {"CallSid": sid, "DialCallStatus": "no-answer", "CallStatus": "in-progress"},
+    )
+    return first, after
+
+
 @pytest.mark.usefixtures("team")
 def test_a_caller_is_not_kept_ringing_past_the_longest_wait(
     app: Flask, session: Session, clock: Clock
 ) -> None:
-    client = app.test_client()
-    sid = "CA" + "5" * 32
-    first = signed_post(
-        client,
-        "/voice/incoming",
-        {"CallSid": sid, "From": PARENT, "To": HEREFORD},
-        token=TOKEN,
-        base_url=BASE_URL,
-    )
-    assert ANN in first.get_data(as_text=True)
-    leg = session.scalars(select(CallLeg)).one()
-    clock.advance(seconds=151)  # Ann's phone rang out slowly; the caller has waited long enough
-    after = signed_post(
-        client,
-        f"/voice/dial-result?leg={leg.id}",
-        {"CallSid": sid, "DialCallStatus": "no-answer", "CallStatus": "in-progress"},
-        token=TOKEN,
-        base_url=BASE_URL,
-    ).get_data(as_text=True)
+    first, after = ring_ann_then_wait(app, session, clock, 151)
+    assert ANN in first
     assert BEN not in after and "<Record" in after
 
 
@@ -265,23 +268,6 @@ def test_a_caller_is_not_kept_ringing_past_the_longest_wait(
 def test_the_last_adviser_rings_only_for_the_time_left_of_the_longest_wait(
     app: Flask, session: Session, clock: Clock
 ) -> None:
-    client = app.test_client()
-    sid = "CA" + "6" * 32
-    first = signed_post(
-        client,
-        "/voice/incoming",
-        {"CallSid": sid, "From": PARENT, "To": HEREFORD},
-        token=TOKEN,
-        base_url=BASE_URL,
-    ).get_data(as_text=True)
-    assert 'timeout="20"' in first
-    leg = session.scalars(select(CallLeg)).one()
-    clock.advance(seconds=140)
-    after = signed_post(
-        client,
-        f"/voice/dial-result?leg={leg.id}",
-        {"CallSid": sid, "DialCallStatus": "no-answer", "CallStatus": "in-progress"},
-        token=TOKEN,
-        base_url=BASE_URL,
-    ).get_data(as_text=True)
+    first, after = ring_ann_then_wait(app, session, clock, 140)
+    assert ANN in first and 'timeout="20"' in first
     assert BEN in after and 'timeout="10"' in after

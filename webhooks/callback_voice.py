@@ -17,17 +17,14 @@ from callbacks.models import OPEN_STATUSES, Attempt
 from calls.service import TERMINAL
 from helpline.settings import Settings
 from webhooks import twiml, wording
-from webhooks.common import BadRequest, hang_up_fallback, query_id, to_int, url
+from webhooks.common import from_query, hang_up_fallback, to_int, url
 from webhooks.edge import status_webhook, voice_webhook
 
 bp = Blueprint("callback_voice", __name__, url_prefix="/voice/callback")
 
 
 def _attempt(session: Session) -> Attempt:
-    attempt = session.get(Attempt, query_id("attempt"))
-    if attempt is None:
-        raise BadRequest("unknown attempt")
-    return attempt
+    return from_query(session, Attempt, "attempt")
 
 
 def helpline_number(settings: Settings, office: str) -> str:

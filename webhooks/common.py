@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
@@ -12,6 +14,8 @@ from helpline.settings import Settings
 from webhooks import twiml, wording
 from webhooks.edge import runtime
 from webhooks.security import absolute
+
+T = TypeVar("T")
 
 
 class BadRequest(ValueError):
@@ -43,12 +47,15 @@ def required(params: dict[str, str], name: str) -> str:
     return value
 
 
-def query_id(name: str) -> int:
-    """An integer id from the query string, written there by the service itself."""
+def from_query(session: Session, model: type[T], name: str) -> T:
+    """The row whose id the service wrote into its own URL as `?name=ID`."""
     try:
-        return int(request.args.get(name, ""))
+        row = session.get(model, int(request.args.get(name, "")))
     except ValueError:
-        raise BadRequest(f"missing or bad {name}") from None
+        row = None
+    if row is None:
+        raise BadRequest(f"missing or unknown {name}")
+    return row
 
 
 def find_call(session: Session, params: dict[str, str]) -> Call:

@@ -23,11 +23,10 @@ from helpline.settings import Settings
 from webhooks import twiml, wording
 from webhooks.answer_machine import answer_machine
 from webhooks.common import (
-    BadRequest,
     emergency,
     find_call,
+    from_query,
     hang_up_fallback,
-    query_id,
     required,
     url,
 )
@@ -38,10 +37,7 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 
 def _leg(session: Session) -> CallLeg:
-    leg = legs.get_leg(session, query_id("leg"))
-    if leg is None:
-        raise BadRequest("unknown leg")
-    return leg
+    return from_query(session, CallLeg, "leg")
 
 
 def _next_step(
