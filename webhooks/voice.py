@@ -91,11 +91,9 @@ def incoming(
         log.warning("call to a number no office lists; handled as %s", call.office)
     office = settings.offices[call.office]
     greeting = wording.greeting(settings.service_name, office)
-    if call.legs or call.reached_answer_machine_at:
-        # Twilio retried the first request, so it never got our answer: whoever that answer
-        # would have rung was never rung.
-        legs.cancel_unrung_legs(session, call, now)
-        return _next_step(session, settings, call, now, greeting, first=True)
+    # If this is Twilio retrying the request, it never got our first answer, so whoever that
+    # answer named was never rung (on a new call there is nothing to cancel).
+    legs.cancel_unrung_legs(session, call, now)
     return _next_step(session, settings, call, now, greeting, first=True)
 
 
@@ -117,7 +115,6 @@ def callback_request(
     if not created:
         event(session, callback, "request-joined", "service", now)
     calls.callback_requested(session, call, now)
-
     return twiml.say_and_hang_up(
         settings, wording.callback_promised(settings.callbacks.promise_working_days)
     )
