@@ -25,7 +25,7 @@ from helpline.phones import caller_number
 from helpline.settings import Settings
 from rota import service as rota
 from rota.calendar import OfficeCalendar
-from rota.models import Adviser
+from rota.models import Adviser, Shift
 
 log = logging.getLogger("helpline.jobs")
 ACTOR = "scheduler"
@@ -90,11 +90,25 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> str:
 
 
 def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> str:
-    """Put back in the pool the callbacks of advisers whose shift has ended."""
+    """Put back in the pool the callbacks of advisers whose shift has ended since the callback
+    was given to them and who are not on shift now.
+
+    A callback given to an adviser off shift (by the duty officer, say) stays with them until
+    their next shift ends.
+    """
     working = {a.adviser_id for a in rota.on_shift(session, now)}
     busy_since = now - timedelta(hours=1)
     in_progress = select(Attempt.callback_id).where(
         Attempt.outcome.is_(None), Attempt.started_at > busy_since
+    )
+    shift_ended_since_assigned = (
+        select(Shift.id)
+        .where(
+            Shift.adviser_id == Callback.assigned_to_id,
+            Shift.ends_at <= now,
+            or_(Callback.assigned_at.is_(None), Shift.ends_at > Callback.assigned_at),
+        )
+        .exists()
     )
     held = _claim(
         session,
@@ -103,6 +117,7 @@ def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> str:
             Callback.status == "assigned",
             Callback.assigned_to_id.not_in(working),
             Callback.id.not_in(in_progress),
+            shift_ended_since_assigned,
         )
         .order_by(Callback.id),
     )

@@ -6,7 +6,8 @@ by the callback's version column: the second to write gets `Conflict`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -146,10 +147,38 @@ def _flush(session: Session, callback: Callback) -> None:
         ) from exc
 
 
+@dataclass(frozen=True)
+class OffShift:
+    """An assignment to an adviser who is not on shift: allowed, but staff should be told.
+
+    It stands until `until`, the end of the adviser's next shift (None: they have no shift to
+    come, so it stands until someone reassigns it); then `return-to-pool` takes it back.
+    """
+
+    adviser: str
+    until: datetime | None
+
+    def warning(self, tz: tzinfo) -> str:
+        """What to tell the person who assigned it."""
+        if self.until is None:
+            return (
+                f"{self.adviser} is not on shift now and has no shift to come; the callback "
+                "stays with them until someone reassigns it."
+            )
+        local = self.until.astimezone(tz)
+        return (
+            f"{self.adviser} is not on shift now; the callback stays with them until their "
+            f"next shift ends ({local:%A} {local.day} {local:%B %H:%M})."
+        )
+
+
 def assign(
     session: Session, callback: Callback, adviser: Adviser, actor: str, now: datetime
-) -> None:
-    """Give the callback to an adviser (a reassignment if someone else had it)."""
+) -> OffShift | None:
+    """Give the callback to an adviser (a reassignment if someone else had it).
+
+    Returns a notice when the adviser is not on shift now, which staff should be shown.
+    """
     _require_open(callback)
     previous = callback.assigned_to.name if callback.assigned_to else None
     callback.assigned_to_id = adviser.id
@@ -157,7 +186,21 @@ def assign(
     callback.assigned_at = now
     callback.status = "assigned"
     _flush(session, callback)
-    event(session, callback, "assigned", actor, now, adviser_id=adviser.id, previous=previous)
+    off_shift = None
+    if rota.shift_at(session, adviser.id, now) is None:
+        upcoming = rota.next_shift(session, adviser.id, now)
+        off_shift = OffShift(adviser.name, upcoming.ends_at if upcoming else None)
+    event(
+        session,
+        callback,
+        "assigned",
+        actor,
+        now,
+        adviser_id=adviser.id,
+        previous=previous,
+        off_shift=off_shift is not None,
+    )
+    return off_shift
 
 
 def unassign(session: Session, callback: Callback, actor: str, now: datetime, reason: str) -> None:

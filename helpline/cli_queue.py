@@ -56,17 +56,24 @@ def callbacks_list(state: State, as_json: bool) -> None:
 @click.option("--by", "actor", default="cli", help=ACTOR_HELP)
 @pass_state
 def callbacks_assign(state: State, callback_id: int, adviser: str, actor: str) -> None:
-    """Assign (or reassign) a callback to an adviser, by name in any case."""
+    """Assign (or reassign) a callback to an adviser, by name in any case.
+
+    An adviser off shift may be given it (with a warning): it stays theirs until their next
+    shift ends.
+    """
     from callbacks import queue
     from rota.service import find_adviser
 
-    def act(session: Session) -> str:
+    def act(session: Session) -> tuple[str, queue.OffShift | None]:
         person = find_adviser(session, adviser)
-        queue.assign(session, queue.get(session, callback_id), person, actor, state.runtime.clock())
-        return person.name
+        callback = queue.get(session, callback_id)
+        off_shift = queue.assign(session, callback, person, actor, state.runtime.clock())
+        return person.name, off_shift
 
-    name = _queue_action(state, callback_id, act)
+    name, off_shift = _queue_action(state, callback_id, act)
     click.echo(f"callback {callback_id} assigned to {name}")
+    if off_shift is not None:
+        click.echo(f"warning: {off_shift.warning(state.runtime.settings.timezone)}", err=True)
 
 
 @callbacks.command("call")

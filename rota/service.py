@@ -64,6 +64,26 @@ def on_shift(session: Session, now: datetime) -> list[OnShift]:
     ]
 
 
+def shift_at(session: Session, adviser_id: int, at: datetime) -> Shift | None:
+    """The adviser's shift covering `at`, if any."""
+    return session.scalars(
+        select(Shift)
+        .where(Shift.adviser_id == adviser_id, Shift.starts_at <= at, Shift.ends_at > at)
+        .order_by(Shift.starts_at)
+        .limit(1)
+    ).first()
+
+
+def next_shift(session: Session, adviser_id: int, after: datetime) -> Shift | None:
+    """The adviser's first shift starting after `after`, if any."""
+    return session.scalars(
+        select(Shift)
+        .where(Shift.adviser_id == adviser_id, Shift.starts_at > after)
+        .order_by(Shift.starts_at)
+        .limit(1)
+    ).first()
+
+
 def find_adviser(session: Session, name: str) -> Adviser:
     """The adviser called `name`, in any case."""
     adviser = session.scalar(select(Adviser).where(Adviser.name_key == name_key(name)))

@@ -34,20 +34,32 @@ def adviser(
     )
     session.add(person)
     session.flush()
-    session.add(
-        Shift(
-            adviser_id=person.id,
-            office=office,
-            day=day,
-            start=start,
-            end=end,
-            starts_at=local_instant(day, start, LONDON),
-            ends_at=local_instant(day, end, LONDON),
-            duty_officer=False,
-        )
-    )
-    session.flush()
+    shift(session, person, office, day, start, end)
     return person
+
+
+def shift(
+    session: Session,
+    person: Adviser,
+    office: str,
+    day: date,
+    start: time = time(9),
+    end: time = time(17),
+) -> Shift:
+    """One more shift for an adviser."""
+    added = Shift(
+        adviser_id=person.id,
+        office=office,
+        day=day,
+        start=start,
+        end=end,
+        starts_at=local_instant(day, start, LONDON),
+        ends_at=local_instant(day, end, LONDON),
+        duty_officer=False,
+    )
+    session.add(added)
+    session.flush()
+    return added
 
 
 def signed_post(

@@ -407,3 +407,29 @@ def test_simulate_call_to_an_unknown_office_is_refused(demo: Cli) -> None:
     assert result.exit_code != 0
     assert "herefordshire, worcestershire" in result.output
     assert demo.calls(demo=True) == []
+
+
+# helpline callbacks assign
+
+
+def leave_a_message(cli: Cli) -> int:
+    """A parent's message on the answer machine (nobody is on shift now); the callback's id."""
+    cli.ok("simulate", "call", "--to", "herefordshire", "--message-seconds", "20")
+    [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
+    return int(callback["id"])
+
+
+def test_assigning_to_an_adviser_off_shift_warns_and_the_assignment_stands(cli: Cli) -> None:
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no"))
+    callback_id = leave_a_message(cli)
+
+    output = cli.ok("callbacks", "assign", str(callback_id), "ALEX ADAMS")
+
+    assert f"callback {callback_id} assigned to Alex Adams" in output
+    assert (
+        "warning: Alex Adams is not on shift now; the callback stays with them until their "
+        "next shift ends (Thursday 3 December 17:00)." in output
+    )
+    assert "returned 0 callback(s)" in cli.ok("jobs", "run", "return-to-pool")
+    [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
+    assert (callback["status"], callback["assigned_to"]) == ("assigned", "Alex Adams")

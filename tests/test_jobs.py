@@ -38,7 +38,7 @@ from helpline.scheduler import last_runs, run_job
 from helpline.settings import Settings
 from rota.models import Adviser, Shift
 from tests.conftest import HEREFORD, WORCS, Clock
-from tests.factories import LONDON, adviser
+from tests.factories import LONDON, adviser, shift
 from webhooks.rest import TwilioDialer
 
 MONDAY = date(2026, 11, 30)
@@ -350,6 +350,57 @@ def test_a_callback_being_called_back_is_not_returned_to_the_pool(
     # An attempt with no outcome an hour later is taken to have been abandoned.
     assert run(return_to_pool, london(MONDAY, 13)) == "returned 1 callback(s) to the pool"
     assert holder(session, callback) is None
+
+
+@pytest.mark.parametrize(
+    ("works_monday_morning", "assigned_at"),
+    [(False, london(MONDAY, 10)), (True, london(MONDAY, 14))],
+    ids=["first shift tomorrow", "assigned after the day's shift ended"],
+)
+def test_work_given_to_an_adviser_off_shift_stays_theirs_until_their_next_shift_ends(
+    session: Session,
+    settings: Settings,
+    run: Callable[..., str],
+    works_monday_morning: bool,
+    assigned_at: datetime,
+) -> None:
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", TUESDAY)
+    if works_monday_morning:
+        shift(session, ann, "herefordshire", MONDAY, time(9), time(12))
+    callback = new_callback(session, settings, parent(1), "herefordshire", assigned_at)
+    queue.assign(session, callback, ann, "Duty Officer", assigned_at)
+
+    # The duty officer's choice stands overnight and through Ann's next shift...
+    for later in (assigned_at + timedelta(minutes=1), london(TUESDAY, 8), london(TUESDAY, 16)):
+        assert run(return_to_pool, later) == "returned 0 callback(s) to the pool"
+        assert holder(session, callback) == "Ann Ash"
+
+    # ...and ends when that shift does.
+    assert run(return_to_pool, london(TUESDAY, 17, 1)) == "returned 1 callback(s) to the pool"
+    assert holder(session, callback) is None
+
+
+def test_assigning_to_an_adviser_off_shift_is_allowed_with_a_warning(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", TUESDAY)
+    ben = adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
+    first = new_callback(session, settings, parent(1), "herefordshire", clock())
+    second = new_callback(session, settings, parent(2), "herefordshire", clock())
+
+    off = queue.assign(session, first, ann, "Duty Officer", clock())
+    on = queue.assign(session, second, ben, "Duty Officer", clock())
+
+    assert on is None
+    assert off is not None
+    assert (off.adviser, off.until) == ("Ann Ash", london(TUESDAY, 17))
+    assert off.warning(LONDON) == (
+        "Ann Ash is not on shift now; the callback stays with them until their next shift "
+        "ends (Tuesday 1 December 17:00)."
+    )
+    assert holder(session, first) == "Ann Ash"
+    [assigned] = events(session, first, "assigned")
+    assert assigned.detail["off_shift"] is True
 
 
 # --- release-retries and outcomes ---------------------------------------------------------
