@@ -312,6 +312,27 @@ def start_attempt(
     return attempt
 
 
+def _unconfirmed_automatic(session: Session, callback: Callback) -> Attempt | None:
+    """The latest attempt when its outcome was recorded automatically (from Twilio's report)
+    and nobody has given theirs since: the attempt an adviser's word is about.
+
+    Once a newer attempt has started (the retry), or someone has recorded an outcome after the
+    automatic one, there is none.
+    """
+    latest = callback.attempts[-1] if callback.attempts else None
+    if latest is None or latest.outcome not in policy.OUTCOMES:
+        return None
+    last_word = session.scalars(
+        select(CallbackEvent)
+        .where(CallbackEvent.callback_id == callback.id, CallbackEvent.kind.startswith("outcome-"))
+        .order_by(CallbackEvent.id.desc())
+        .limit(1)
+    ).first()
+    if last_word is None or last_word.detail.get("attempt_id") != latest.id:
+        return None
+    return latest if last_word.detail.get("automatic") else None
+
+
 def record_outcome(
     session: Session,
     settings: Settings,
@@ -320,17 +341,31 @@ def record_outcome(
     actor: str,
     now: datetime,
     note: str | None = None,
+    *,
+    automatic: bool = False,
 ) -> str:
-    """Record how an attempt went, then complete, retry or give up; returns the new status."""
-    _require_open(callback)
+    """Record how an attempt went, then complete, retry or give up; returns the new status.
+
+    An attempt's outcome is recorded once: a person's word right after an `automatic` one
+    (Twilio's "no answer") replaces it for the same attempt rather than counting another, and
+    the callback follows the new outcome (a pending retry becomes completed, say).
+    """
     if outcome not in policy.OUTCOMES:
         raise CallbackError(f"unknown outcome '{outcome}' (use {', '.join(policy.OUTCOMES)})")
-    attempt = next((a for a in reversed(callback.attempts) if a.outcome is None), None)
-    if attempt is None:
-        adviser_id = callback.assigned_to_id
-        attempt = Attempt(callback_id=callback.id, adviser_id=adviser_id, started_at=now)
-        session.add(attempt)
-        callback.attempts.append(attempt)
+    replacing = None if automatic else _unconfirmed_automatic(session, callback)
+    if replacing is None:
+        _require_open(callback)
+        attempt = next((a for a in reversed(callback.attempts) if a.outcome is None), None)
+        if attempt is None:
+            adviser_id = callback.assigned_to_id
+            attempt = Attempt(callback_id=callback.id, adviser_id=adviser_id, started_at=now)
+            session.add(attempt)
+            callback.attempts.append(attempt)
+    elif callback.status not in (*OPEN_STATUSES, "unreachable"):
+        raise CallbackError(f"callback {callback.id} is already {callback.status}")
+    else:
+        attempt = replacing
+    replaced = attempt.outcome
     attempt.outcome = outcome
     next_state = policy.after_outcome(
         outcome, counted_attempts(callback), settings.callbacks.max_attempts
@@ -339,27 +374,30 @@ def record_outcome(
     if note:
         attempt.note = note.strip()
     if next_state == "retry":
-        calendar = rota.calendar(session, settings, callback.office, now, days=60)
-        callback.next_attempt_at = add_working_hours(
-            calendar, now, settings.callbacks.retry_spacing_working_hours
-        )
-        callback.status = "open"
-        callback.assigned_to_id = None
-        callback.assigned_to = None
+        if replacing is None or callback.status not in OPEN_STATUSES:
+            calendar = rota.calendar(session, settings, callback.office, now, days=60)
+            callback.next_attempt_at = add_working_hours(
+                calendar, now, settings.callbacks.retry_spacing_working_hours
+            )
+            callback.status = "open"
+            callback.assigned_to_id = None
+            callback.assigned_to = None
+        # else the automatic outcome already set the retry going; it stands.
     else:
+        if replacing is not None and attempt.adviser_id is not None:
+            # The automatic retry had unassigned it; the adviser who made the attempt closes it.
+            callback.assigned_to_id = attempt.adviser_id
+            callback.assigned_to = attempt.adviser
         callback.status = next_state
         callback.closed_at = now
         callback.next_attempt_at = None
     _flush(session, callback)
-    event(
-        session,
-        callback,
-        f"outcome-{outcome}",
-        actor,
-        now,
-        attempt_id=attempt.id,
-        status=callback.status,
-    )
+    detail: dict[str, Any] = {"attempt_id": attempt.id, "status": callback.status}
+    if automatic:
+        detail["automatic"] = True
+    if replacing is not None:
+        detail["replaced"] = replaced
+    event(session, callback, f"outcome-{outcome}", actor, now, **detail)
     if note:
         add_note(session, callback, actor, note, now)
     return callback.status

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
@@ -720,3 +720,129 @@ def test_the_advisers_own_voicemail_answering_a_call_back_is_a_missed_attempt(
     world.post(f"/voice/callback/status?attempt={attempt_id}", adviser_leg(attempt_id, "completed"))
     assert world.attempt(attempt_id).outcome == "adviser-missed"
     assert world.listed()["attempts"] == 0
+
+
+# The adviser's word after an automatic outcome.
+
+
+def parent_does_not_answer(world: World, attempt_id: int) -> None:
+    """The adviser presses 1; the parent's phone rings out; Twilio reports both legs."""
+    world.post(f"/voice/callback/connect?attempt={attempt_id}", {"Digits": "1"})
+    world.post(
+        f"/voice/callback/dialled?attempt={attempt_id}",
+        {"DialCallStatus": "no-answer", "DialCallDuration": "0"},
+    )
+    world.post(f"/voice/callback/status?attempt={attempt_id}", adviser_leg(attempt_id, "completed"))
+
+
+def adviser_says(world: World, outcome: str) -> str:
+    """`helpline callbacks outcome ID OUTCOME`, as the adviser runs it."""
+    with world.runtime.sessions() as s:
+        status = queue.record_outcome(
+            s,
+            world.runtime.settings,
+            queue.get(s, world.callback_id),
+            outcome,
+            ADVISER_NAME,
+            world.runtime.clock(),
+        )
+        s.commit()
+    return status
+
+
+def outcomes(world: World) -> list[str | None]:
+    with world.runtime.sessions() as s:
+        return [a.outcome for a in queue.get(s, world.callback_id).attempts]
+
+
+def test_the_advisers_spoke_after_an_automatic_no_answer_replaces_it(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    # Twilio said the parent did not answer, but the adviser did speak to them (the parent
+    # rang straight back on the same call, say): the adviser knows better.
+    attempt_id = placed_attempt(world, twilio)
+    parent_does_not_answer(world, attempt_id)
+    retrying = world.listed()
+    assert (retrying["status"], retrying["attempts"]) == ("open", 1)
+    assert retrying["next_attempt_at"] is not None
+    world.runtime.clock.advance(minutes=2)  # type: ignore[attr-defined]
+
+    assert adviser_says(world, "spoke") == "completed"
+
+    listed = world.listed()
+    assert (listed["status"], listed["attempts"], listed["next_attempt_at"]) == (
+        "completed",
+        1,
+        None,
+    )
+    assert listed["assigned_to"] == ADVISER_NAME
+    assert outcomes(world) == ["spoke"]
+
+
+def test_the_advisers_left_message_after_an_automatic_no_answer_counts_one_attempt(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    attempt_id = placed_attempt(world, twilio)
+    parent_does_not_answer(world, attempt_id)
+    retry_at = world.listed()["next_attempt_at"]
+
+    assert adviser_says(world, "left-message") == "open"
+
+    listed = world.listed()
+    assert (listed["status"], listed["attempts"], listed["next_attempt_at"]) == (
+        "open",
+        1,
+        retry_at,
+    )
+    assert outcomes(world) == ["left-message"]
+
+
+def test_the_advisers_word_on_a_last_attempt_closed_automatically_replaces_it(
+    session: Session,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: Clock,
+    twilio: responses.RequestsMock,
+) -> None:
+    one_try = replace(settings, callbacks=replace(settings.callbacks, max_attempts=1))
+    world = make_world(session, sessions, one_try, clock, TwilioDialer(ACCOUNT, "token"))
+    attempt_id = placed_attempt(world, twilio)
+    parent_does_not_answer(world, attempt_id)
+    assert world.listed()["status"] == "unreachable"
+
+    assert adviser_says(world, "spoke") == "completed"
+
+    listed = world.listed()
+    assert (listed["status"], listed["attempts"]) == ("completed", 1)
+    assert outcomes(world) == ["spoke"]
+
+
+def test_once_the_retry_has_started_the_advisers_word_is_about_the_new_attempt(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    first = placed_attempt(world, twilio)
+    parent_does_not_answer(world, first)
+    world.runtime.clock.advance(hours=3)  # type: ignore[attr-defined]
+    accept_calls(twilio, "CA" + "f" * 32)
+    second = call_back(world.runtime, world.callback_id, "tester", ADVISER_NAME)
+    assert second.placed
+
+    assert adviser_says(world, "spoke") == "completed"
+
+    assert outcomes(world) == ["no-answer", "spoke"]
+    assert world.listed()["attempts"] == 2
+
+
+def test_an_outcome_the_adviser_has_confirmed_is_not_replaced_again(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    attempt_id = placed_attempt(world, twilio)
+    parent_does_not_answer(world, attempt_id)
+
+    assert adviser_says(world, "no-answer") == "open"
+    assert world.listed()["attempts"] == 1
+    # A further word is about another try (made by hand, off the system), as before.
+    assert adviser_says(world, "left-message") == "open"
+
+    assert outcomes(world) == ["no-answer", "left-message"]
+    assert world.listed()["attempts"] == 2

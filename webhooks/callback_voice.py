@@ -115,6 +115,7 @@ def dialled(
         "service",
         now,
         note=f"the parent's phone gave '{status}'",
+        automatic=True,
     )
     text = wording.CALLBACK_GIVEN_UP if new_status == "unreachable" else wording.CALLBACK_RETRY
     return twiml.say_and_hang_up(settings, text)
