@@ -137,6 +137,73 @@ def test_withheld_caller_who_presses_nothing_still_leaves_a_message(
     assert callback["phone"] is None and callback["messages"][0]["duration_s"] == 25
 
 
+READ_BACK_456 = "You entered 0 7 7 0 0, 9 0 0, 4 5 6. Press 1 if that is right"
+
+
+def times_read_back(result: Result, reading: str = READ_BACK_456) -> int:
+    return sum(reading in heard for heard in result.heard())
+
+
+@pytest.mark.parametrize("unclear", ["9", "*", ""], ids=["9", "star", "no key"])
+def test_a_read_back_answered_with_another_key_or_none_is_read_once_more(
+    app: Flask, session: Session, clock: Clock, unclear: str
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    result = play(app, Script(caller=None, to=HEREFORD, digits=["07700 900456#", unclear, "1"]))
+    assert times_read_back(result) == 2
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] == "+447700900456"
+
+
+@pytest.mark.parametrize("unclear", ["9", ""], ids=["9", "no key"])
+def test_a_number_not_confirmed_after_two_read_backs_is_asked_for_again(
+    app: Flask, session: Session, clock: Clock, unclear: str
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    result = play(
+        app,
+        Script(
+            caller=None,
+            to=HEREFORD,
+            digits=["07700 900456#", unclear, unclear, "07700 900789#", "1"],
+        ),
+    )
+    assert times_read_back(result) == 2
+    assert "Please key in the number again, then press the hash key." in result.heard()
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] == "+447700900789"
+
+
+def test_a_caller_who_keys_a_number_then_presses_nothing_reaches_the_beep_with_no_number(
+    app: Flask, session: Session, clock: Clock, settings: Settings
+) -> None:
+    assert settings.callbacks.number_entry_tries == 3
+    clock.set(FRIDAY_EVENING)
+    result = play(
+        app,
+        Script(caller=None, to=HEREFORD, digits=["07700 900456#", "", "", "07700 900456#"]),
+    )
+    # Read back twice, asked again; keyed again, read back twice; then nothing at all.
+    assert times_read_back(result) == 4
+    assert any("say it in your message" in heard for heard in result.heard())
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] is None
+    assert callback["messages"][0]["duration_s"] == 20
+
+
+def test_a_caller_who_never_confirms_runs_out_of_tries_and_still_leaves_a_message(
+    app: Flask, session: Session, clock: Clock
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    keyed_and_ignored = ["07700 900456#", "7", "7"] * 3
+    result = play(app, Script(caller=None, to=HEREFORD, digits=keyed_and_ignored))
+    assert times_read_back(result) == 6
+    assert any("say it in your message" in heard for heard in result.heard())
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] is None
+    assert callback["messages"][0]["duration_s"] == 20
+
+
 def test_repeated_webhooks_change_nothing(app: Flask, session: Session, clock: Clock) -> None:
     clock.set(FRIDAY_EVENING)
     result = play(app, Script(caller=PARENT, to=HEREFORD, message_seconds=20))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint
+from flask import Blueprint, request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -115,19 +115,31 @@ def callback_number(
 def confirm(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
-    """1 (or no key) keeps the number read back; 2 asks for it again."""
+    """1 keeps the number read back; 2 asks for it again; any other key, or none, reads it back
+    once more and then counts as a failed try, so a caller who presses nothing still reaches
+    the beep."""
     call = find_call(session, params)
     if call.keyed_number is None:
         return _message(VoiceResponse(), settings)
-    if params.get("Digits", "").strip() == "2":
-        call.keyed_number = None
-        call.number_tries += 1
-        if call.number_tries >= settings.callbacks.number_entry_tries:
-            return _message(twiml.speak(settings, wording.NO_NUMBER), settings)
-        return _ask(VoiceResponse(), settings, wording.ASK_AGAIN)
-    call.callback_number = call.keyed_number
-    calls.record_event(session, call.sid, "callback-number", now, key=f"number:{call.sid}")
-    return _message(twiml.speak(settings, wording.NUMBER_KEPT), settings)
+    pressed = params.get("Digits", "").strip()
+    if pressed == "1":
+        call.callback_number = call.keyed_number
+        calls.record_event(session, call.sid, "callback-number", now, key=f"number:{call.sid}")
+        return _message(twiml.speak(settings, wording.NUMBER_KEPT), settings)
+    read_again = request.args.get("again") == "1"
+    if pressed != "2" and not read_again:
+        return twiml.confirm_number(
+            twiml.speak(settings, wording.READ_AGAIN),
+            settings,
+            spoken_digits(call.keyed_number),
+            action=url("/voice/callback-number-confirm?again=1"),
+        )
+    call.keyed_number = None
+    call.number_tries += 1
+    why = () if pressed == "2" else (wording.NOT_CONFIRMED,)
+    if call.number_tries >= settings.callbacks.number_entry_tries:
+        return _message(twiml.speak(settings, *why, wording.NO_NUMBER), settings)
+    return _ask(twiml.speak(settings, *why), settings, wording.ASK_AGAIN)
 
 
 def after_recording(settings: Settings) -> VoiceResponse:

@@ -107,7 +107,7 @@ def ask_for_number(
 def confirm_number(
     response: VoiceResponse, settings: Settings, spoken: str, *, action: str
 ) -> VoiceResponse:
-    """Read the keyed number back: 1 confirms, 2 re-enters; no key keeps it."""
+    """Read the keyed number back: 1 confirms, 2 re-enters; `action` hears any key or none."""
     speaker = Speaker(settings)
     gather = Gather(
         input="dtmf", num_digits=1, timeout=6, action=action, action_on_empty_result=True

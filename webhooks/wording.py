@@ -130,6 +130,8 @@ ASK_AGAIN = "Please key in the number again, then press the hash key."
 NOT_A_NUMBER = "Sorry, that does not look like a UK phone number."
 NO_NUMBER = "We will not have a number to call you back on, so please say it in your message."
 NUMBER_KEPT = "Thank you. We will call you back on that number."
+READ_AGAIN = "Sorry, we did not get that."
+NOT_CONFIRMED = "Sorry, that number was not confirmed."
 
 
 def read_back(spoken: str) -> str:
