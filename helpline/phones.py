@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from enum import StrEnum
+
 import phonenumbers
 
 # What Twilio sends in `From` when the caller's number is hidden. Some parse as real numbers
@@ -64,6 +67,40 @@ def uk_number(raw: str) -> str | None:
     if parsed.country_code != 44:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Costly(StrEnum):
+    """A kind of number that costs the service more than an ordinary call to ring."""
+
+    PREMIUM_RATE = "premium-rate"  # 09
+    SERVICE = "service"  # 0871, 0872, 0873
+    PERSONAL = "personal"  # 070
+    DIRECTORY = "directory"  # 118 services
+
+
+# By the start of the national significant number (the digits after the trunk 0 or +44).
+# A prefix list rather than phonenumbers' number types: those also class 0870 and 084x as
+# premium rate, and know nothing of 118 services, which are short numbers.
+_COSTLY_PREFIXES = (
+    ("9", Costly.PREMIUM_RATE),
+    ("871", Costly.SERVICE),
+    ("872", Costly.SERVICE),
+    ("873", Costly.SERVICE),
+    ("70", Costly.PERSONAL),
+)
+_DIRECTORY = re.compile(r"118[0-9]{3}")  # dialled as is; 0118 is Reading
+
+
+def extra_cost(raw: str) -> Costly | None:
+    """Which kind of costly number `raw` (keyed in, typed, or E.164) is; None when calling it
+    costs no more than an ordinary call, or when it is not a UK number at all."""
+    if _DIRECTORY.fullmatch("".join(ch for ch in raw if ch.isdigit())):
+        return Costly.DIRECTORY
+    number = uk_number(raw)
+    if number is None:
+        return None
+    national = number.removeprefix("+44")
+    return next((kind for prefix, kind in _COSTLY_PREFIXES if national.startswith(prefix)), None)
 
 
 def spoken_digits(number: str) -> str:

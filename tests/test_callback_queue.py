@@ -137,6 +137,29 @@ def test_withheld_caller_who_presses_nothing_still_leaves_a_message(
     assert callback["phone"] is None and callback["messages"][0]["duration_s"] == 25
 
 
+@pytest.mark.parametrize(
+    ("keyed", "reason"),
+    [
+        ("0909 879 0000", "a premium rate number"),
+        ("0871 234 5678", "an 0871, 0872 or 0873 number"),
+        ("070 1234 5678", "a personal number starting 070"),
+        ("118 118", "a 118 directory enquiries number"),
+    ],
+)
+def test_a_number_that_costs_more_than_an_ordinary_call_is_refused_with_the_reason(
+    app: Flask, session: Session, clock: Clock, keyed: str, reason: str
+) -> None:
+    clock.set(FRIDAY_EVENING)
+    result = play(app, Script(caller=None, to=HEREFORD, digits=[keyed + "#", "07700 900456#", "1"]))
+    assert (
+        f"Sorry, we cannot call you back on {reason}, because it costs more than an ordinary "
+        "call. Please give a landline or mobile number."
+    ) in result.heard()
+    assert "Please key in the number again, then press the hash key." in result.heard()
+    [callback] = callbacks_json(session, clock)
+    assert callback["phone"] == "+447700900456"
+
+
 READ_BACK_456 = "You entered 0 7 7 0 0, 9 0 0, 4 5 6. Press 1 if that is right"
 
 

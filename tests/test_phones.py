@@ -1,8 +1,9 @@
 """Telephone numbers: withheld placeholders and UK numbers keyed in or typed in a rota."""
 
+import phonenumbers
 import pytest
 
-from helpline.phones import caller_number, is_withheld, spoken_digits, uk_number
+from helpline.phones import Costly, caller_number, extra_cost, is_withheld, spoken_digits, uk_number
 
 
 @pytest.mark.parametrize(
@@ -53,3 +54,54 @@ def test_numbers_nobody_could_be_called_back_on_are_refused(raw: str) -> None:
 
 def test_read_back_is_digit_by_digit_in_national_form() -> None:
     assert spoken_digits("+447700900123") == "0 7 7 0 0, 9 0 0, 1 2 3"
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        ("0909 879 0000", Costly.PREMIUM_RATE),
+        ("09118790000", Costly.PREMIUM_RATE),
+        ("+44 909 879 0000", Costly.PREMIUM_RATE),
+        ("0871 234 5678", Costly.SERVICE),
+        ("0872 234 5678", Costly.SERVICE),
+        ("0873 234 5678", Costly.SERVICE),
+        ("070 1234 5678", Costly.PERSONAL),
+        ("07000 123456", Costly.PERSONAL),
+        ("118 118", Costly.DIRECTORY),
+        ("118500", Costly.DIRECTORY),
+    ],
+)
+def test_numbers_costing_more_than_an_ordinary_call_are_named(raw: str, kind: Costly) -> None:
+    assert extra_cost(raw) == kind
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "07700 900123",  # Ofcom's drama ranges, which tests and demos use
+        "01632 960001",
+        "0118 496 0000",  # Reading: a geographic number, not a 118 service
+        "0800 123 4567",
+        "0300 123 4567",
+        "07400 123456",  # a mobile
+        "0870 234 5678",  # not in the rule's list
+        "999",
+        "",
+        "hello",
+    ],
+)
+def test_ordinary_and_unusable_numbers_are_not_called_costly(raw: str) -> None:
+    assert extra_cost(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        ("0909 879 0000", phonenumbers.PhoneNumberType.PREMIUM_RATE),
+        ("0871 234 5678", phonenumbers.PhoneNumberType.PREMIUM_RATE),
+        ("070 1234 5678", phonenumbers.PhoneNumberType.PERSONAL_NUMBER),
+    ],
+)
+def test_the_prefixes_agree_with_phonenumbers_where_it_knows_the_type(raw: str, kind: int) -> None:
+    assert phonenumbers.number_type(phonenumbers.parse(raw, "GB")) == kind
+    assert extra_cost(raw) is not None

@@ -11,7 +11,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from callbacks.messages import attach_orphans, record_message
 from calls import service as calls
 from calls.models import Call
-from helpline.phones import caller_number, spoken_digits, uk_number
+from helpline.phones import caller_number, extra_cost, spoken_digits, uk_number
 from helpline.settings import Settings
 from rota import service as rota
 from webhooks import twiml, wording
@@ -93,14 +93,12 @@ def callback_number(
     digits = "".join(ch for ch in params.get("Digits", "") if ch.isdigit())
     if not digits:
         return _message(twiml.speak(settings, wording.NO_NUMBER), settings)
+    costly = extra_cost(digits)
+    if costly is not None:
+        return _refused(call, settings, wording.costly_number(costly))
     number = uk_number(digits)
     if number is None:
-        call.number_tries += 1
-        if call.number_tries >= settings.callbacks.number_entry_tries:
-            return _message(
-                twiml.speak(settings, wording.NOT_A_NUMBER, wording.NO_NUMBER), settings
-            )
-        return _ask(twiml.speak(settings, wording.NOT_A_NUMBER), settings, wording.ASK_AGAIN)
+        return _refused(call, settings, wording.NOT_A_NUMBER)
     call.keyed_number = number
     return twiml.confirm_number(
         VoiceResponse(),
@@ -108,6 +106,14 @@ def callback_number(
         spoken_digits(number),
         action=url("/voice/callback-number-confirm"),
     )
+
+
+def _refused(call: Call, settings: Settings, why: str) -> VoiceResponse:
+    """A keyed number that cannot be used: a failed try; ask again while tries remain."""
+    call.number_tries += 1
+    if call.number_tries >= settings.callbacks.number_entry_tries:
+        return _message(twiml.speak(settings, why, wording.NO_NUMBER), settings)
+    return _ask(twiml.speak(settings, why), settings, wording.ASK_AGAIN)
 
 
 @bp.post("/callback-number-confirm")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import time
 
+from helpline.phones import Costly
 from helpline.settings import AnswerMachine, Office
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -128,6 +129,22 @@ ASK_NUMBER = (
 )
 ASK_AGAIN = "Please key in the number again, then press the hash key."
 NOT_A_NUMBER = "Sorry, that does not look like a UK phone number."
+_COSTLY = {
+    Costly.PREMIUM_RATE: "a premium rate number",
+    Costly.SERVICE: "an 0871, 0872 or 0873 number",
+    Costly.PERSONAL: "a personal number starting 070",
+    Costly.DIRECTORY: "a 118 directory enquiries number",
+}
+
+
+def costly_number(kind: Costly) -> str:
+    """Why a keyed-in number that would cost the service more than an ordinary call is refused."""
+    return (
+        f"Sorry, we cannot call you back on {_COSTLY[kind]}, because it costs more than an "
+        "ordinary call. Please give a landline or mobile number."
+    )
+
+
 NO_NUMBER = "We will not have a number to call you back on, so please say it in your message."
 NUMBER_KEPT = "Thank you. We will call you back on that number."
 READ_AGAIN = "Sorry, we did not get that."
