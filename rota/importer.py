@@ -1,7 +1,8 @@
 """The rota CSV: parse and check a whole file, then add or update advisers and shifts.
 
 A file is all or nothing: every problem found is reported, each naming its line and field, and
-nothing is written unless the file has none.
+nothing is written unless the file has none. For each adviser and date the file names, its
+shifts replace the stored ones, so a shift moved in the file moves; other days stay as they are.
 """
 
 from __future__ import annotations
@@ -72,15 +73,25 @@ class ImportResult:
     advisers_updated: int = 0
     shifts_added: int = 0
     shifts_updated: int = 0
+    shifts_removed: int = 0
     shifts_unchanged: int = 0
 
     def summary(self) -> str:
-        """One sentence for the person who ran the import."""
-        return (
+        """One sentence for the person who ran the import (two when nothing changed)."""
+        text = (
             f"Added {_count(self.advisers_added, 'adviser')} and updated "
             f"{self.advisers_updated}; added {_count(self.shifts_added, 'shift')}, updated "
-            f"{self.shifts_updated} and left {self.shifts_unchanged} unchanged."
+            f"{self.shifts_updated}, removed {self.shifts_removed} and left "
+            f"{self.shifts_unchanged} unchanged."
         )
+        changed = (
+            self.advisers_added,
+            self.advisers_updated,
+            self.shifts_added,
+            self.shifts_updated,
+            self.shifts_removed,
+        )
+        return text + (" Nothing changed." if not any(changed) else "")
 
 
 def _count(n: int, noun: str) -> str:
@@ -282,7 +293,11 @@ def _span(start: time, end: time) -> str:
 
 
 def import_rota(session: Session, settings: Settings, text: str, now: datetime) -> ImportResult:
-    """Add or update the advisers and shifts of a rota CSV; flushes, never commits."""
+    """Add or update the advisers and shifts of a rota CSV; flushes, never commits.
+
+    For each adviser and date the file names, the file's shifts replace the stored ones: a
+    stored shift starting at the same time is updated, the others are removed.
+    """
     rows = parse_rota(text, settings)
     result = ImportResult()
     if not rows:
@@ -297,16 +312,25 @@ def import_rota(session: Session, settings: Settings, text: str, now: datetime) 
     if errors:
         raise RotaImportError(errors)
     advisers = _upsert_advisers(session, rows, now, result)
+    named = {(row.key, row.day) for row in rows}
+    in_file = {(row.key, row.day, row.start) for row in rows}
+    slots: dict[tuple[str, date, time], Shift] = {}
+    for shift, adviser in shifts:
+        slot = (adviser.name_key, shift.day, shift.start)
+        if slot in in_file:
+            slots[slot] = shift
+        elif slot[:2] in named:
+            session.delete(shift)
+            result.shifts_removed += 1
     session.flush()
-    slots = {(adviser.name_key, shift.day, shift.start): shift for shift, adviser in shifts}
     for row in rows:
-        shift = slots.get((row.key, row.day, row.start))
-        if shift is None:
-            shift = Shift(adviser_id=advisers[row.key].id, day=row.day, start=row.start)
-            _apply(shift, row, settings)
-            session.add(shift)
+        stored = slots.get((row.key, row.day, row.start))
+        if stored is None:
+            added = Shift(adviser_id=advisers[row.key].id, day=row.day, start=row.start)
+            _apply(added, row, settings)
+            session.add(added)
             result.shifts_added += 1
-        elif _apply(shift, row, settings):
+        elif _apply(stored, row, settings):
             result.shifts_updated += 1
         else:
             result.shifts_unchanged += 1
@@ -315,29 +339,26 @@ def import_rota(session: Session, settings: Settings, text: str, now: datetime) 
 
 
 def _database_errors(rows: list[RotaRow], shifts: list[tuple[Shift, Adviser]]) -> list[str]:
-    """Problems between the file and the shifts already held for its dates."""
-    in_file = {(row.key, row.day, row.start): row for row in rows}
-    by_day: dict[date, list[tuple[Shift, Adviser]]] = {}
-    for shift, adviser in shifts:
-        by_day.setdefault(shift.day, []).append((shift, adviser))
+    """Problems between the file and the shifts already held for its dates.
+
+    Only a duty officer can clash: an adviser's own stored shifts on a date the file names for
+    them are replaced, so they cannot overlap the file's.
+    """
+    named = {(row.key, row.day) for row in rows}
+    kept_duty: dict[date, tuple[Shift, Adviser]] = {
+        shift.day: (shift, adviser)
+        for shift, adviser in shifts
+        if shift.duty_officer and (adviser.name_key, shift.day) not in named
+    }
     errors = []
     for row in rows:
-        for shift, adviser in by_day.get(row.day, []):
-            same_slot = (adviser.name_key, shift.start) == (row.key, row.start)
-            overlaps = row.start < shift.end and shift.start < row.end
-            if adviser.name_key == row.key and overlaps and not same_slot:
-                errors.append(
-                    f"line {row.line}, start: {row.name}'s shift {_span(row.start, row.end)}"
-                    f" overlaps their existing shift {_span(shift.start, shift.end)} on {row.day}"
-                )
-            if row.duty_officer and shift.duty_officer and not same_slot:
-                listed = in_file.get((adviser.name_key, shift.day, shift.start))
-                if listed is None or listed.duty_officer:
-                    errors.append(
-                        f"line {row.line}, duty_officer: {adviser.name} is already duty officer"
-                        f" on {row.day} ({_span(shift.start, shift.end)}); to hand over, list"
-                        " that shift in the file with duty_officer no"
-                    )
+        if row.duty_officer and row.day in kept_duty:
+            shift, adviser = kept_duty[row.day]
+            errors.append(
+                f"line {row.line}, duty_officer: {adviser.name} is already duty officer"
+                f" on {row.day} ({_span(shift.start, shift.end)}); to hand over, list"
+                " that shift in the file with duty_officer no"
+            )
     return errors
 
 

@@ -139,8 +139,9 @@ def test_rota_import_prints_a_summary_and_a_second_import_changes_nothing(cli: C
     second = cli.ok("rota", "import", path)
 
     assert "Added 2 advisers and updated 0; added 3 shifts, updated 0" in first
-    assert "Added 0 advisers and updated 0; added 0 shifts, updated 0 and left 3 unchanged" in (
-        second
+    assert (
+        "Added 0 advisers and updated 0; added 0 shifts, updated 0, removed 0 and left 3 "
+        "unchanged. Nothing changed." in second
     )
     assert (cli.count("adviser"), cli.count("shift")) == (2, 3)
 

@@ -220,9 +220,8 @@ def test_overlapping_shifts_of_one_adviser(settings: Settings) -> None:
 def test_summary_sentence() -> None:
     result = ImportResult(advisers_added=1, shifts_added=2, shifts_unchanged=1)
 
-    assert (
-        result.summary()
-        == "Added 1 adviser and updated 0; added 2 shifts, updated 0 and left 1 unchanged."
+    assert result.summary() == (
+        "Added 1 adviser and updated 0; added 2 shifts, updated 0, removed 0 and left 1 unchanged."
     )
 
 
@@ -340,17 +339,67 @@ def test_duty_can_be_handed_over_in_one_file(
     assert shift_of(session, "Blair Brown", date(2026, 11, 30)).duty_officer
 
 
-def test_overlap_with_a_shift_already_held_is_refused(
+def test_a_shift_moved_in_a_later_file_moves(
     session: Session, settings: Settings, clock: Clock
 ) -> None:
-    import_rota(session, settings, csv_text(ALEX), clock())
-    overlapping = "alex adams,+447700900001,worcestershire,2026-11-30,16:00,18:00,no"
+    import_rota(session, settings, csv_text(ALEX, BLAIR), clock())
+    moved = "alex adams,+447700900001,worcestershire,2026-11-30,16:00,18:00,yes"
 
-    with pytest.raises(RotaImportError) as caught:
-        import_rota(session, settings, csv_text(overlapping), clock())
+    result = import_rota(session, settings, csv_text(moved, BLAIR), clock())
 
-    assert caught.value.errors == [
-        "line 2, start: alex adams's shift 16:00-18:00 overlaps their existing shift "
-        "09:00-17:00 on 2026-11-30"
-    ]
-    assert count(session, Shift) == 1
+    assert result == ImportResult(
+        advisers_updated=1, shifts_added=1, shifts_removed=1, shifts_unchanged=1
+    )
+    shift = shift_of(session, "alex adams", date(2026, 11, 30))
+    assert (shift.start, shift.end, shift.office) == (time(16), time(18), "worcestershire")
+    assert (shift.starts_at, shift.ends_at) == (
+        datetime(2026, 11, 30, 16, tzinfo=UTC),
+        datetime(2026, 11, 30, 18, tzinfo=UTC),
+    )
+    assert count(session, Shift) == 2
+
+
+def test_a_file_replaces_the_days_it_names_and_only_those(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    morning = "Alex Adams,+447700900001,herefordshire,2026-12-01,09:00,13:00,no"
+    afternoon = "Alex Adams,+447700900001,herefordshire,2026-12-01,13:00,17:00,no"
+    import_rota(session, settings, csv_text(ALEX, BLAIR, morning, afternoon, SUMMER), clock())
+    whole_day = "Alex Adams,+447700900001,herefordshire,2026-12-01,09:00,17:00,no"
+
+    result = import_rota(session, settings, csv_text(whole_day), clock())
+
+    # The morning shift becomes the whole day and the afternoon goes; Alex's other days and
+    # Blair's shift on a day the file names for Alex alone stay as they were.
+    assert result == ImportResult(shifts_updated=1, shifts_removed=1)
+    assert shift_of(session, "Alex Adams", date(2026, 12, 1)).end == time(17)
+    assert shift_of(session, "Alex Adams", date(2026, 11, 30)).end == time(17)
+    assert shift_of(session, "Alex Adams", date(2026, 6, 1)).end == time(13)
+    assert shift_of(session, "Blair Brown", date(2026, 11, 30)).end == time(16, 30)
+    assert count(session, Shift) == 4
+
+
+def test_moving_the_duty_officers_shift_keeps_the_duty(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    import_rota(session, settings, csv_text(ALEX, BLAIR), clock())
+    later = ALEX.replace("09:00,17:00", "12:00,20:00")
+
+    import_rota(session, settings, csv_text(later), clock())
+
+    shift = shift_of(session, "Alex Adams", date(2026, 11, 30))
+    assert (shift.start, shift.duty_officer) == (time(12), True)
+
+
+def test_reimporting_the_same_file_says_nothing_changed(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    text = csv_text(ALEX, BLAIR)
+    assert "Nothing changed" not in import_rota(session, settings, text, clock()).summary()
+
+    again = import_rota(session, settings, text, clock())
+
+    assert again.summary() == (
+        "Added 0 advisers and updated 0; added 0 shifts, updated 0, removed 0 and left 2 "
+        "unchanged. Nothing changed."
+    )
