@@ -214,6 +214,18 @@ def unassign(session: Session, callback: Callback, actor: str, now: datetime, re
     event(session, callback, "returned-to-pool", actor, now, reason=reason)
 
 
+def hand_back(session: Session, adviser: Adviser, actor: str, now: datetime, reason: str) -> int:
+    """Put every open callback assigned to the adviser back in the pool; returns how many."""
+    held = session.scalars(
+        select(Callback)
+        .where(Callback.assigned_to_id == adviser.id, Callback.status.in_(OPEN_STATUSES))
+        .order_by(Callback.id)
+    ).all()
+    for callback in held:
+        unassign(session, callback, actor, now, reason)
+    return len(held)
+
+
 def close(session: Session, callback: Callback, reason: str, actor: str, now: datetime) -> None:
     """Cancel a callback that needs no call (a duplicate, a caller who rang again)."""
     if not reason.strip():

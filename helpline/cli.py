@@ -3,6 +3,7 @@ commands come from cli_queue and cli_simulate."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
@@ -110,6 +111,71 @@ def rota_import(state: State, path: Path) -> None:
     except RotaImportError as exc:
         fail(f"{path}: nothing imported.\n{exc}")
     click.echo(result.summary())
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+@rota.command("remove")
+@click.argument("adviser")
+@click.argument("day", metavar="DATE")
+@pass_state
+def rota_remove(state: State, adviser: str, day: str) -> None:
+    """Clear an adviser's shifts on a date (a shift in progress ends now)."""
+    from rota import service
+
+    try:
+        local_day = date.fromisoformat(day)
+    except ValueError:
+        fail(f"'{day}' is not a date like 2026-11-30")
+    try:
+        with state.transaction() as session:
+            person = service.find_adviser(session, adviser)
+            name = person.name
+            stopped = service.remove_day(
+                session, state.runtime.settings, person, local_day, state.runtime.clock()
+            )
+    except service.UnknownAdviser as exc:
+        fail(str(exc))
+    if stopped == service.Stopped(0, 0):
+        click.echo(f"{name} has no shifts on {local_day}; nothing changed.")
+        return
+    done = ["the shift in progress ends now"] if stopped.cut_short else []
+    if stopped.removed:
+        done.append(f"removed {_plural(stopped.removed, 'shift')}")
+    click.echo(f"{name} on {local_day}: {'; '.join(done)}.")
+
+
+@main.group()
+def advisers() -> None:
+    """Advisers."""
+
+
+@advisers.command("leave")
+@click.argument("adviser")
+@click.option("--by", "actor", default="cli", help="Who is acting, for the audit trail.")
+@pass_state
+def advisers_leave(state: State, adviser: str, actor: str) -> None:
+    """An adviser leaves: their shift in progress ends now, later shifts are removed, and
+    their open callbacks go back to the pool."""
+    from callbacks import queue
+    from rota import service
+
+    now = state.runtime.clock()
+    try:
+        with state.transaction() as session:
+            person = service.find_adviser(session, adviser)
+            name = person.name
+            stopped = service.leave(session, state.runtime.settings, person, now)
+            handed_back = queue.hand_back(session, person, actor, now, reason="adviser left")
+    except service.UnknownAdviser as exc:
+        fail(str(exc))
+    done = ["their shift in progress ends now"] if stopped.cut_short else []
+    were = "was" if stopped.removed == 1 else "were"
+    done.append(f"{_plural(stopped.removed, 'later shift')} {were} removed")
+    done.append(f"{_plural(handed_back, 'open callback')} went back to the pool")
+    click.echo(f"{name} has left: {', '.join(done[:-1])} and {done[-1]}.")
 
 
 @main.group()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -130,3 +132,47 @@ def open_office(session: Session, settings: Settings, key: str, now: datetime) -
             closure.ends_at = now
     session.flush()
     return len(closures)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What stopping shifts did: shifts in progress that now end, and shifts removed."""
+
+    cut_short: int
+    removed: int
+
+
+def _stop(session: Session, settings: Settings, shifts: Sequence[Shift], now: datetime) -> Stopped:
+    """End a shift in progress now (the work done in it keeps its team); remove the others."""
+    cut_short = removed = 0
+    for shift in shifts:
+        if shift.starts_at < now < shift.ends_at:
+            shift.ends_at = now
+            shift.end = now.astimezone(settings.timezone).time()
+            cut_short += 1
+        else:
+            session.delete(shift)
+            removed += 1
+    session.flush()
+    return Stopped(cut_short, removed)
+
+
+def remove_day(
+    session: Session, settings: Settings, adviser: Adviser, day: date, now: datetime
+) -> Stopped:
+    """Clear the adviser's shifts on the local date `day`; a shift in progress ends now."""
+    shifts = session.scalars(
+        select(Shift).where(Shift.adviser_id == adviser.id, Shift.day == day)
+    ).all()
+    return _stop(session, settings, shifts, now)
+
+
+def leave(session: Session, settings: Settings, adviser: Adviser, now: datetime) -> Stopped:
+    """Stop all the adviser's shifts from now: one in progress ends now, later ones are removed.
+
+    Shifts already over stay, for the statistics. Their callbacks are the queue's to hand back.
+    """
+    shifts = session.scalars(
+        select(Shift).where(Shift.adviser_id == adviser.id, Shift.ends_at > now)
+    ).all()
+    return _stop(session, settings, shifts, now)

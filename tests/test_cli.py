@@ -202,6 +202,95 @@ def test_a_bad_file_after_a_good_one_leaves_the_good_import_alone(cli: Cli) -> N
     assert (cli.count("adviser"), cli.count("shift")) == (1, 1)
 
 
+# helpline rota remove
+
+
+def test_rota_remove_clears_one_advisers_day(cli: Cli) -> None:
+    cli.ok(
+        "rota",
+        "import",
+        cli.rota(
+            f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,13:00,no",
+            f"Alex Adams,{ALEX},worcestershire,2026-12-03,13:00,17:00,no",
+            f"Alex Adams,{ALEX},herefordshire,2026-12-04,09:00,17:00,no",
+            f"Bryn Bowen,{BRYN},herefordshire,2026-12-03,09:00,17:00,no",
+        ),
+    )
+
+    output = cli.ok("rota", "remove", "ALEX adams", "2026-12-03")
+
+    assert "Alex Adams on 2026-12-03: removed 2 shifts." in output
+    assert cli.count("shift") == 2
+    again = cli.ok("rota", "remove", "Alex Adams", "2026-12-03")
+    assert "Alex Adams has no shifts on 2026-12-03; nothing changed." in again
+
+
+def test_rota_remove_today_ends_the_shift_in_progress_now(cli: Cli) -> None:
+    today = f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,no"
+    cli.ok("rota", "import", cli.rota(today))
+
+    output = cli.ok("rota", "remove", "Alex Adams", str(WEDNESDAY))
+
+    assert f"Alex Adams on {WEDNESDAY}: the shift in progress ends now." in output
+    result = cli.run("simulate", "call", "--to", "herefordshire", "--accept", "Alex Adams")
+    assert caller_ids(result.output) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("Zed Zimmer", "2026-12-03"), "no adviser called 'Zed Zimmer'"),
+        (("Alex Adams", "03/12/2026"), "'03/12/2026' is not a date like 2026-11-30"),
+    ],
+)
+def test_rota_remove_refuses_an_unknown_adviser_or_a_bad_date(
+    cli: Cli, args: tuple[str, str], message: str
+) -> None:
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no"))
+
+    result = cli.run("rota", "remove", *args)
+
+    assert result.exit_code != 0
+    assert message in result.output
+    assert cli.count("shift") == 1
+
+
+# helpline advisers leave
+
+
+def test_an_adviser_who_leaves_is_rung_no_more_and_their_callbacks_go_back(cli: Cli) -> None:
+    cli.ok(
+        "rota",
+        "import",
+        cli.rota(
+            f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,no",
+            f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no",
+            f"Alex Adams,{ALEX},herefordshire,2026-12-04,09:00,17:00,no",
+        ),
+    )
+    callback_id = leave_a_message(cli)  # Alex does not answer
+    cli.ok("callbacks", "assign", str(callback_id), "Alex Adams")
+
+    output = cli.ok("advisers", "leave", "alex ADAMS", "--by", "Sam Admin")
+
+    assert (
+        "Alex Adams has left: their shift in progress ends now, 2 later shifts were removed "
+        "and 1 open callback went back to the pool." in output
+    )
+    [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
+    assert (callback["status"], callback["assigned_to"]) == ("open", None)
+    result = cli.run("simulate", "call", "--to", "herefordshire", "--accept", "Alex Adams")
+    assert caller_ids(result.output) == []
+    assert cli.count("shift") == 1  # today's, up to now
+
+
+def test_advisers_leave_names_an_unknown_adviser(cli: Cli) -> None:
+    result = cli.run("advisers", "leave", "Zed Zimmer")
+
+    assert result.exit_code != 0
+    assert "no adviser called 'Zed Zimmer'" in result.output
+
+
 # helpline office close / open
 
 

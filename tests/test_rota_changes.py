@@ -1,0 +1,168 @@
+"""Changing the rota after an import: clearing an adviser's day, and an adviser leaving."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from callbacks import queue
+from callbacks.jobs import JobContext, return_to_pool
+from callbacks.models import Callback, CallbackEvent
+from callbacks.report import list_callbacks
+from helpline.dialer import LoggingDialer
+from helpline.settings import Settings
+from helpline.simulator import CallPlayer, FlaskTransport, Script
+from rota import service as rota
+from rota.models import Shift
+from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
+from tests.factories import adviser, shift
+
+FRIDAY_BEFORE = date(2026, 11, 27)
+MONDAY = date(2026, 11, 30)
+TUESDAY = date(2026, 12, 1)
+WEDNESDAY = date(2026, 12, 2)
+ALEX, BEN = "+447700900001", "+447700900002"
+PARENT, OTHER_PARENT = "+447700900123", "+447700900124"
+
+
+def shifts_of(session: Session, adviser_id: int) -> list[tuple[date, time, time]]:
+    return [
+        (s.day, s.start, s.end)
+        for s in session.scalars(
+            select(Shift).where(Shift.adviser_id == adviser_id).order_by(Shift.starts_at)
+        )
+    ]
+
+
+def on_shift_now(session: Session, now: datetime) -> list[str]:
+    return [a.name for a in rota.on_shift(session, now)]
+
+
+def listed(session: Session, now: datetime, callback_id: int) -> dict[str, Any]:
+    session.expire_all()
+    return next(c for c in list_callbacks(session, now) if c["id"] == callback_id)
+
+
+@pytest.fixture
+def run_job(
+    sessions: sessionmaker[Session], session: Session, settings: Settings
+) -> Callable[..., str]:
+    def run(job: Callable[[Session, JobContext, datetime], str], now: datetime) -> str:
+        session.flush()
+        with sessions() as job_session:
+            summary = job(job_session, JobContext(settings, LoggingDialer()), now)
+            job_session.commit()
+        session.expire_all()
+        return summary
+
+    return run
+
+
+# helpline rota remove ADVISER DATE
+
+
+def test_removing_a_day_clears_that_days_shifts_and_no_others(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", TUESDAY, time(9), time(13))
+    shift(session, alex, "worcestershire", TUESDAY, time(13), time(17))
+    shift(session, alex, "herefordshire", WEDNESDAY)
+
+    stopped = rota.remove_day(session, settings, alex, TUESDAY, clock())
+
+    assert stopped == rota.Stopped(cut_short=0, removed=2)
+    assert shifts_of(session, alex.id) == [(WEDNESDAY, time(9), time(17))]
+    assert rota.remove_day(session, settings, alex, TUESDAY, clock()) == rota.Stopped(0, 0)
+
+
+def test_removing_today_ends_the_shift_in_progress_now_and_its_callbacks_go_back(
+    session: Session, settings: Settings, clock: Clock, run_job: Callable[..., str]
+) -> None:
+    now = clock()  # Monday 10:00
+    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", MONDAY)
+    callback, _ = queue.callback_for(session, settings, PARENT, "herefordshire", now)
+    queue.assign(session, callback, alex, "scheduler", datetime(2026, 11, 30, 9, 30, tzinfo=UTC))
+
+    stopped = rota.remove_day(session, settings, alex, MONDAY, now)
+
+    assert stopped == rota.Stopped(cut_short=1, removed=0)
+    # The hour worked stays on the rota (its work keeps its team); from now Alex is off shift.
+    assert shifts_of(session, alex.id) == [(MONDAY, time(9), time(10))]
+    assert on_shift_now(session, now) == []
+    assert run_job(return_to_pool, now) == "returned 1 callback(s) to the pool"
+    assert listed(session, now, callback.id)["assigned_to"] is None
+
+
+# helpline advisers leave ADVISER
+
+
+def test_an_adviser_who_leaves_stops_now_and_hands_back_their_open_callbacks(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    now = clock()  # Monday 10:00, in Alex's shift
+    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", FRIDAY_BEFORE)
+    shift(session, alex, "herefordshire", MONDAY)
+    shift(session, alex, "worcestershire", TUESDAY)
+    shift(session, alex, "herefordshire", WEDNESDAY)
+    adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
+    open_one, _ = queue.callback_for(session, settings, PARENT, "herefordshire", now)
+    queue.assign(session, open_one, alex, "scheduler", now)
+    done, _ = queue.callback_for(session, settings, OTHER_PARENT, "herefordshire", now)
+    queue.assign(session, done, alex, "scheduler", now)
+    queue.record_outcome(session, settings, done, "spoke", "Alex Adams", now)
+
+    stopped = rota.leave(session, settings, alex, now)
+    handed_back = queue.hand_back(session, alex, "Admin", now, reason="adviser left")
+
+    assert stopped == rota.Stopped(cut_short=1, removed=2)
+    # Past work stays on the rota for the statistics; nothing is left to come.
+    assert shifts_of(session, alex.id) == [
+        (FRIDAY_BEFORE, time(9), time(17)),
+        (MONDAY, time(9), time(10)),
+    ]
+    assert on_shift_now(session, now) == ["Ben Birch"]
+    assert handed_back == 1
+    shown = listed(session, now, open_one.id)
+    assert (shown["status"], shown["assigned_to"]) == ("open", None)
+    assert listed(session, now, done.id)["assigned_to"] == "Alex Adams"  # closed: left alone
+    [returned] = session.scalars(
+        select(CallbackEvent).where(
+            CallbackEvent.callback_id == open_one.id, CallbackEvent.kind == "returned-to-pool"
+        )
+    ).all()
+    assert (returned.actor, returned.detail["reason"]) == ("Admin", "adviser left")
+    assert session.get_one(Callback, done.id).status == "completed"
+
+
+def test_an_adviser_who_has_left_is_not_rung_for_calls(
+    app: Flask, session: Session, settings: Settings, clock: Clock
+) -> None:
+    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", MONDAY)
+    adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
+    rota.leave(session, settings, alex, clock())
+    session.commit()
+    clock.advance(minutes=5)
+
+    result = CallPlayer(FlaskTransport(app), TOKEN, BASE_URL).play(
+        Script(caller=PARENT, to=HEREFORD, advisers={ALEX: "accept", BEN: "accept"})
+    )
+
+    assert result.errors == []
+    rung = [s.text.split()[2] for s in result.steps if s.text.startswith("rings adviser")]
+    assert rung == [BEN]
+
+
+def test_leaving_twice_changes_nothing_more(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", TUESDAY)
+
+    assert rota.leave(session, settings, alex, clock()) == rota.Stopped(cut_short=0, removed=1)
+    assert rota.leave(session, settings, alex, clock()) == rota.Stopped(cut_short=0, removed=0)
+    assert queue.hand_back(session, alex, "Admin", clock(), reason="adviser left") == 0
