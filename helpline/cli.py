@@ -169,8 +169,8 @@ def advisers_leave(state: State, adviser: str, actor: str) -> None:
             name = person.name
             stopped = service.leave(session, state.runtime.settings, person, now)
             handed_back = queue.hand_back(session, person, actor, now, reason="adviser left")
-    except service.UnknownAdviser as exc:
-        fail(str(exc))
+    except (service.UnknownAdviser, queue.CallbackError) as exc:
+        fail(f"{exc}; nothing changed")
     done = ["their shift in progress ends now"] if stopped.cut_short else []
     were = "was" if stopped.removed == 1 else "were"
     done.append(f"{_plural(stopped.removed, 'later shift')} {were} removed")
