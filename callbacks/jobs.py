@@ -56,7 +56,8 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> str:
             Callback.assigned_to_id.is_(None),
             or_(Callback.next_attempt_at.is_(None), Callback.next_attempt_at <= now),
         )
-        .order_by(Callback.due_at, Callback.id),
+        # No deadline (an office with no opening in sight) comes after every deadline.
+        .order_by(Callback.due_at.is_(None), Callback.due_at, Callback.id),
     )
     ctx.after_claim()
     if not waiting:
@@ -164,12 +165,15 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
     calendars: dict[str, OfficeCalendar] = {}
     raised = 0
     for callback in candidates:
-        if callback.due_at <= now:
+        due = callback.due_at
+        if due is None:  # the query leaves these out; a deadline not yet set warns of nothing
+            continue
+        if due <= now:
             kind = "overdue"
         else:
             if callback.office not in calendars:
                 calendars[callback.office] = rota.calendar(session, settings, callback.office, now)
-            left = working_seconds_between(calendars[callback.office], now, callback.due_at)
+            left = working_seconds_between(calendars[callback.office], now, due)
             if left > warn_seconds:
                 continue
             kind = "due-soon"
@@ -183,7 +187,7 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
             "callback %s is %s (due %s)",
             callback.id,
             kind.replace("-", " "),
-            callback.due_at.isoformat(),
+            due.isoformat(),
         )
         raised += 1
     session.flush()

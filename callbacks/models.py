@@ -34,7 +34,8 @@ class Callback(Base):
     phone: Mapped[str | None] = mapped_column(String(20))  # E.164; None: the caller gave none
     office: Mapped[str] = mapped_column(String(40), index=True)  # county of the first message
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
-    due_at: Mapped[datetime] = mapped_column(index=True)
+    # None while the office has no opening in sight: the clock starts when it next opens.
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
     next_attempt_at: Mapped[datetime | None]
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("adviser.id"), index=True)
     assigned_at: Mapped[datetime | None]

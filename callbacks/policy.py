@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 OUTCOMES = ("spoke", "left-message", "no-answer", "wrong-number")
 
@@ -30,7 +30,7 @@ class OpenWork:
 
     callback_id: int
     office: str
-    due_at: datetime
+    due_at: datetime | None  # None: the office has no opening in sight, so no deadline yet
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def assign(
     partners: Mapping[str, Sequence[str]],
     max_open: int,
 ) -> list[tuple[int, int]]:
-    """Pairs (callback_id, adviser_id), most urgent callback first.
+    """Pairs (callback_id, adviser_id), most urgent callback first, those with no deadline last.
 
     Each callback goes to the least-loaded adviser of its own county's team; the partner team
     takes it only when its least-loaded adviser has strictly more room. Nobody is given more
@@ -58,7 +58,7 @@ def assign(
     """
     load = {w.adviser_id: w.open_count for w in workers}
     pairs: list[tuple[int, int]] = []
-    for item in sorted(work, key=lambda w: (w.due_at, w.callback_id)):
+    for item in sorted(work, key=_urgency):
         own = _least_loaded(workers, load, {item.office}, max_open)
         other = _least_loaded(workers, load, set(partners.get(item.office, ())), max_open)
         chosen = own
@@ -69,6 +69,13 @@ def assign(
         load[chosen.adviser_id] += 1
         pairs.append((item.callback_id, chosen.adviser_id))
     return pairs
+
+
+def _urgency(item: OpenWork) -> tuple[bool, datetime, int]:
+    return (item.due_at is None, item.due_at or _NEVER, item.callback_id)
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def _least_loaded(

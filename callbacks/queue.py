@@ -6,22 +6,25 @@ by the callback's version column: the second to write gets `Conflict`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from callbacks import policy
 from callbacks.models import OPEN_STATUSES, Attempt, Callback, CallbackEvent, Message, Note
-from callbacks.working_time import add_working_hours, due_at
+from callbacks.working_time import due_at, retry_at
 from helpline.settings import Settings
 from rota import service as rota
 from rota.models import Adviser
+
+log = logging.getLogger("helpline.callbacks")
 
 
 class CallbackError(ValueError):
@@ -41,10 +44,25 @@ def event(
     )
 
 
-def promise(session: Session, settings: Settings, office: str, received_at: datetime) -> datetime:
-    """When the first attempt is due for a message received at `received_at`."""
-    calendar = rota.calendar(session, settings, office, received_at, days=400)
-    return due_at(calendar, received_at, settings.callbacks.promise_working_days)
+def promise(
+    session: Session, settings: Settings, office: str, received_at: datetime
+) -> datetime | None:
+    """When the first attempt is due for a message received at `received_at`; None while the
+    office has no opening in sight, or if the deadline cannot be worked out at all."""
+    try:
+        calendar = rota.calendar(session, settings, office, received_at, days=400)
+        return due_at(calendar, received_at, settings.callbacks.promise_working_days)
+    except SQLAlchemyError:
+        raise  # the database itself failed: nothing can be filed
+    except Exception as exc:
+        # Nothing about a deadline may stop a message from being filed; the duty officer sees
+        # it with no deadline. Office keys are configuration, never personal data.
+        log.error(
+            "no deadline for a callback to office %r: %s; filed without one",
+            office,
+            type(exc).__name__,
+        )
+        return None
 
 
 def open_for_phone(session: Session, phone: str) -> Callback | None:
@@ -388,7 +406,7 @@ def record_outcome(
     if next_state == "retry":
         if replacing is None or callback.status not in OPEN_STATUSES:
             calendar = rota.calendar(session, settings, callback.office, now, days=60)
-            callback.next_attempt_at = add_working_hours(
+            callback.next_attempt_at = retry_at(
                 calendar, now, settings.callbacks.retry_spacing_working_hours
             )
             callback.status = "open"

@@ -46,7 +46,8 @@ def callback_json(callback: Callback) -> dict[str, Any]:
 
 
 def list_callbacks(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """Open callbacks, soonest deadline first, then those closed in the last 30 days."""
+    """Open callbacks, soonest deadline first and those with none after them, then those closed
+    in the last 30 days."""
     since = now - timedelta(days=30)
     rows = session.scalars(
         select(Callback)
@@ -57,6 +58,8 @@ def list_callbacks(session: Session, now: datetime) -> list[dict[str, Any]]:
             selectinload(Callback.warnings),
             selectinload(Callback.assigned_to),
         )
-        .order_by(Callback.closed_at.is_not(None), Callback.due_at, Callback.id)
+        .order_by(
+            Callback.closed_at.is_not(None), Callback.due_at.is_(None), Callback.due_at, Callback.id
+        )
     ).all()
     return [callback_json(c) for c in rows]

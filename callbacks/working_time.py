@@ -1,6 +1,8 @@
 """Working time for the callback promise: when the clock starts, deadlines, and open time.
 
 Pure: every function takes the instants it reasons about; instants are UTC-aware datetimes.
+An office with no opening in sight (closed until further notice, or no hours at all) gives None
+where an instant would depend on its opening: no deadline, rather than an error.
 """
 
 from __future__ import annotations
@@ -10,17 +12,16 @@ from datetime import datetime, timedelta
 from rota.calendar import SEARCH_DAYS, OfficeCalendar, local_instant
 
 
-def clock_start(cal: OfficeCalendar, at: datetime) -> datetime:
-    """When the promise clock starts: `at` if the office is open then, else its next opening."""
+def clock_start(cal: OfficeCalendar, at: datetime) -> datetime | None:
+    """When the promise clock starts: `at` if the office is open then, else its next opening
+    (None when it does not open within SEARCH_DAYS)."""
     _require_aware(at)
-    opening = cal.next_opening(at)
-    if opening is None:
-        raise ValueError(f"office does not open within {SEARCH_DAYS} days of {at.isoformat()}")
-    return opening
+    return cal.next_opening(at)
 
 
-def add_working_days(cal: OfficeCalendar, start: datetime, days: int) -> datetime:
-    """The same local wall-clock time as `start`, `days` working days of the office later."""
+def add_working_days(cal: OfficeCalendar, start: datetime, days: int) -> datetime | None:
+    """The same local wall-clock time as `start`, `days` working days of the office later
+    (None when the office has no working day for SEARCH_DAYS on the way)."""
     _require_aware(start)
     if days < 0:
         raise ValueError(f"working days must not be negative, got {days}")
@@ -39,17 +40,20 @@ def add_working_days(cal: OfficeCalendar, start: datetime, days: int) -> datetim
             idle += 1
             # An open-ended closure leaves no working day to find; stop rather than loop forever.
             if idle >= SEARCH_DAYS:
-                raise ValueError(f"office has no working day in the {SEARCH_DAYS} days to {day}")
+                return None
     return local_instant(day, local.time(), cal.tz)
 
 
-def due_at(cal: OfficeCalendar, received_at: datetime, working_days: int) -> datetime:
-    """The callback promise: `working_days` working days after the clock starts for a message."""
-    return add_working_days(cal, clock_start(cal, received_at), working_days)
+def due_at(cal: OfficeCalendar, received_at: datetime, working_days: int) -> datetime | None:
+    """The callback promise: `working_days` working days after the clock starts for a message
+    (None when the office has no opening in sight)."""
+    start = clock_start(cal, received_at)
+    return None if start is None else add_working_days(cal, start, working_days)
 
 
-def add_working_hours(cal: OfficeCalendar, start: datetime, hours: float) -> datetime:
-    """The instant `hours` of open time after `start`, always an instant when the office is open."""
+def add_working_hours(cal: OfficeCalendar, start: datetime, hours: float) -> datetime | None:
+    """The instant `hours` of open time after `start`, always an instant when the office is open
+    (None when the office is not open that long within SEARCH_DAYS)."""
     _require_aware(start)
     if hours < 0:
         raise ValueError(f"working hours must not be negative, got {hours}")
@@ -60,7 +64,13 @@ def add_working_hours(cal: OfficeCalendar, start: datetime, hours: float) -> dat
         if remaining < open_until - open_from:
             return open_from + remaining
         remaining -= open_until - open_from
-    raise ValueError(f"office is not open for {hours} hours within {SEARCH_DAYS} days of {start}")
+    return None
+
+
+def retry_at(cal: OfficeCalendar, after: datetime, hours: float) -> datetime:
+    """When a retry is due: `hours` working hours after `after`, or plain hours when the office
+    has no opening in sight (a parent is still called back while it stays closed)."""
+    return add_working_hours(cal, after, hours) or after + timedelta(hours=hours)
 
 
 def working_seconds_between(cal: OfficeCalendar, start: datetime, end: datetime) -> float:

@@ -16,6 +16,7 @@ def callbacks() -> None:
 
 
 ACTOR_HELP = "Who is acting, for the audit trail (default: cli)."
+NO_DEADLINE = "no deadline: the office has no opening in sight"
 
 
 def _queue_action(state: State, callback_id: int, action: Any) -> Any:
@@ -43,9 +44,10 @@ def callbacks_list(state: State, as_json: bool) -> None:
         return
     for row in rows:
         flag = f" [{row['warning']}]" if row["warning"] else ""
+        due = f"due {row['due_at']}" if row["due_at"] else NO_DEADLINE
         click.echo(
-            f"#{row['id']:<5} {row['status']:<11} {row['office']:<15} due "
-            f"{row['due_at']}  {row['assigned_to'] or '-':<20} "
+            f"#{row['id']:<5} {row['status']:<11} {row['office']:<15} {due}  "
+            f"{row['assigned_to'] or '-':<20} "
             f"attempts {row['attempts']}  {row['phone'] or 'no number'}{flag}"
         )
 

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from callbacks import queue
 from callbacks.models import Callback, Message
 from callbacks.report import list_callbacks
+from calls import service as calls
 from calls.report import recent_calls
 from helpline.app import create_app, make_runtime
 from helpline.settings import Settings
 from helpline.simulator import CallPlayer, FlaskTransport, Result, Script
+from rota import service as rota
 from tests.conftest import BASE_URL, HEREFORD, TOKEN, WORCS, Clock
 from tests.factories import adviser, signed_post
 
@@ -399,3 +401,125 @@ def test_a_message_known_before_its_call_is_given_the_callers_number_later(
     [callback] = callbacks_json(session, clock)
     assert (callback["phone"], callback["office"]) == (PARENT, "worcestershire")
     assert callback["due_at"] == "2026-12-09T09:00:00+00:00"
+
+
+# --- an office with no opening in sight ------------------------------------------------------
+
+
+def without_hours(settings: Settings, key: str) -> Settings:
+    """The settings with office `key` given no opening hours at all."""
+    office = replace(settings.offices[key], hours={})
+    return replace(settings, offices={**settings.offices, key: office})
+
+
+@pytest.fixture(params=["closed until further notice", "no hours configured"])
+def herefordshire_not_opening(
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    session: Session,
+    clock: Clock,
+) -> Flask:
+    """The service, with Herefordshire's office giving no opening in sight."""
+    if request.param == "closed until further notice":
+        rota.close_office(session, settings, "herefordshire", clock())
+        session.commit()
+    else:
+        settings = without_hours(settings, "herefordshire")
+    return create_app(make_runtime(settings, sessions=sessions, clock=clock))
+
+
+def test_a_message_for_an_office_with_no_opening_in_sight_is_filed_with_no_deadline(
+    herefordshire_not_opening: Flask, session: Session, clock: Clock
+) -> None:
+    app = herefordshire_not_opening
+    result = play(app, Script(caller=PARENT, to=HEREFORD, message_seconds=30))
+
+    [callback] = callbacks_json(session, clock)
+    assert (callback["phone"], callback["office"], callback["status"]) == (
+        PARENT,
+        "herefordshire",
+        "open",
+    )
+    assert callback["due_at"] is None
+    assert [m["recording_sid"] for m in callback["messages"]] == result.recording_sids
+    [call] = recent_calls(session)
+    assert call["outcome"] == "voicemail"
+
+    # The same parent's next message, to the other county, joins it.
+    clock.advance(hours=1)
+    play(app, Script(caller=PARENT, to=WORCS, message_seconds=15))
+    [callback] = callbacks_json(session, clock)
+    assert [m["duration_s"] for m in callback["messages"]] == [30, 15]
+    assert callback["due_at"] is None
+
+
+def test_a_message_known_before_its_call_is_given_the_number_while_the_office_is_closed(
+    settings: Settings, session: Session, client: FlaskClient, clock: Clock
+) -> None:
+    rota.close_office(session, settings, "herefordshire", clock())
+    session.commit()
+    sid, rec = "CA" + "8" * 32, "RE" + "8" * 32
+
+    def post(path: str, params: dict[str, str]) -> None:
+        assert signed_post(client, path, params, token=TOKEN, base_url=BASE_URL).status_code == 200
+
+    post(
+        "/voice/recording-status",
+        {
+            "CallSid": sid,
+            "RecordingSid": rec,
+            "RecordingStatus": "completed",
+            "RecordingDuration": "12",
+        },
+    )
+    post(
+        "/voice/status",
+        {"CallSid": sid, "CallStatus": "completed", "From": PARENT, "To": HEREFORD},
+    )
+
+    [callback] = callbacks_json(session, clock)
+    assert (callback["phone"], callback["office"], callback["due_at"]) == (
+        PARENT,
+        "herefordshire",
+        None,
+    )
+
+
+def test_a_deadline_that_cannot_be_worked_out_never_stops_a_message_being_filed(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    session: Session,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sid, rec = "CA" + "9" * 32, "RE" + "9" * 32
+    calls.record_incoming(session, settings, sid, PARENT, HEREFORD, clock())
+    session.commit()
+    # The configuration changes before the recording arrives: Herefordshire's office is gone.
+    changed = replace(settings, offices={"worcestershire": settings.offices["worcestershire"]})
+    client = create_app(make_runtime(changed, sessions=sessions, clock=clock)).test_client()
+
+    response = signed_post(
+        client,
+        "/voice/recording-status",
+        {
+            "CallSid": sid,
+            "RecordingSid": rec,
+            "RecordingStatus": "completed",
+            "RecordingDuration": "25",
+        },
+        token=TOKEN,
+        base_url=BASE_URL,
+    )
+
+    assert response.status_code == 200
+    [callback] = callbacks_json(session, clock)
+    assert (callback["phone"], callback["office"], callback["due_at"]) == (
+        PARENT,
+        "herefordshire",
+        None,
+    )
+    assert [m["recording_sid"] for m in callback["messages"]] == [rec]
+    assert "no deadline" in caplog.text
+    assert PARENT not in caplog.text and PARENT[1:] not in caplog.text

@@ -523,3 +523,31 @@ def test_assigning_to_an_adviser_off_shift_warns_and_the_assignment_stands(cli: 
     assert "returned 0 callback(s)" in cli.ok("jobs", "run", "return-to-pool")
     [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
     assert (callback["status"], callback["assigned_to"]) == ("assigned", "Alex Adams")
+
+
+# an office closed until further notice
+
+
+def test_a_message_while_the_office_is_closed_until_further_notice_waits_with_no_deadline(
+    cli: Cli,
+) -> None:
+    cli.ok("office", "close", "herefordshire", "--reason", "flood")
+
+    output = cli.ok("simulate", "call", "--to", "herefordshire", "--message-seconds", "30")
+
+    assert output.rstrip().endswith("outcome: voicemail")
+    [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
+    assert (callback["phone"], callback["office"], callback["due_at"]) == (
+        PARENT,
+        "herefordshire",
+        None,
+    )
+    assert "no deadline: the office has no opening in sight" in cli.ok("callbacks", "list")
+
+    retry = cli.ok("callbacks", "outcome", str(callback["id"]), "no-answer")
+
+    # Two plain hours later, since the office's hours cannot be counted on.
+    due = datetime.fromisoformat(retry.split("a retry is due from ")[1].strip())
+    assert (
+        timedelta(0) <= due - (WEDNESDAY_LATE_MORNING + timedelta(hours=2)) < timedelta(minutes=1)
+    )

@@ -36,6 +36,7 @@ from helpline.dialer import CallInfo, DialerError, LoggingDialer, RecordingInfo
 from helpline.runtime import Runtime
 from helpline.scheduler import last_runs, run_job
 from helpline.settings import Settings
+from rota import service as rota
 from rota.models import Adviser, Shift
 from tests.conftest import HEREFORD, WORCS, Clock
 from tests.factories import LONDON, adviser, shift
@@ -576,6 +577,68 @@ def test_a_closed_callback_gets_no_deadline_warning(
 
     assert run(warn_deadlines, london(WEDNESDAY, 12)) == "raised 0 deadline warning(s)"
     assert warnings_of(session, callback) == []
+
+
+# --- an office with no opening in sight ----------------------------------------------------
+
+
+def close_until_further_notice(
+    session: Session, settings: Settings, office: str, at: datetime
+) -> None:
+    rota.close_office(session, settings, office, at)
+    session.flush()
+
+
+def test_callbacks_with_no_deadline_are_assigned_after_those_with_one(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    close_until_further_notice(session, settings, "herefordshire", clock())
+    adviser(session, "Ann Ash", ANN, "worcestershire", MONDAY)
+    undated = new_callback(session, settings, parent(1), "herefordshire", clock())
+    dated = new_callback(session, settings, parent(2), "worcestershire", clock())
+    assert (undated.due_at, dated.due_at) == (None, london(WEDNESDAY, 10))
+
+    one_each = with_policy(settings, max_open_per_adviser=1)
+    assert run(assign_callbacks, clock(), with_settings=one_each) == (
+        "assigned 1 of 2 waiting callback(s)"
+    )
+    assert (holder(session, dated), holder(session, undated)) == ("Ann Ash", None)
+
+    # With room, the callback with no deadline is assigned too.
+    assert run(assign_callbacks, clock()) == "assigned 1 of 1 waiting callback(s)"
+    assert holder(session, undated) == "Ann Ash"
+
+
+def test_a_callback_with_no_deadline_is_listed_last_and_never_warned_of(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    close_until_further_notice(session, settings, "herefordshire", clock())
+    undated = new_callback(session, settings, parent(1), "herefordshire", clock())
+    dated = new_callback(session, settings, parent(2), "worcestershire", clock())
+    past = london(date(2026, 12, 14), 12)  # long after Worcestershire's deadline
+
+    assert run(warn_deadlines, past) == "raised 1 deadline warning(s)"
+
+    assert warnings_of(session, undated) == []
+    assert [c["id"] for c in list_callbacks(session, past)] == [dated.id, undated.id]
+    shown = listed(session, past, undated.id)
+    assert (shown["due_at"], shown["warning"], shown["status"]) == (None, None, "open")
+
+
+def test_a_retry_for_an_office_with_no_opening_in_sight_waits_plain_hours(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    close_until_further_notice(session, settings, "herefordshire", clock())
+    callback = new_callback(session, settings, PARENT, "herefordshire", clock())
+    evening = london(MONDAY, 19)
+
+    status = queue.record_outcome(session, settings, callback, "no-answer", "Ann Ash", evening)
+
+    assert status == "open"
+    assert settings.callbacks.retry_spacing_working_hours == 2
+    assert listed(session, evening, callback.id)["next_attempt_at"] == (
+        london(MONDAY, 21).isoformat()
+    )
 
 
 # --- reconcile-recordings -----------------------------------------------------------------

@@ -31,3 +31,37 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(tmp_path: Path) -> No
     engine = make_engine(url)
     assert {"call", "callback", "message", "shift"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_upgrading_a_database_keeps_its_callbacks_and_their_messages(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/kept.sqlite3"
+    command.upgrade(alembic_config(url), "0004")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO callback (id, phone, office, status, due_at, created_at, version) "
+                "VALUES (1, '+447700900123', 'herefordshire', 'open', '2026-12-02 10:00:00', "
+                "'2026-11-30 10:00:00', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO message (id, recording_sid, call_sid, office, duration_s, "
+                "received_at, callback_id) VALUES (1, 'RE1', 'CA1', 'herefordshire', 10, "
+                "'2026-11-30 10:00:00', 1)"
+            )
+        )
+    engine.dispose()
+
+    upgrade(url)
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, office FROM callback")).all() == [(1, "herefordshire")]
+        assert conn.execute(text("SELECT callback_id FROM message")).all() == [(1,)]
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()

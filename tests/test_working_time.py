@@ -8,6 +8,7 @@ from callbacks.working_time import (
     add_working_hours,
     clock_start,
     due_at,
+    retry_at,
     working_seconds_between,
 )
 from rota.calendar import OfficeCalendar, bank_holidays
@@ -117,10 +118,26 @@ def test_message_during_a_closure_starts_the_clock_when_the_office_reopens() -> 
 
 def test_closure_until_reopened_leaves_no_deadline() -> None:
     cal = with_closures((london(date(2023, 3, 13), 0), None))
-    with pytest.raises(ValueError, match="no working day"):
-        due_at(cal, london(date(2023, 3, 10), 10), 2)
-    with pytest.raises(ValueError, match="does not open"):
-        clock_start(cal, london(date(2023, 3, 15), 10))
+    # In on Friday, so the clock starts; the closure from Monday leaves no second working day.
+    assert clock_start(cal, london(date(2023, 3, 10), 10)) == london(date(2023, 3, 10), 10)
+    assert add_working_days(cal, london(date(2023, 3, 10), 10), 2) is None
+    assert due_at(cal, london(date(2023, 3, 10), 10), 2) is None
+    # In during the closure: the clock cannot start at all.
+    assert clock_start(cal, london(date(2023, 3, 15), 10)) is None
+    assert due_at(cal, london(date(2023, 3, 15), 10), 2) is None
+
+
+def test_an_office_with_no_hours_leaves_no_deadline() -> None:
+    cal = OfficeCalendar(hours={}, tz=LONDON, holidays=bank_holidays("england"))
+    assert clock_start(cal, london(date(2023, 3, 15), 10)) is None
+    assert due_at(cal, london(date(2023, 3, 15), 10), 2) is None
+    assert add_working_hours(cal, london(date(2023, 3, 15), 10), 2) is None
+
+
+def test_a_closure_ending_within_the_search_leaves_a_deadline_after_it() -> None:
+    reopens = london(date(2024, 1, 8), 9)  # a Monday, about ten months on
+    cal = with_closures((london(date(2023, 3, 13), 0), reopens))
+    assert due_at(cal, london(date(2023, 3, 15), 10), 2) == london(date(2024, 1, 10), 9)
 
 
 # --- clock changes in Europe/London --------------------------------------------------------------
@@ -208,10 +225,27 @@ def test_negative_working_hours_are_refused() -> None:
         add_working_hours(NINE_TO_FIVE, london(date(2022, 9, 6), 10), -0.5)
 
 
-def test_working_hours_with_no_opening_ahead_are_refused() -> None:
+def test_working_hours_with_no_opening_ahead_are_none() -> None:
     cal = with_closures((london(date(2023, 3, 13), 0), None))
-    with pytest.raises(ValueError, match="not open"):
-        add_working_hours(cal, london(date(2023, 3, 10), 16), 2)
+    # Friday's last hour counts; the second hour never comes.
+    assert add_working_hours(cal, london(date(2023, 3, 10), 16), 2) is None
+
+
+@pytest.mark.parametrize(
+    ("cal", "expected"),
+    [
+        # An office that opens: working hours, as ever (one on Friday, one on Monday).
+        (NINE_TO_FIVE, london(date(2023, 3, 13), 10)),
+        # Closed until further notice from Monday: plain hours.
+        (with_closures((london(date(2023, 3, 13), 0), None)), london(date(2023, 3, 10), 18)),
+        # No hours at all: plain hours.
+        (OfficeCalendar(hours={}, tz=LONDON, holidays=frozenset()), london(date(2023, 3, 10), 18)),
+    ],
+)
+def test_a_retry_is_spaced_in_plain_hours_only_when_the_office_has_no_opening_in_sight(
+    cal: OfficeCalendar, expected: datetime
+) -> None:
+    assert retry_at(cal, london(date(2023, 3, 10), 16), 2) == expected
 
 
 # --- working_seconds_between (statistics) ---------------------------------------------------------

@@ -13,13 +13,29 @@ target_metadata = Base.metadata
 
 
 def run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a table by copying and dropping it, which SQLite refuses while
+        # other tables' rows refer to it. The pragma only works outside a transaction, so it
+        # goes to the driver before the migration's transaction begins.
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=sqlite
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise RuntimeError("a migration left rows that refer to missing rows")
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+        f"PRAGMA foreign_keys={'ON' if on else 'OFF'}"
     )
-    with context.begin_transaction():
-        context.run_migrations()
 
 
 connection = config.attributes.get("connection")
