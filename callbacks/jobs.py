@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from callbacks import policy, queue
+from callbacks import clocks, policy, queue
 from callbacks.messages import record_message
 from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning, Message
 from callbacks.working_time import working_seconds_between
@@ -194,6 +194,17 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
     return f"raised {raised} deadline warning(s)"
 
 
+def start_clocks(session: Session, ctx: JobContext, now: datetime) -> str:
+    """Give a deadline to callbacks filed with none, once their office has an opening in sight
+    (reopening the office does this at once; this catches every other way it comes back)."""
+    held = _claim(session, clocks.waiting().order_by(Callback.id))
+    ctx.after_claim()
+    if not held:
+        return "no callback waits for an opening"
+    started = clocks.start(session, ctx.settings, held, now, ACTOR)
+    return f"started the clock of {started} of {len(held)} waiting callback(s)"
+
+
 def reconcile_recordings(session: Session, ctx: JobContext, now: datetime) -> str:
     """Create any message whose webhooks never arrived, from Twilio's list of recordings."""
     if not ctx.dialer.places_calls:
@@ -303,6 +314,7 @@ JOBS: dict[str, Job] = {
         Job("return-to-pool", return_to_pool, 60, "return callbacks when a shift ends"),
         Job("release-retries", release_retries, 60, "make due retries assignable"),
         Job("warn-deadlines", warn_deadlines, 300, "warn the duty officer of deadlines"),
+        Job("start-clocks", start_clocks, 300, "give deadlines once an office can open again"),
         Job(
             "reconcile-recordings",
             reconcile_recordings,

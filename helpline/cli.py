@@ -207,15 +207,20 @@ def office_close(state: State, key: str, until: str | None, reason: str) -> None
 @click.argument("key")
 @pass_state
 def office_open(state: State, key: str) -> None:
-    """End the office's current and future closures."""
-    from rota.service import UnknownOffice, open_office
+    """End the office's current and future closures, and start the clocks of its callbacks
+    that wait for an opening."""
+    from callbacks.clocks import reopen_office
+    from rota.service import UnknownOffice
 
     try:
         with state.transaction() as session:
-            count = open_office(session, state.runtime.settings, key.lower(), state.runtime.clock())
+            ended, started = reopen_office(
+                session, state.runtime.settings, key.lower(), state.runtime.clock(), "cli"
+            )
     except UnknownOffice as exc:
         fail(str(exc))
-    click.echo(f"{key} is open ({count} closure(s) ended)")
+    waiting = f"; {started} waiting callback(s) now have a deadline" if started else ""
+    click.echo(f"{key} is open ({ended} closure(s) ended){waiting}")
 
 
 # --- calls ----------------------------------------------------------------------------------

@@ -118,7 +118,10 @@ def close_office(
 
 
 def open_office(session: Session, settings: Settings, key: str, now: datetime) -> int:
-    """End every closure of the office that is in force or still to come; returns how many."""
+    """End every closure of the office that is in force or still to come; returns how many.
+
+    Staff reopen an office through callbacks.clocks.reopen_office, which also starts the
+    deadlines of the callbacks that waited for it."""
     office(settings, key)
     closures = session.scalars(
         select(Closure).where(

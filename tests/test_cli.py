@@ -551,3 +551,14 @@ def test_a_message_while_the_office_is_closed_until_further_notice_waits_with_no
     assert (
         timedelta(0) <= due - (WEDNESDAY_LATE_MORNING + timedelta(hours=2)) < timedelta(minutes=1)
     )
+
+    reopened = cli.ok("office", "open", "herefordshire")
+
+    assert "(1 closure(s) ended)" in reopened
+    assert "1 waiting callback(s) now have a deadline" in reopened
+    [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
+    # The clock starts on reopening, on Wednesday late morning: due on Friday late morning.
+    due = datetime.fromisoformat(callback["due_at"])
+    friday = WEDNESDAY_LATE_MORNING + timedelta(days=2)
+    assert timedelta(0) <= due - friday < timedelta(minutes=1)
+    assert "start-clocks" in cli.ok("jobs", "list")

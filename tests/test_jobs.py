@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import helpline.models  # noqa: F401 - every table in Base.metadata for the clean-up
-from callbacks import queue
+from callbacks import clocks, queue
 from callbacks.jobs import (
     JobContext,
     assign_callbacks,
@@ -23,6 +23,7 @@ from callbacks.jobs import (
     reconcile_recordings,
     release_retries,
     return_to_pool,
+    start_clocks,
     warn_deadlines,
 )
 from callbacks.messages import record_message
@@ -639,6 +640,60 @@ def test_a_retry_for_an_office_with_no_opening_in_sight_waits_plain_hours(
     assert listed(session, evening, callback.id)["next_attempt_at"] == (
         london(MONDAY, 21).isoformat()
     )
+
+
+@pytest.mark.parametrize(
+    ("reopened", "due"),
+    [
+        # Reopened in hours: the clock starts at once; two working days on is Thursday 14:00.
+        (london(TUESDAY, 14), london(date(2026, 12, 3), 14)),
+        # Reopened in the evening: the clock starts at Wednesday's opening.
+        (london(TUESDAY, 19), london(FRIDAY, 9)),
+    ],
+)
+def test_reopening_the_office_starts_the_clock_of_its_waiting_callbacks(
+    session: Session, settings: Settings, clock: Clock, reopened: datetime, due: datetime
+) -> None:
+    close_until_further_notice(session, settings, "herefordshire", clock())
+    waiting = new_callback(session, settings, PARENT, "herefordshire", clock())
+    other = new_callback(session, settings, OTHER_PARENT, "worcestershire", clock())
+    assert (waiting.due_at, other.due_at) == (None, london(WEDNESDAY, 10))
+
+    assert clocks.reopen_office(session, settings, "herefordshire", reopened) == (1, 1)
+
+    assert listed(session, reopened, waiting.id)["due_at"] == due.isoformat()
+    assert listed(session, reopened, other.id)["due_at"] == london(WEDNESDAY, 10).isoformat()
+    [started] = events(session, waiting, "clock-started")
+    assert started.at == reopened
+    # Reopening again changes nothing.
+    assert clocks.reopen_office(session, settings, "herefordshire", reopened) == (0, 0)
+
+
+def test_start_clocks_gives_a_deadline_once_the_office_has_an_opening_in_sight(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+) -> None:
+    office = dataclasses.replace(settings.offices["herefordshire"], hours={})
+    no_hours = dataclasses.replace(settings, offices={**settings.offices, "herefordshire": office})
+    waiting = new_callback(session, no_hours, PARENT, "herefordshire", clock())
+    assert waiting.due_at is None
+    assert run(start_clocks, clock()) == "started the clock of 1 of 1 waiting callback(s)"
+    session.refresh(waiting)
+    assert waiting.due_at == london(WEDNESDAY, 10)
+
+    # Closed until further notice, then reopened by a path that starts no clock itself.
+    close_until_further_notice(session, settings, "herefordshire", clock())
+    closed = new_callback(session, settings, OTHER_PARENT, "herefordshire", clock())
+    assert run(start_clocks, london(MONDAY, 11)) == (
+        "started the clock of 0 of 1 waiting callback(s)"
+    )
+    rota.open_office(session, settings, "herefordshire", london(MONDAY, 12))
+    assert run(start_clocks, london(MONDAY, 12, 5)) == (
+        "started the clock of 1 of 1 waiting callback(s)"
+    )
+    assert listed(session, london(MONDAY, 12, 5), closed.id)["due_at"] == (
+        london(WEDNESDAY, 12, 5).isoformat()
+    )
+    assert run(start_clocks, london(MONDAY, 12, 10)) == "no callback waits for an opening"
 
 
 # --- reconcile-recordings -----------------------------------------------------------------
