@@ -2,13 +2,13 @@
 
 On PostgreSQL the claim is `SELECT ... FOR UPDATE SKIP LOCKED`: a second clock running at the
 same moment skips the rows the first holds. SQLite takes a write lock at BEGIN, so there the
-runs simply queue.
+runs simply queue. The jobs here work in one transaction each; reconcile-recordings, in
+callbacks.recording_jobs, holds none while Twilio answers.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,33 +16,19 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from callbacks import clocks, policy, queue
-from callbacks.messages import record_message
+from callbacks.jobkit import ACTOR, Runner, in_transaction
+from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
+from callbacks.jobkit import claim as _claim
 from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning, Message
+from callbacks.recording_jobs import reconcile_recordings
 from callbacks.working_time import working_seconds_between
 from calls import service as calls
-from helpline.dialer import Dialer, DialerError
-from helpline.phones import caller_number
-from helpline.settings import Settings
+from helpline.dialer import DialerError
 from rota import service as rota
 from rota.calendar import OfficeCalendar
 from rota.models import Adviser, Shift
 
 log = logging.getLogger("helpline.jobs")
-ACTOR = "scheduler"
-BATCH = 500
-
-
-@dataclass(frozen=True)
-class JobContext:
-    """What a job may use besides the session and the time."""
-
-    settings: Settings
-    dialer: Dialer
-    after_claim: Callable[[], None] = lambda: None  # a test seam for overlapping runs
-
-
-def _claim(session: Session, query):  # type: ignore[no-untyped-def]
-    return session.scalars(query.limit(BATCH).with_for_update(skip_locked=True)).all()
 
 
 def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> str:
@@ -205,55 +191,6 @@ def start_clocks(session: Session, ctx: JobContext, now: datetime) -> str:
     return f"started the clock of {started} of {len(held)} waiting callback(s)"
 
 
-def reconcile_recordings(session: Session, ctx: JobContext, now: datetime) -> str:
-    """Create any message whose webhooks never arrived, from Twilio's list of recordings."""
-    if not ctx.dialer.places_calls:
-        return "skipped: no Twilio credentials"
-    recordings = ctx.dialer.recent_recordings(
-        now - timedelta(days=ctx.settings.callbacks.reconcile_days)
-    )
-    known = set(
-        session.scalars(
-            select(Message.recording_sid).where(
-                Message.recording_sid.in_([r.sid for r in recordings])
-            )
-        )
-    )
-    recovered = 0
-    for rec in recordings:
-        if rec.sid in known or rec.duration_s <= 0:
-            continue
-        if calls.find_call(session, rec.call_sid) is None:
-            info = ctx.dialer.fetch_call(rec.call_sid)
-            if info is None or ctx.settings.office_for_number(info.to_number) is None:
-                continue  # not a call to the helpline (an outbound call, say)
-            call, _ = calls.record_incoming(
-                session,
-                ctx.settings,
-                rec.call_sid,
-                caller_number(info.from_number),
-                info.to_number,
-                rec.created_at,
-            )
-            # The recording is finished, so the call is over: it ended at the answer machine.
-            calls.recovered_from_recording(
-                session, call, rec.created_at, rec.created_at + timedelta(seconds=rec.duration_s)
-            )
-        record_message(
-            session,
-            ctx.settings,
-            recording_sid=rec.sid,
-            call_sid=rec.call_sid,
-            duration_s=rec.duration_s,
-            now=now,
-            received_at=rec.created_at,
-        )
-        recovered += 1
-    if recovered:
-        log.warning("recovered %s message(s) that no webhook had delivered", recovered)
-    return f"checked {len(recordings)} recording(s), recovered {recovered}"
-
-
 def delete_recordings(session: Session, ctx: JobContext, now: datetime) -> str:
     """Delete at Twilio the recordings older than the retention period, once their callback is
     closed; the message's record (time, length, county) stays for the statistics."""
@@ -299,10 +236,10 @@ def delete_recordings(session: Session, ctx: JobContext, now: datetime) -> str:
 
 @dataclass(frozen=True)
 class Job:
-    """A periodic job and how often it runs."""
+    """A periodic job and how often it runs; `run` is given a session factory."""
 
     name: str
-    run: Callable[[Session, JobContext, datetime], str]
+    run: Runner
     every_seconds: int
     about: str
 
@@ -310,17 +247,42 @@ class Job:
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
-        Job("assign-callbacks", assign_callbacks, 60, "assign open callbacks to advisers on shift"),
-        Job("return-to-pool", return_to_pool, 60, "return callbacks when a shift ends"),
-        Job("release-retries", release_retries, 60, "make due retries assignable"),
-        Job("warn-deadlines", warn_deadlines, 300, "warn the duty officer of deadlines"),
-        Job("start-clocks", start_clocks, 300, "give deadlines once an office can open again"),
+        Job(
+            "assign-callbacks",
+            in_transaction(assign_callbacks),
+            60,
+            "assign open callbacks to advisers on shift",
+        ),
+        Job(
+            "return-to-pool",
+            in_transaction(return_to_pool),
+            60,
+            "return callbacks when a shift ends",
+        ),
+        Job("release-retries", in_transaction(release_retries), 60, "make due retries assignable"),
+        Job(
+            "warn-deadlines",
+            in_transaction(warn_deadlines),
+            300,
+            "warn the duty officer of deadlines",
+        ),
+        Job(
+            "start-clocks",
+            in_transaction(start_clocks),
+            300,
+            "give deadlines once an office can open again",
+        ),
         Job(
             "reconcile-recordings",
             reconcile_recordings,
             900,
             "recover messages whose webhooks were lost",
         ),
-        Job("delete-recordings", delete_recordings, 3600, "delete recordings past retention"),
+        Job(
+            "delete-recordings",
+            in_transaction(delete_recordings),
+            3600,
+            "delete recordings past retention",
+        ),
     )
 }

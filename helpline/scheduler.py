@@ -1,4 +1,4 @@
-"""The clock process: runs the jobs table on APScheduler, each run in its own transaction."""
+"""The clock process: runs the jobs table on APScheduler, each run recorded as a JobRun."""
 
 from __future__ import annotations
 
@@ -28,8 +28,7 @@ def run_job(runtime: Runtime, name: str) -> str:
     job = JOBS[name]
     started = runtime.clock()
     try:
-        with unit_of_work(runtime.sessions) as session:
-            summary = job.run(session, context(runtime), started)
+        summary = job.run(runtime.sessions, context(runtime), started)
     except Exception as exc:
         log.error("job %s failed: %s", name, type(exc).__name__)
         _record(runtime, name, started, ok=False, summary=f"failed: {type(exc).__name__}")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import helpline.models  # noqa: F401 - every table in Base.metadata for the clean-up
 from callbacks import clocks, queue
+from callbacks.jobkit import Runner, in_transaction
 from callbacks.jobs import (
     JobContext,
     assign_callbacks,
@@ -27,7 +28,7 @@ from callbacks.jobs import (
     warn_deadlines,
 )
 from callbacks.messages import record_message
-from callbacks.models import Callback, CallbackEvent, DeadlineWarning, JobRun, Message
+from callbacks.models import Callback, CallbackEvent, DeadlineWarning, Message
 from callbacks.report import list_callbacks
 from calls import service as calls
 from calls.models import Call
@@ -51,7 +52,7 @@ ANN, BEN, CAT, DAN = "+447700900001", "+447700900002", "+447700900003", "+447700
 PARENT = "+447700900123"
 OTHER_PARENT = "+447700900124"
 
-Job = Callable[[Session, JobContext, datetime], str]
+Job = Callable[[Session, JobContext, datetime], str] | Runner
 
 
 def london(day: date, hour: int, minute: int = 0) -> datetime:
@@ -79,9 +80,9 @@ def run(
     ) -> str:
         session.flush()
         ctx = JobContext(with_settings or settings, dialer or LoggingDialer())
-        with sessions() as job_session:
-            summary = job(job_session, ctx, now)
-            job_session.commit()
+        # The jobs that call Twilio open their own transactions; the others get one.
+        runner = job if job is reconcile_recordings else in_transaction(job)
+        summary = runner(sessions, ctx, now)
         session.expire_all()
         return summary
 
@@ -1006,21 +1007,57 @@ def test_a_failed_run_is_recorded_and_raised(runtime: Runtime, clock: Clock) -> 
     assert latest["warn-deadlines"].ok is True
 
 
-def test_a_failed_run_changes_nothing(
+def test_a_call_twilio_cannot_describe_does_not_hold_up_the_other_recordings(
     runtime: Runtime, session: Session, settings: Settings, clock: Clock
 ) -> None:
     known = "CA" + "2" * 32
-    calls.record_incoming(session, settings, known, OTHER_PARENT, HEREFORD, london(MONDAY, 9, 29))
+    calls.record_incoming(session, settings, known, OTHER_PARENT, WORCS, london(MONDAY, 9, 29))
     session.commit()
-    runtime = dataclasses.replace(runtime, dialer=HalfWayTwilio(known))
 
-    with pytest.raises(DialerError):
-        run_job(runtime, "reconcile-recordings")
+    summary = run_job(
+        dataclasses.replace(runtime, dialer=HalfWayTwilio(known)), "reconcile-recordings"
+    )
 
+    assert summary == "checked 2 recording(s), recovered 1, 1 failed"
     session.expire_all()
-    assert session.scalar(select(func.count()).select_from(Message)) == 0
-    assert list_callbacks(session, clock()) == []
-    assert session.scalar(select(func.count()).select_from(JobRun)) == 1
+    [shown] = list_callbacks(session, clock())
+    assert (shown["phone"], shown["office"]) == (OTHER_PARENT, "worcestershire")
+    assert last_runs(runtime)["reconcile-recordings"].ok is True
+
+
+class ShiftyTwilio(UnreachableTwilio):
+    """Lists three recordings of calls the service knows; the middle one it cannot store."""
+
+    def __init__(self, *call_sids: str) -> None:
+        self.call_sids = call_sids
+
+    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+        at = london(MONDAY, 9, 30)
+        times = [at, at.replace(tzinfo=None), at]  # a time with no zone cannot be stored
+        return [
+            RecordingInfo(f"RE{n}" + "3" * 31, sid, 30, when)
+            for n, (sid, when) in enumerate(zip(self.call_sids, times, strict=True))
+        ]
+
+
+def test_one_recording_that_cannot_be_filed_does_not_lose_the_others(
+    runtime: Runtime, session: Session, settings: Settings, clock: Clock
+) -> None:
+    sids = ["CA1" + "4" * 31, "CA2" + "4" * 31, "CA3" + "4" * 31]
+    at = london(MONDAY, 9, 29)
+    calls.record_incoming(session, settings, sids[0], PARENT, HEREFORD, at)
+    calls.record_incoming(session, settings, sids[1], parent(7), HEREFORD, at)
+    calls.record_incoming(session, settings, sids[2], OTHER_PARENT, WORCS, at)
+    session.commit()
+
+    summary = run_job(
+        dataclasses.replace(runtime, dialer=ShiftyTwilio(*sids)), "reconcile-recordings"
+    )
+
+    assert summary == "checked 3 recording(s), recovered 2, 1 failed"
+    session.expire_all()
+    shown = {(c["phone"], c["office"]) for c in list_callbacks(session, clock())}
+    assert shown == {(PARENT, "herefordshire"), (OTHER_PARENT, "worcestershire")}
 
 
 def test_jobs_run_on_the_runtime_the_service_builds(runtime: Runtime) -> None:

@@ -1,0 +1,53 @@
+"""What every scheduled job is given, how it claims its rows, and how it is run.
+
+A job is run with a session factory: most jobs do all their work in one transaction
+(`in_transaction`); the jobs that call Twilio open short transactions of their own, so that
+no transaction, and on SQLite no write lock, is held while Twilio answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpline.db import unit_of_work
+from helpline.dialer import Dialer
+from helpline.settings import Settings
+
+ACTOR = "scheduler"
+BATCH = 500
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job may use besides the session and the time."""
+
+    settings: Settings
+    dialer: Dialer
+    after_claim: Callable[[], None] = lambda: None  # a test seam for overlapping runs
+
+
+SessionJob = Callable[[Session, JobContext, datetime], str]
+Runner = Callable[[sessionmaker[Session], JobContext, datetime], str]
+
+
+def in_transaction(job: SessionJob) -> Runner:
+    """Run a job that claims and writes in one transaction, committed when it returns."""
+
+    def run(sessions: sessionmaker[Session], ctx: JobContext, now: datetime) -> str:
+        with unit_of_work(sessions) as session:
+            return job(session, ctx, now)
+
+    run.__doc__ = job.__doc__
+    return run
+
+
+def claim(session: Session, query: Select[T], limit: int = BATCH) -> Sequence[T]:
+    """The query's first `limit` rows, locked; rows another clock holds are skipped."""
+    return session.scalars(query.limit(limit).with_for_update(skip_locked=True)).all()

@@ -1,0 +1,116 @@
+"""Jobs that call Twilio hold no database transaction while they wait for it.
+
+On SQLite an open transaction is the database's write lock, so a job that waited for Twilio
+inside one made incoming calls wait too. These tests run the jobs as the scheduler does, on a
+real database of each kind, with a Twilio stand-in that looks at the database each time it is
+asked something.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Engine, text
+
+from helpline.app import make_runtime
+from helpline.db import session_factory
+from helpline.dialer import CallInfo, RecordingInfo
+from helpline.runtime import Runtime
+from helpline.scheduler import run_job
+from helpline.settings import Settings
+from tests.conftest import HEREFORD
+from tests.test_jobs import (
+    LOST_CALL,
+    LOST_RECORDING,
+    MONDAY,
+    PARENT,
+    _delete_everything,
+    london,
+)
+
+NOW = london(MONDAY, 10)
+
+
+def nothing_holds_the_database(engine: Engine) -> bool:
+    """Whether no connection to the test database has a transaction open at this moment."""
+    if engine.dialect.name == "sqlite":
+        probe = sqlite3.connect(str(engine.url.database), timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")  # the write lock an incoming call needs
+            probe.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
+    with engine.connect() as conn:
+        open_elsewhere = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            )
+        ).scalar_one()
+    return open_elsewhere == 0
+
+
+class WatchfulTwilio:
+    """Twilio as a stand-in that notes, each time it is asked, whether the database was free."""
+
+    places_calls = True
+
+    def __init__(self, engine: Engine, recordings: list[RecordingInfo]) -> None:
+        self.engine = engine
+        self.recordings = recordings
+        self.asked: list[tuple[str, bool]] = []
+        self.deleted: list[str] = []
+
+    def _note(self, what: str) -> None:
+        self.asked.append((what, nothing_holds_the_database(self.engine)))
+
+    def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str | None:
+        raise AssertionError("no job places a call")
+
+    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+        self._note("list recordings")
+        return self.recordings
+
+    def fetch_call(self, sid: str) -> CallInfo | None:
+        self._note("fetch call")
+        return CallInfo(sid, PARENT, HEREFORD)
+
+    def delete_recording(self, sid: str) -> None:
+        self._note("delete recording")
+        self.deleted.append(sid)
+
+
+@pytest.fixture
+def clean(engine: Engine) -> Iterator[Engine]:
+    """The test database itself (no rolled-back transaction around the test), emptied after."""
+    try:
+        yield engine
+    finally:
+        _delete_everything(engine)
+
+
+def runtime_on(engine: Engine, settings: Settings, dialer: object) -> Runtime:
+    return make_runtime(
+        settings,
+        sessions=session_factory(engine),
+        clock=lambda: NOW,
+        dialer=dialer,  # type: ignore[arg-type]
+    )
+
+
+def test_no_transaction_is_open_while_a_job_waits_for_twilio(
+    clean: Engine, settings: Settings
+) -> None:
+    lost = RecordingInfo(LOST_RECORDING, LOST_CALL, 42, london(MONDAY, 9, 30))
+    twilio = WatchfulTwilio(clean, [lost])
+    runtime = runtime_on(clean, settings, twilio)
+
+    assert run_job(runtime, "reconcile-recordings") == "checked 1 recording(s), recovered 1"
+
+    assert twilio.asked == [("list recordings", True), ("fetch call", True)]
