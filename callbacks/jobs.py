@@ -2,8 +2,8 @@
 
 On PostgreSQL the claim is `SELECT ... FOR UPDATE SKIP LOCKED`: a second clock running at the
 same moment skips the rows the first holds. SQLite takes a write lock at BEGIN, so there the
-runs simply queue. The jobs here work in one transaction each; reconcile-recordings, in
-callbacks.recording_jobs, holds none while Twilio answers.
+runs simply queue. The jobs here work in one transaction each; those that call Twilio are in
+callbacks.recording_jobs and hold none while Twilio answers.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from callbacks import clocks, policy, queue
 from callbacks.jobkit import ACTOR, Runner, in_transaction
 from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
 from callbacks.jobkit import claim as _claim
-from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning, Message
-from callbacks.recording_jobs import reconcile_recordings
+from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning
+from callbacks.recording_jobs import delete_recordings, reconcile_recordings
 from callbacks.working_time import working_seconds_between
-from calls import service as calls
-from helpline.dialer import DialerError
 from rota import service as rota
 from rota.calendar import OfficeCalendar
 from rota.models import Adviser, Shift
@@ -191,49 +189,6 @@ def start_clocks(session: Session, ctx: JobContext, now: datetime) -> str:
     return f"started the clock of {started} of {len(held)} waiting callback(s)"
 
 
-def delete_recordings(session: Session, ctx: JobContext, now: datetime) -> str:
-    """Delete at Twilio the recordings older than the retention period, once their callback is
-    closed; the message's record (time, length, county) stays for the statistics."""
-    if not ctx.dialer.places_calls:
-        return "skipped: no Twilio credentials"
-    cutoff = now - timedelta(days=ctx.settings.recording_retention_days)
-    still_needed = select(Callback.id).where(Callback.status.in_(OPEN_STATUSES))
-    due = _claim(
-        session,
-        select(Message)
-        .where(
-            Message.deleted_at.is_(None),
-            Message.received_at < cutoff,
-            or_(Message.callback_id.is_(None), Message.callback_id.not_in(still_needed)),
-        )
-        .order_by(Message.received_at),
-    )
-    ctx.after_claim()
-    deleted = failed = 0
-    for message in due:
-        try:
-            ctx.dialer.delete_recording(message.recording_sid)
-        except DialerError:
-            failed += 1
-            continue
-        message.deleted_at = now
-        calls.record_event(
-            session,
-            message.call_sid,
-            "recording-deleted",
-            now,
-            {"recording_sid": message.recording_sid},
-            key=f"deleted:{message.recording_sid}",
-        )
-        deleted += 1
-    session.flush()
-    if failed:
-        log.warning("%s recording(s) could not be deleted at Twilio; the next run retries", failed)
-    return f"deleted {deleted} recording(s) past retention" + (
-        f", {failed} failed" if failed else ""
-    )
-
-
 @dataclass(frozen=True)
 class Job:
     """A periodic job and how often it runs; `run` is given a session factory."""
@@ -278,11 +233,6 @@ JOBS: dict[str, Job] = {
             900,
             "recover messages whose webhooks were lost",
         ),
-        Job(
-            "delete-recordings",
-            in_transaction(delete_recordings),
-            3600,
-            "delete recordings past retention",
-        ),
+        Job("delete-recordings", delete_recordings, 3600, "delete recordings past retention"),
     )
 }

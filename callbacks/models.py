@@ -70,7 +70,9 @@ class Message(Base):
     phone: Mapped[str | None] = mapped_column(String(20))  # number to call back, E.164
     duration_s: Mapped[int] = mapped_column(default=0)
     received_at: Mapped[datetime] = mapped_column(index=True)
-    deleted_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]  # when its recording was deleted at Twilio
+    # When a delete-recordings run claimed it, so that a second clock leaves it alone.
+    deleting_since: Mapped[datetime | None]
     callback_id: Mapped[int | None] = mapped_column(ForeignKey("callback.id"), index=True)
 
     callback: Mapped[Callback | None] = relationship(back_populates="messages")

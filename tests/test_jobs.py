@@ -81,7 +81,7 @@ def run(
         session.flush()
         ctx = JobContext(with_settings or settings, dialer or LoggingDialer())
         # The jobs that call Twilio open their own transactions; the others get one.
-        runner = job if job is reconcile_recordings else in_transaction(job)
+        runner = job if job in (reconcile_recordings, delete_recordings) else in_transaction(job)
         summary = runner(sessions, ctx, now)
         session.expire_all()
         return summary
@@ -1222,3 +1222,34 @@ def test_a_recording_twilio_will_not_delete_is_tried_again_next_run(
     twilio.replace(responses.DELETE, url, status=204)
     assert run(delete_recordings, now, dialer=dialer) == "deleted 1 recording(s) past retention"
     assert run(delete_recordings, now) == "skipped: no Twilio credentials"
+
+
+class DyingTwilio(UnreachableTwilio):
+    """The scheduler's process is killed while it waits for Twilio to delete a recording."""
+
+    def delete_recording(self, sid: str) -> None:
+        raise KeyboardInterrupt
+
+
+def test_a_recording_claimed_by_a_run_that_died_is_deleted_an_hour_later(
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+    dialer: TwilioDialer,
+) -> None:
+    now = clock()
+    message = old_message(session, settings, "RE" + "f" * 32, PARENT, 400, now)
+    queue.close(session, queue.get(session, message.callback_id or 0), "sorted", "Ann", now)
+    twilio.delete(f"{API}/Recordings/{message.recording_sid}.json", status=204)
+    with pytest.raises(KeyboardInterrupt):
+        run(delete_recordings, now, dialer=DyingTwilio())
+
+    # Soon after, the claim may still be another clock's, slow at Twilio: it is left alone.
+    soon = now + timedelta(minutes=5)
+    assert run(delete_recordings, soon, dialer=dialer) == "deleted 0 recording(s) past retention"
+    later = now + timedelta(hours=1, minutes=1)
+    assert run(delete_recordings, later, dialer=dialer) == "deleted 1 recording(s) past retention"
+    session.refresh(message)
+    assert message.deleted_at == later

@@ -13,8 +13,11 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 
+from callbacks import queue
+from callbacks.models import Message
 from helpline.app import make_runtime
 from helpline.db import session_factory
 from helpline.dialer import CallInfo, RecordingInfo
@@ -29,6 +32,8 @@ from tests.test_jobs import (
     PARENT,
     _delete_everything,
     london,
+    old_message,
+    parent,
 )
 
 NOW = london(MONDAY, 10)
@@ -104,13 +109,63 @@ def runtime_on(engine: Engine, settings: Settings, dialer: object) -> Runtime:
     )
 
 
+def closed_old_messages(engine: Engine, settings: Settings, count: int) -> list[str]:
+    """`count` messages past retention whose callbacks are closed; their RecordingSids."""
+    sids = []
+    with Session(engine) as setup:
+        for n in range(count):
+            message = old_message(setup, settings, f"RE{n:02d}" + "e" * 30, parent(n), 200, NOW)
+            callback = queue.get(setup, message.callback_id or 0)
+            queue.close(setup, callback, "sorted", "Ann Ash", NOW)
+            sids.append(message.recording_sid)
+        setup.commit()
+    return sids
+
+
 def test_no_transaction_is_open_while_a_job_waits_for_twilio(
     clean: Engine, settings: Settings
 ) -> None:
+    closed_old_messages(clean, settings, 1)
     lost = RecordingInfo(LOST_RECORDING, LOST_CALL, 42, london(MONDAY, 9, 30))
     twilio = WatchfulTwilio(clean, [lost])
     runtime = runtime_on(clean, settings, twilio)
 
     assert run_job(runtime, "reconcile-recordings") == "checked 1 recording(s), recovered 1"
+    assert run_job(runtime, "delete-recordings") == "deleted 1 recording(s) past retention"
 
-    assert twilio.asked == [("list recordings", True), ("fetch call", True)]
+    assert twilio.asked == [
+        ("list recordings", True),
+        ("fetch call", True),
+        ("delete recording", True),
+    ]
+
+
+def test_two_clocks_deleting_at_once_delete_each_recording_once(
+    clean: Engine, settings: Settings
+) -> None:
+    sids = closed_old_messages(clean, settings, 3)
+    second = WatchfulTwilio(clean, [])
+    second_summaries: list[str] = []
+
+    class FirstTwilio(WatchfulTwilio):
+        def delete_recording(self, sid: str) -> None:
+            if not second_summaries:  # a second clock runs while the first waits for Twilio
+                second_summaries.append(
+                    run_job(runtime_on(clean, settings, second), "delete-recordings")
+                )
+            super().delete_recording(sid)
+
+    first = FirstTwilio(clean, [])
+
+    assert run_job(runtime_on(clean, settings, first), "delete-recordings") == (
+        "deleted 3 recording(s) past retention"
+    )
+
+    assert second_summaries == ["deleted 0 recording(s) past retention"]
+    assert sorted(first.deleted) == sorted(sids)
+    assert second.deleted == []
+    with Session(clean) as check:
+        assert None not in check.scalars(select(Message.deleted_at)).all()
+    assert run_job(runtime_on(clean, settings, second), "delete-recordings") == (
+        "deleted 0 recording(s) past retention"
+    )

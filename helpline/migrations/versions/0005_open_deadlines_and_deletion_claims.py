@@ -1,4 +1,7 @@
-"""a callback may wait with no deadline while its office has no opening in sight
+"""callbacks that wait with no deadline; recordings claimed for deletion
+
+A callback may wait with no deadline while its office has no opening in sight, and a message
+records when a delete-recordings run claimed it, so that a second clock leaves it alone.
 
 Revision ID: 0005
 Revises: 0004
@@ -7,6 +10,7 @@ Create Date: 2026-12-02 11:00:00.000000
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 import helpline.db
@@ -22,9 +26,15 @@ def upgrade() -> None:
         batch_op.alter_column(
             "due_at", existing_type=helpline.db.UTCDateTime(timezone=True), nullable=True
         )
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("deleting_since", helpline.db.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_column("deleting_since")
     # A callback still waiting for its office to open is given its creation time as deadline:
     # overdue, so the duty officer sees it, rather than a row the old schema cannot hold.
     op.execute("UPDATE callback SET due_at = created_at WHERE due_at IS NULL")
