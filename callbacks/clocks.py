@@ -7,10 +7,10 @@ from the moment an opening comes into sight: when the office is reopened, or whe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from callbacks import queue
@@ -18,33 +18,45 @@ from callbacks.models import OPEN_STATUSES, Callback
 from callbacks.working_time import due_at
 from helpline.settings import Settings
 from rota import service as rota
-from rota.calendar import OfficeCalendar
 
 
-def waiting(office: str | None = None) -> Select[Callback]:
-    """Open callbacks with no deadline yet, of one office or of all."""
+def waiting(offices: Collection[str] | None = None) -> Select[Callback]:
+    """Open callbacks with no deadline yet, of the given offices or of all."""
     query = select(Callback).where(Callback.status.in_(OPEN_STATUSES), Callback.due_at.is_(None))
-    return query if office is None else query.where(Callback.office == office)
+    return query if offices is None else query.where(Callback.office.in_(list(offices)))
+
+
+def count_waiting(session: Session) -> int:
+    """How many open callbacks have no deadline yet."""
+    return session.scalar(select(func.count()).select_from(waiting().subquery())) or 0
+
+
+def deadlines_in_sight(
+    session: Session, settings: Settings, now: datetime, offices: Collection[str] | None = None
+) -> dict[str, datetime]:
+    """For each office (of `offices`, or configured) with an opening in sight, the deadline of
+    a clock started now: the promise counted from its next opening."""
+    deadlines: dict[str, datetime] = {}
+    for key in settings.offices if offices is None else offices:
+        calendar = rota.calendar(session, settings, key, now, days=400)
+        due = due_at(calendar, now, settings.callbacks.promise_working_days)
+        if due is not None:
+            deadlines[key] = due
+    return deadlines
 
 
 def start(
     session: Session,
-    settings: Settings,
     callbacks: Sequence[Callback],
+    deadlines: Mapping[str, datetime],
     now: datetime,
     actor: str,
 ) -> int:
-    """Give each callback whose office now has an opening in sight its deadline, counted from
-    that office's next opening after `now`; returns how many got one."""
-    calendars: dict[str, OfficeCalendar | None] = {}
+    """Give each callback its office's deadline from `deadlines`, where there is one; returns
+    how many got one."""
     started = 0
     for callback in callbacks:
-        if callback.office not in calendars:
-            calendars[callback.office] = _calendar(session, settings, callback.office, now)
-        calendar = calendars[callback.office]
-        if calendar is None:
-            continue
-        due = due_at(calendar, now, settings.callbacks.promise_working_days)
+        due = deadlines.get(callback.office)
         if due is None:
             continue
         callback.due_at = due
@@ -60,14 +72,9 @@ def reopen_office(
     """End the office's closures and start the clocks of its callbacks waiting for an opening;
     returns (closures ended, clocks started). The one way to reopen an office for staff."""
     ended = rota.open_office(session, settings, key, now)
+    deadlines = deadlines_in_sight(session, settings, now, [key])
+    if not deadlines:
+        return ended, 0  # reopened, yet with no hours in sight: the callbacks keep waiting
     # Callbacks another transaction holds (the start-clocks job) are being started there.
-    held = session.scalars(waiting(key).with_for_update(skip_locked=True)).all()
-    return ended, start(session, settings, held, now, actor)
-
-
-def _calendar(
-    session: Session, settings: Settings, office: str, now: datetime
-) -> OfficeCalendar | None:
-    if office not in settings.offices:
-        return None  # an office no longer configured never opens; its callbacks wait
-    return rota.calendar(session, settings, office, now, days=400)
+    held = session.scalars(waiting([key]).with_for_update(skip_locked=True)).all()
+    return ended, start(session, held, deadlines, now, actor)

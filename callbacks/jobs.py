@@ -181,12 +181,14 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
 def start_clocks(session: Session, ctx: JobContext, now: datetime) -> str:
     """Give a deadline to callbacks filed with none, once their office has an opening in sight
     (reopening the office does this at once; this catches every other way it comes back)."""
-    held = _claim(session, clocks.waiting().order_by(Callback.id))
-    ctx.after_claim()
-    if not held:
+    if not clocks.count_waiting(session):
         return "no callback waits for an opening"
-    started = clocks.start(session, ctx.settings, held, now, ACTOR)
-    return f"started the clock of {started} of {len(held)} waiting callback(s)"
+    deadlines = clocks.deadlines_in_sight(session, ctx.settings, now)
+    held = _claim(session, clocks.waiting(deadlines).order_by(Callback.id)) if deadlines else []
+    ctx.after_claim()
+    started = clocks.start(session, held, deadlines, now, ACTOR)
+    left = clocks.count_waiting(session)
+    return f"started the clock of {started} callback(s); {left} still wait for an opening"
 
 
 @dataclass(frozen=True)

@@ -677,7 +677,12 @@ def test_start_clocks_gives_a_deadline_once_the_office_has_an_opening_in_sight(
     no_hours = dataclasses.replace(settings, offices={**settings.offices, "herefordshire": office})
     waiting = new_callback(session, no_hours, PARENT, "herefordshire", clock())
     assert waiting.due_at is None
-    assert run(start_clocks, clock()) == "started the clock of 1 of 1 waiting callback(s)"
+    assert run(start_clocks, clock(), with_settings=no_hours) == (
+        "started the clock of 0 callback(s); 1 still wait for an opening"
+    )
+    assert run(start_clocks, clock()) == (
+        "started the clock of 1 callback(s); 0 still wait for an opening"
+    )
     session.refresh(waiting)
     assert waiting.due_at == london(WEDNESDAY, 10)
 
@@ -685,11 +690,11 @@ def test_start_clocks_gives_a_deadline_once_the_office_has_an_opening_in_sight(
     close_until_further_notice(session, settings, "herefordshire", clock())
     closed = new_callback(session, settings, OTHER_PARENT, "herefordshire", clock())
     assert run(start_clocks, london(MONDAY, 11)) == (
-        "started the clock of 0 of 1 waiting callback(s)"
+        "started the clock of 0 callback(s); 1 still wait for an opening"
     )
     rota.open_office(session, settings, "herefordshire", london(MONDAY, 12))
     assert run(start_clocks, london(MONDAY, 12, 5)) == (
-        "started the clock of 1 of 1 waiting callback(s)"
+        "started the clock of 1 callback(s); 0 still wait for an opening"
     )
     assert listed(session, london(MONDAY, 12, 5), closed.id)["due_at"] == (
         london(WEDNESDAY, 12, 5).isoformat()
