@@ -3,6 +3,7 @@ caller commits."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallEvent
 from calls.routing import call_outcome
-from helpline.phones import caller_number
 from helpline.settings import Office, Settings
 
 TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
@@ -103,35 +103,39 @@ def _settle(call: Call) -> None:
         )
 
 
+@dataclass(frozen=True)
+class StatusReport:
+    """A call status callback, parsed and bounded at the edge."""
+
+    sid: str
+    status: str
+    sequence: int | None = None
+    duration_s: int | None = None
+    parent_sid: str | None = None  # set on an adviser's leg
+    caller: str | None = None  # E.164, or None when withheld or unusable
+    to_number: str = ""
+
+
 def record_status(
-    session: Session,
-    settings: Settings,
-    params: dict[str, str],
-    now: datetime,
+    session: Session, settings: Settings, report: StatusReport, now: datetime
 ) -> bool:
-    """Apply a call status callback; False when it was a repeat or named no usable call."""
-    sid = params.get("CallSid", "")
-    status = params.get("CallStatus", "")
-    if not sid or not status:
-        return False
-    seq = _int(params.get("SequenceNumber"))
+    """Apply a call status callback; False when it was a repeat."""
+    sid, status, seq = report.sid, report.status, report.sequence
     key = f"status:{sid}:{seq}" if seq is not None else f"status:{sid}:{status}"
     detail = {
         "status": status,
         "sequence": seq,
-        "duration": _int(params.get("CallDuration")),
-        "parent": params.get("ParentCallSid"),
+        "duration": report.duration_s,
+        "parent": report.parent_sid,
     }
     if not record_event(session, sid, "status", now, detail, key=key):
         return False
-    if params.get("ParentCallSid"):
+    if report.parent_sid:
         return True  # an adviser's leg: kept as an event, the dial action settles the leg
     call = find_call(session, sid)
     if call is None:
         # The incoming webhook never reached us (or failed): keep the call all the same.
-        call, _ = record_incoming(
-            session, settings, sid, caller_number(params.get("From")), params.get("To", ""), now
-        )
+        call, _ = record_incoming(session, settings, sid, report.caller, report.to_number, now)
     newer = seq is None or call.last_sequence is None or seq > call.last_sequence
     if call.ended_at is not None and status not in TERMINAL:
         newer = False
@@ -141,7 +145,7 @@ def record_status(
             call.last_sequence = seq
     if status in TERMINAL and call.ended_at is None:
         call.ended_at = now
-        call.duration_s = _int(params.get("CallDuration"))
+        call.duration_s = report.duration_s
         for leg in call.legs:
             if leg.ended_at is None:
                 leg.ended_at = now
@@ -176,10 +180,3 @@ def message_left(session: Session, call: Call) -> None:
     """A message from this call has been recorded."""
     call.message_left = True
     _settle(call)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None

@@ -15,7 +15,7 @@ from helpline.phones import caller_number, extra_cost, spoken_digits, uk_number
 from helpline.settings import Settings
 from rota import service as rota
 from webhooks import twiml, wording
-from webhooks.common import emergency, find_call, to_int, url
+from webhooks.common import dialled, emergency, find_call, sid, status_word, to_int, url
 from webhooks.edge import status_webhook, voice_webhook
 
 bp = Blueprint("answer_machine", __name__, url_prefix="/voice")
@@ -160,16 +160,15 @@ def recorded(
 ) -> VoiceResponse:
     """The recording has ended: keep it (if the status callback has not already) and thank."""
     duration = to_int(params.get("RecordingDuration"))
-    recording_sid = params.get("RecordingSid", "").strip()
-    call_sid = params.get("CallSid", "").strip()
+    recording_sid, call_sid = sid(params, "RecordingSid"), sid(params, "CallSid")
     if duration <= 0 or not params.get("RecordingUrl"):
         return twiml.say_and_hang_up(settings, wording.NO_MESSAGE)
     if recording_sid and call_sid:
         call = calls.find_call(session, call_sid)
-        if call is None and params.get("To"):
+        if call is None and dialled(params):
             # The call's first webhook failed, so only this request tells us who rang.
             call, _ = calls.record_incoming(
-                session, settings, call_sid, caller_number(params.get("From")), params["To"], now
+                session, settings, call_sid, caller_number(params.get("From")), dialled(params), now
             )
             calls.entered_answer_machine(session, call, now)
         record_message(
@@ -191,9 +190,8 @@ def recording_status(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> None:
     """Twilio's word that a recording is complete: the reliable signal that a message exists."""
-    recording_sid = params.get("RecordingSid", "").strip()
-    call_sid = params.get("CallSid", "").strip()
-    status = params.get("RecordingStatus", "").strip()
+    recording_sid, call_sid = sid(params, "RecordingSid"), sid(params, "CallSid")
+    status = status_word(params, "RecordingStatus")
     if not recording_sid or not call_sid:
         return
     duration = to_int(params.get("RecordingDuration"))

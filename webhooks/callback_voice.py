@@ -17,7 +17,7 @@ from callbacks.models import OPEN_STATUSES, Attempt
 from calls.service import TERMINAL
 from helpline.settings import Settings
 from webhooks import twiml, wording
-from webhooks.common import from_query, hang_up_fallback, to_int, url
+from webhooks.common import from_query, hang_up_fallback, sid, status_word, to_int, url
 from webhooks.edge import status_webhook, voice_webhook
 
 bp = Blueprint("callback_voice", __name__, url_prefix="/voice/callback")
@@ -93,7 +93,7 @@ def dialled(
 ) -> VoiceResponse:
     """The parent's leg ended: a conversation waits for the adviser's outcome; no answer retries."""
     attempt = _attempt(session)
-    status = params.get("DialCallStatus", "").strip() or "failed"
+    status = status_word(params, "DialCallStatus") or "failed"
     attempt.parent_status = status
     attempt.parent_seconds = to_int(params.get("DialCallDuration"))
     callback = attempt.callback
@@ -126,11 +126,11 @@ def dialled(
 def status(session: Session, settings: Settings, params: dict[str, str], now: datetime) -> None:
     """Status of the call to the adviser's phone; an adviser who never answered ends the try."""
     attempt = _attempt(session)
-    call_status = params.get("CallStatus", "").strip()
+    call_status = status_word(params, "CallStatus")
     if not call_status:
         return
-    if attempt.call_sid is None and params.get("CallSid"):
-        attempt.call_sid = params["CallSid"]
+    if attempt.call_sid is None and sid(params, "CallSid"):
+        attempt.call_sid = sid(params, "CallSid")
     attempt.adviser_status = call_status
     if call_status in TERMINAL and attempt.ended_at is None:
         attempt.ended_at = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 from flask import request
@@ -10,6 +11,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from calls import service as calls
 from calls.models import Call
+from helpline.phones import caller_number
 from helpline.settings import Settings
 from webhooks import twiml, wording
 from webhooks.edge import runtime
@@ -60,15 +62,78 @@ def from_query(session: Session, model: type[T], name: str) -> T:
 
 def find_call(session: Session, params: dict[str, str]) -> Call:
     """The call named by CallSid."""
-    call = calls.find_call(session, required(params, "CallSid"))
+    call = calls.find_call(session, call_sid(params))
     if call is None:
         raise BadRequest("unknown CallSid")
     return call
 
 
-def to_int(value: str | None) -> int:
-    """A non-negative integer parameter; 0 when missing or malformed."""
+# Twilio's values are bounded here, before anything reaches the database: an identifier or a
+# status word that does not fit its column, or a number beyond any real call, counts as missing.
+SID_LENGTH = 64  # the columns that keep Twilio's identifiers (CallSid, RecordingSid, ...)
+STATUS_WORD = re.compile(r"[a-z][a-z-]{0,19}")  # 'in-progress'; the status columns hold 20
+NUMBER_LENGTH = 32  # the column that keeps the number a caller dialled
+LONGEST_SECONDS = 7 * 24 * 3600  # far beyond any call or recording
+LONGEST_SEQUENCE = 1_000_000  # a call's status callbacks number a handful
+
+
+def sid(params: dict[str, str], name: str) -> str | None:
+    """A Twilio identifier (letters and digits, at most 64), or None when missing or malformed."""
+    value = params.get(name, "").strip()
+    if 0 < len(value) <= SID_LENGTH and value.isascii() and value.isalnum():
+        return value
+    return None
+
+
+def call_sid(params: dict[str, str]) -> str:
+    """The request's CallSid, which it cannot do without."""
+    value = sid(params, "CallSid")
+    if value is None:
+        raise BadRequest("missing or malformed CallSid")
+    return value
+
+
+def status_word(params: dict[str, str], name: str) -> str:
+    """A status such as 'in-progress' (lower-case letters and hyphens); '' when malformed."""
+    value = params.get(name, "").strip()
+    return value if STATUS_WORD.fullmatch(value) else ""
+
+
+def dialled(params: dict[str, str], name: str = "To") -> str:
+    """The number a caller dialled, as Twilio gives it; '' when missing or too long to be one."""
+    value = params.get(name, "").strip()
+    return value if len(value) <= NUMBER_LENGTH else ""
+
+
+def optional_int(value: str | None, upper: int = LONGEST_SECONDS) -> int | None:
+    """A whole number from 0 to `upper`; None when missing, malformed or out of range."""
     try:
-        return max(int(value or 0), 0)
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if 0 <= number <= upper else None
+
+
+def to_int(value: str | None, upper: int = LONGEST_SECONDS) -> int:
+    """A whole number of at most `upper`; 0 when missing, malformed or out of range."""
+    try:
+        number = int(value or 0)
     except ValueError:
         return 0
+    return max(number, 0) if number <= upper else 0
+
+
+def status_report(params: dict[str, str]) -> calls.StatusReport | None:
+    """A status callback's parameters, bounded; None without a usable CallSid and status."""
+    call, status = sid(params, "CallSid"), status_word(params, "CallStatus")
+    if call is None or not status:
+        return None
+    return calls.StatusReport(
+        sid=call,
+        status=status,
+        sequence=optional_int(params.get("SequenceNumber"), LONGEST_SEQUENCE),
+        duration_s=optional_int(params.get("CallDuration")),
+        parent_sid=sid(params, "ParentCallSid"),
+        caller=caller_number(params.get("From")),
+        to_number=dialled(params),
+    )

@@ -23,11 +23,15 @@ from helpline.settings import Settings
 from webhooks import twiml, wording
 from webhooks.answer_machine import answer_machine
 from webhooks.common import (
+    call_sid,
+    dialled,
     emergency,
     find_call,
     from_query,
     hang_up_fallback,
-    required,
+    sid,
+    status_report,
+    status_word,
     url,
 )
 from webhooks.edge import status_webhook, voice_webhook
@@ -83,9 +87,8 @@ def incoming(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """A call comes in: greet, then ring the first free adviser or open the answer machine."""
-    sid = required(params, "CallSid")
     call, known = calls.record_incoming(
-        session, settings, sid, caller_number(params.get("From")), params.get("To", ""), now
+        session, settings, call_sid(params), caller_number(params.get("From")), dialled(params), now
     )
     if not known:
         log.warning("call to a number no office lists; handled as %s", call.office)
@@ -160,11 +163,11 @@ def dial_result(
     """An adviser's leg ended: after a conversation say goodbye, otherwise try the next one."""
     leg = _leg(session)
     helped = legs.dial_ended(
-        session, leg, params.get("DialCallStatus", ""), params.get("DialCallSid"), now
+        session, leg, status_word(params, "DialCallStatus"), sid(params, "DialCallSid"), now
     )
     if helped:
         return twiml.say_and_hang_up(settings, wording.THANK_YOU_BYE)
-    if params.get("CallStatus") in calls.TERMINAL:
+    if status_word(params, "CallStatus") in calls.TERMINAL:
         return VoiceResponse()  # the caller has gone; Twilio ignores this answer
     return _next_step(session, settings, leg.call, now)
 
@@ -173,8 +176,11 @@ def dial_result(
 @status_webhook
 def status(session: Session, settings: Settings, params: dict[str, str], now: datetime) -> None:
     """Call status changes, repeated or out of order; each one is applied once."""
-    if calls.record_status(session, settings, params, now):
-        call = calls.find_call(session, params.get("CallSid", ""))
+    report = status_report(params)
+    if report is None:
+        return  # no usable CallSid or status: nothing to apply
+    if calls.record_status(session, settings, report, now):
+        call = calls.find_call(session, report.sid)
         if call is None:
             return
         attach_orphans(session, settings, call, now)
