@@ -57,6 +57,27 @@ def _busy_and_ringing(
     return busy, ringing, last_rung
 
 
+def lock_leg(session: Session, leg_id: int) -> CallLeg | None:
+    """The leg with its call locked until the transaction ends, both read afresh.
+
+    The same lock as `calls.service.find_call`, so that webhooks about one call, whether they
+    name the call or one of its legs, take turns: two advisers pressing 1 at once cannot both
+    take the call.
+    """
+    call_id = session.scalar(select(CallLeg.call_id).where(CallLeg.id == leg_id))
+    if call_id is None:
+        return None
+    session.scalar(
+        select(Call)
+        .where(Call.id == call_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    return session.scalar(
+        select(CallLeg).where(CallLeg.id == leg_id).execution_options(populate_existing=True)
+    )
+
+
 ROUTING_LOCK = 0x53454E44  # one advisory lock serialises routing decisions on PostgreSQL
 
 

@@ -42,8 +42,19 @@ def record_event(
 
 
 def find_call(session: Session, sid: str) -> Call | None:
-    """The call with Twilio's CallSid `sid`."""
-    return session.scalar(select(Call).where(Call.sid == sid))
+    """The call with Twilio's CallSid `sid`, locked until the transaction ends and read afresh.
+
+    Every webhook that changes a call finds it here (or through its leg, `calls.legs.lock_leg`),
+    so two webhooks about one call on two web workers take turns, and the second reads what the
+    first wrote instead of writing back an outcome from what it read before. SQLite already
+    lets one writer in at a time.
+    """
+    return session.scalar(
+        select(Call)
+        .where(Call.sid == sid)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: rows that refer to it may be added
+        .execution_options(populate_existing=True)
+    )
 
 
 def office_for(settings: Settings, to_number: str) -> tuple[Office, bool]:
@@ -72,8 +83,15 @@ def record_incoming(
             status="ringing",
             started_at=now,
         )
-        session.add(call)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(call)
+        except IntegrityError:
+            # Another webhook about the same call created it a moment ago: take turns with it.
+            found = find_call(session, sid)
+            if found is None:
+                raise
+            return found, known
         record_event(
             session,
             sid,
@@ -128,11 +146,12 @@ def record_status(
         "duration": report.duration_s,
         "parent": report.parent_sid,
     }
+    if report.parent_sid:
+        # An adviser's leg: kept as an event; the dial action settles the leg.
+        return record_event(session, sid, "status", now, detail, key=key)
+    call = find_call(session, sid)  # first, so that a repeat arriving at once waits here
     if not record_event(session, sid, "status", now, detail, key=key):
         return False
-    if report.parent_sid:
-        return True  # an adviser's leg: kept as an event, the dial action settles the leg
-    call = find_call(session, sid)
     if call is None:
         # The incoming webhook never reached us (or failed): keep the call all the same.
         call, _ = record_incoming(session, settings, sid, report.caller, report.to_number, now)
@@ -149,7 +168,9 @@ def record_status(
         for leg in call.legs:
             if leg.ended_at is None:
                 leg.ended_at = now
-                if leg.state in OPEN_LEG_STATES:
+                if leg.state == "accepted":
+                    leg.state = "completed"
+                elif leg.state in OPEN_LEG_STATES:
                     leg.state = "caller-gone"
     _settle(call)
     return True

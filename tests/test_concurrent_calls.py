@@ -8,19 +8,23 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Engine, delete, select
+from flask import Flask
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 import rota.service
-from calls.models import CallLeg
+from callbacks.models import Message
+from calls.models import Call, CallLeg
 from helpline.app import create_app, make_runtime
 from helpline.db import Base, session_factory
 from helpline.settings import Settings
 from rota.models import Adviser
 from tests.conftest import BASE_URL, HEREFORD, TOKEN
 from tests.factories import adviser, signed_post
+from webhooks import wording
 
 ANN, BEN = "+447700900001", "+447700900002"
+PARENT = "+447700900123"
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
 
@@ -76,3 +80,132 @@ def test_two_calls_at_once_ring_two_different_advisers(
     with Session(committed) as check:
         legs = check.execute(select(Adviser.name).join(CallLeg, CallLeg.adviser_id == Adviser.id))
         assert sorted(name for (name,) in legs) == ["Ann Ash", "Ben Birch"]
+
+
+# --- two webhooks about one call at once ----------------------------------------------------
+
+
+def at_once(app: Flask, requests: list[tuple[str, dict[str, str]]]) -> list[str]:
+    """Send signed requests together, one thread (and database connection) each; the answers."""
+    barrier = threading.Barrier(len(requests), timeout=10)
+    answers: list[str] = [""] * len(requests)
+    errors: list[BaseException] = []
+
+    def send(n: int, path: str, params: dict[str, str]) -> None:
+        try:
+            client = app.test_client()
+            barrier.wait()
+            response = signed_post(client, path, params, token=TOKEN, base_url=BASE_URL)
+            assert response.status_code == 200
+            answers[n] = response.get_data(as_text=True)
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [
+        threading.Thread(target=send, args=(n, path, params))
+        for n, (path, params) in enumerate(requests)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    return answers
+
+
+def test_the_recording_and_the_final_status_at_once_both_take_effect(
+    committed: Engine, settings: Settings
+) -> None:
+    # Nobody is on shift, so each call goes straight to the answer machine.
+    app = create_app(make_runtime(settings, sessions=session_factory(committed), clock=lambda: NOW))
+    client = app.test_client()
+    sids = [f"CA{n:032d}" for n in range(40)]
+    for n, sid in enumerate(sids):
+        params = {"CallSid": sid, "From": f"+447700900{200 + n}", "To": HEREFORD}
+        assert "<Record" in signed_post(
+            client, "/voice/incoming", params, token=TOKEN, base_url=BASE_URL
+        ).get_data(as_text=True)
+    for n, sid in enumerate(sids):
+        recording = {
+            "CallSid": sid,
+            "RecordingSid": "RE" + sid[2:],
+            "RecordingUrl": "https://api.twilio.com/recording",
+            "RecordingDuration": "25",
+            "Digits": "hangup",
+            "CallStatus": "in-progress",
+        }
+        final = {"CallSid": sid, "CallStatus": "completed", "CallDuration": "60"}
+        pair = [("/voice/recorded", recording), ("/voice/status", final)]
+        at_once(app, pair if n % 2 else pair[::-1])
+    with Session(committed) as check:
+        outcomes = dict(check.execute(select(Call.sid, Call.outcome)).all())
+        filed = set(check.scalars(select(Message.call_sid).where(Message.callback_id.is_not(None))))
+    wrong = sorted(sid for sid in sids if outcomes[sid] != "voicemail")
+    assert len(wrong) == 0, f"{len(wrong)} of {len(sids)} calls are not 'voicemail'"
+    assert filed == set(sids)
+
+
+def test_two_advisers_pressing_1_at_once_never_both_get_the_call(
+    committed: Engine, settings: Settings
+) -> None:
+    # Two legs of one call screening at the same moment (a lost answer can leave two ringing).
+    with Session(committed) as setup:
+        ann = adviser(setup, "Ann Ash", ANN, "herefordshire", date(2026, 11, 30))
+        ben = adviser(setup, "Ben Birch", BEN, "worcestershire", date(2026, 11, 30))
+        pairs = []
+        for n in range(20):
+            call = Call(
+                sid=f"CA{n:032d}", to_number=HEREFORD, office="herefordshire", started_at=NOW
+            )
+            setup.add(call)
+            setup.flush()
+            legs = [
+                CallLeg(
+                    call_id=call.id,
+                    adviser_id=person.id,
+                    office=office,
+                    state="screening",
+                    started_at=NOW,
+                    picked_up_at=NOW,
+                )
+                for person, office in ((ann, "herefordshire"), (ben, "worcestershire"))
+            ]
+            setup.add_all(legs)
+            setup.flush()
+            pairs.append((call.sid, legs[0].id, legs[1].id))
+        setup.commit()
+    app = create_app(make_runtime(settings, sessions=session_factory(committed), clock=lambda: NOW))
+    bridged = 0
+    for _sid, ann_leg, ben_leg in pairs:
+        answers = at_once(
+            app,
+            [
+                (f"/voice/screen-answer?leg={leg}", {"CallSid": f"CA{leg:032d}", "Digits": "1"})
+                for leg in (ann_leg, ben_leg)
+            ],
+        )
+        bridged += sum("<Say" not in answer for answer in answers)  # an empty document bridges
+    with Session(committed) as check:
+        accepted = check.execute(
+            select(Call.sid, func.count())
+            .join(CallLeg, CallLeg.call_id == Call.id)
+            .where(CallLeg.state == "accepted")
+            .group_by(Call.sid)
+        ).all()
+    assert bridged == len(pairs)
+    assert dict(accepted) == {sid: 1 for sid, _, _ in pairs}
+
+
+def test_an_incoming_call_and_its_retry_at_once_make_one_call_and_no_apology(
+    committed: Engine, settings: Settings
+) -> None:
+    app = create_app(make_runtime(settings, sessions=session_factory(committed), clock=lambda: NOW))
+    sids = [f"CA{n:032d}" for n in range(20)]
+    answers = []
+    for sid in sids:
+        params = {"CallSid": sid, "From": PARENT, "To": HEREFORD}
+        answers += at_once(app, [("/voice/incoming", params), ("/voice/incoming", params)])
+    assert [a for a in answers if wording.APOLOGY in a] == []
+    with Session(committed) as check:
+        assert sorted(check.scalars(select(Call.sid))) == sids

@@ -49,12 +49,20 @@ def required(params: dict[str, str], name: str) -> str:
     return value
 
 
+def query_id(name: str) -> int:
+    """The id the service wrote into its own URL as `?name=ID`."""
+    try:
+        value = int(request.args.get(name, ""))
+    except ValueError:
+        value = 0
+    if not 0 < value < 2**31:
+        raise BadRequest(f"missing or malformed {name}")
+    return value
+
+
 def from_query(session: Session, model: type[T], name: str) -> T:
     """The row whose id the service wrote into its own URL as `?name=ID`."""
-    try:
-        row = session.get(model, int(request.args.get(name, "")))
-    except ValueError:
-        row = None
+    row = session.get(model, query_id(name))
     if row is None:
         raise BadRequest(f"missing or unknown {name}")
     return row

@@ -23,12 +23,13 @@ from helpline.settings import Settings
 from webhooks import twiml, wording
 from webhooks.answer_machine import answer_machine
 from webhooks.common import (
+    BadRequest,
     call_sid,
     dialled,
     emergency,
     find_call,
-    from_query,
     hang_up_fallback,
+    query_id,
     sid,
     status_report,
     status_word,
@@ -41,7 +42,11 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 
 def _leg(session: Session) -> CallLeg:
-    return from_query(session, CallLeg, "leg")
+    """The leg named in the URL, its call locked for this request (see `legs.lock_leg`)."""
+    leg = legs.lock_leg(session, query_id("leg"))
+    if leg is None:
+        raise BadRequest("unknown leg")
+    return leg
 
 
 def _next_step(
@@ -167,7 +172,7 @@ def dial_result(
     )
     if helped:
         return twiml.say_and_hang_up(settings, wording.THANK_YOU_BYE)
-    if status_word(params, "CallStatus") in calls.TERMINAL:
+    if status_word(params, "CallStatus") in calls.TERMINAL or leg.call.ended_at is not None:
         return VoiceResponse()  # the caller has gone; Twilio ignores this answer
     return _next_step(session, settings, leg.call, now)
 
