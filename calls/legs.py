@@ -49,7 +49,8 @@ def _busy_and_ringing(
     last_rung: dict[int, datetime] = {}
     for adviser_id, at in session.execute(
         select(CallLeg.adviser_id, CallLeg.started_at).where(
-            CallLeg.started_at > now - timedelta(days=1)
+            CallLeg.started_at > now - timedelta(days=1),
+            CallLeg.state != "cancelled",  # put in an answer Twilio never got: never rang
         )
     ):
         if adviser_id not in last_rung or at > last_rung[adviser_id]:
@@ -173,9 +174,11 @@ def leg_accepted(session: Session, leg: CallLeg, now: datetime) -> bool:
 
 
 def cancel_unrung_legs(session: Session, call: Call, now: datetime) -> None:
-    """Legs put in TwiML that Twilio never acted on (a key pressed first, or a lost answer)."""
+    """Legs put in TwiML that Twilio never acted on (a key pressed first, or a lost answer):
+    still ringing with no word from Twilio about them."""
     for leg in call.legs:
-        if leg.state == "ringing" and leg.ended_at is None and leg.picked_up_at is None:
+        unheard_of = leg.picked_up_at is None and leg.dial_sid is None
+        if leg.state == "ringing" and leg.ended_at is None and unheard_of:
             leg.state = "cancelled"
             leg.ended_at = now
 

@@ -16,7 +16,7 @@ from tests.factories import adviser, signed_post
 
 MONDAY = date(2026, 11, 30)
 PARENT = "+447700900123"
-ANN, BEN, CAT = "+447700900001", "+447700900002", "+447700900003"
+ANN, BEN, CAT, DAN = "+447700900001", "+447700900002", "+447700900003", "+447700900004"
 SID = "CA" + "5" * 32
 
 
@@ -70,3 +70,23 @@ def test_a_dial_result_after_the_caller_has_gone_rings_nobody(
     assert legs_of(session) == [("Ann Ash", "caller-gone", True)]
     call = session.scalars(select(Call)).one()
     assert call.outcome == "abandoned"
+
+
+def test_a_retried_dial_result_rings_the_same_adviser_and_leaves_no_leg_that_never_rang(
+    client: FlaskClient, session: Session, clock: Clock
+) -> None:
+    for name, phone in (("Ann Ash", ANN), ("Ben Birch", BEN), ("Dan Dale", DAN)):
+        adviser(session, name, phone, "herefordshire", MONDAY)
+    session.commit()
+    leg = ring_ann(client, session)
+    clock.advance(seconds=20)
+    rang_out = {"CallSid": SID, "DialCallStatus": "no-answer", "CallStatus": "in-progress"}
+    first = text(post(client, f"/voice/dial-result?leg={leg}", rang_out))
+    # Twilio never got that answer, so Ben's phone never rang; it asks again.
+    again = text(post(client, f"/voice/dial-result?leg={leg}", rang_out))
+    assert BEN in first and BEN in again and DAN not in again
+    assert legs_of(session) == [
+        ("Ann Ash", "no-answer", True),
+        ("Ben Birch", "cancelled", True),
+        ("Ben Birch", "ringing", False),
+    ]

@@ -174,6 +174,9 @@ def dial_result(
         return twiml.say_and_hang_up(settings, wording.THANK_YOU_BYE)
     if status_word(params, "CallStatus") in calls.TERMINAL or leg.call.ended_at is not None:
         return VoiceResponse()  # the caller has gone; Twilio ignores this answer
+    # A repeat of this request means Twilio never got our first answer, so whoever it named
+    # was never rung: ring them now instead (on a first request there is nothing to cancel).
+    legs.cancel_unrung_legs(session, leg.call, now)
     return _next_step(session, settings, leg.call, now)
 
 
