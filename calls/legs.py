@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallLeg
 from calls.routing import OfficeNow, next_adviser, office_sequence
-from calls.service import OPEN_LEG_STATES, record_event
+from calls.service import OPEN_LEG_STATES, TERMINAL, StatusReport, record_event
 from helpline.settings import Settings
 from rota import availability
 from rota import service as rota
@@ -141,9 +141,13 @@ def ring_next(
     return leg
 
 
-def leg_picked_up(session: Session, leg: CallLeg, now: datetime) -> None:
+def leg_picked_up(
+    session: Session, leg: CallLeg, now: datetime, dial_sid: str | None = None
+) -> None:
     """The adviser's phone (or its voicemail) answered: the screen is being played."""
-    if leg.state == "ringing":
+    if dial_sid and not leg.dial_sid:
+        leg.dial_sid = dial_sid  # so that Twilio can be asked about the leg later
+    if leg.state == "ringing" and leg.ended_at is None:
         leg.state = "screening"
         leg.picked_up_at = now
         record_event(session, leg.call.sid, "leg-picked-up", now, {"leg": leg.id})
@@ -211,6 +215,28 @@ def dial_ended(
             key=f"leg-ended:{leg.id}",
         )
     return leg.state == "completed"
+
+
+def leg_status(session: Session, leg: CallLeg, report: StatusReport, now: datetime) -> bool:
+    """Twilio's word on the adviser's leg; False for a repeat. The leg's end ends it (and frees
+    the adviser) whether or not the dial result follows; a late word changes nothing."""
+    seq = report.sequence
+    key = f"leg-status:{leg.id}:{seq if seq is not None else report.status}"
+    detail = {
+        "leg": leg.id,
+        "status": report.status,
+        "sequence": seq,
+        "duration": report.duration_s,
+    }
+    if not record_event(session, leg.call.sid, "leg-status", now, detail, key=key):
+        return False
+    if report.status in TERMINAL:
+        dial_ended(session, leg, report.status, report.sid, now)
+    elif report.status == "in-progress":
+        leg_picked_up(session, leg, now, report.sid)
+    elif not leg.dial_sid:
+        leg.dial_sid = report.sid
+    return True
 
 
 def ring_timeout(settings: Settings, call: Call, now: datetime) -> int:

@@ -147,7 +147,8 @@ def record_status(
         "parent": report.parent_sid,
     }
     if report.parent_sid:
-        # An adviser's leg: kept as an event; the dial action settles the leg.
+        # An adviser's leg: kept as an event; its own status callback (/voice/leg-status)
+        # and the dial action settle the leg.
         return record_event(session, sid, "status", now, detail, key=key)
     call = find_call(session, sid)  # first, so that a repeat arriving at once waits here
     if not record_event(session, sid, "status", now, detail, key=key):

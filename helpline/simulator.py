@@ -265,10 +265,6 @@ class CallPlayer:
                 "twilio",
                 f"rings adviser {phone} (caller ID {dial.get('callerId') or 'not set'})",
             )
-            if behaviour in ("no-answer", "busy"):
-                self._note(result, "adviser", f"{phone}: {behaviour}")
-                outcome = behaviour
-                continue
             leg = {
                 "CallSid": dial_sid,
                 "ParentCallSid": base["CallSid"],
@@ -279,6 +275,11 @@ class CallPlayer:
                 "CallStatus": "in-progress",
                 "ApiVersion": "2010-04-01",
             }
+            if behaviour in ("no-answer", "busy"):
+                self._note(result, "adviser", f"{phone}: {behaviour}")
+                outcome = behaviour
+                self._leg_ended(result, number, leg, behaviour, 0)
+                continue
             who = "voicemail" if behaviour == "voicemail" else "adviser"
             self._note(result, who, f"{phone} answers")
             bridged = self._screen(result, number.get("url"), leg, behaviour, who)
@@ -289,7 +290,9 @@ class CallPlayer:
                     f"caller connected to {phone}; they talk for {script.talk_seconds} s",
                 )
                 outcome, duration = "completed", script.talk_seconds
+                self._leg_ended(result, number, leg, "completed", duration)
                 break
+            self._leg_ended(result, number, leg, "completed", 0)  # answered, then hung up
             outcome = "no-answer"
         action = dial.get("action")
         params = {
@@ -302,6 +305,21 @@ class CallPlayer:
         if action:
             return action, params, duration
         return None
+
+    def _leg_ended(
+        self, result: Result, number: ET.Element, leg: dict[str, str], status: str, seconds: int
+    ) -> None:
+        """The adviser's leg ends: its own status callback, if the service asked for one."""
+        url = number.get("statusCallback")
+        if url:
+            final = {
+                **leg,
+                "CallStatus": status,
+                "CallDuration": str(seconds),
+                "SequenceNumber": "3" if status == "completed" else "2",
+                "CallbackSource": "call-progress-events",
+            }
+            self.post(result, url, final)
 
     def _screen(
         self, result: Result, url: str | None, leg: dict[str, str], behaviour: str, who: str

@@ -68,6 +68,7 @@ ROUTES = [
     "/voice/status",
     "/voice/recording-status",
     "/voice/recorded",
+    "/voice/leg-status?leg={leg}",
     "/voice/dial-result?leg={leg}",
     "/voice/callback/status?attempt={attempt}",
     "/voice/callback/dialled?attempt={attempt}",

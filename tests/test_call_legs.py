@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from calls.models import Call, CallLeg
+from calls.models import Call, CallEvent, CallLeg
 from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
 from tests.factories import adviser, signed_post
 
@@ -90,3 +91,109 @@ def test_a_retried_dial_result_rings_the_same_adviser_and_leaves_no_leg_that_nev
         ("Ben Birch", "cancelled", True),
         ("Ben Birch", "ringing", False),
     ]
+
+
+# --- each leg's own status callback ----------------------------------------------------------
+
+LEG_SID = "CA" + "7" * 32
+
+
+def leg_status(client: FlaskClient, leg: int, status: str, seq: int, **extra: str) -> TestResponse:
+    params = {
+        "CallSid": LEG_SID,
+        "ParentCallSid": SID,
+        "CallStatus": status,
+        "SequenceNumber": str(seq),
+        "CallbackSource": "call-progress-events",
+        **extra,
+    }
+    return post(client, f"/voice/leg-status?leg={leg}", params)
+
+
+def accept(client: FlaskClient, leg: int) -> None:
+    """The adviser's phone answers the leg and they press 1."""
+    params = {"CallSid": LEG_SID, "ParentCallSid": SID}
+    assert "Press 1" in text(post(client, f"/voice/screen?leg={leg}", params))
+    assert "<Say" not in text(
+        post(client, f"/voice/screen-answer?leg={leg}", {**params, "Digits": "1"})
+    )
+
+
+@pytest.mark.usefixtures("team")
+def test_each_adviser_leg_reports_its_own_status_to_the_service(
+    client: FlaskClient, session: Session
+) -> None:
+    body = text(post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD}))
+    leg = session.scalars(select(CallLeg)).one()
+    number = ET.fromstring(body).find("Dial/Number")
+    assert number is not None and number.text == ANN
+    assert number.get("statusCallback") == f"{BASE_URL}/voice/leg-status?leg={leg.id}"
+    assert number.get("statusCallbackEvent") == "initiated ringing answered completed"
+    assert number.get("statusCallbackMethod") == "POST"
+
+
+def test_an_answered_call_whose_end_never_arrives_frees_the_adviser_when_her_leg_ends(
+    client: FlaskClient, session: Session, clock: Clock
+) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    session.commit()
+    leg = ring_ann(client, session)
+    for seq, status in enumerate(("initiated", "ringing", "in-progress")):
+        assert leg_status(client, leg, status, seq).status_code == 200
+    accept(client, leg)
+    clock.advance(minutes=12)
+    # The conversation ends, but neither the dial result nor the call's final status arrive.
+    assert leg_status(client, leg, "completed", 3, CallDuration="700").status_code == 200
+    assert legs_of(session) == [("Ann Ash", "completed", True)]
+    clock.advance(minutes=1)
+    params = {"CallSid": "CA" + "6" * 32, "From": "+447700900124", "To": HEREFORD}
+    assert ANN in text(post(client, "/voice/incoming", params))
+
+
+@pytest.mark.usefixtures("team")
+def test_repeated_and_late_leg_statuses_change_nothing_more(
+    client: FlaskClient, session: Session, clock: Clock
+) -> None:
+    leg = ring_ann(client, session)
+    accept(client, leg)
+    clock.advance(minutes=5)
+    for status, seq in (("completed", 3), ("completed", 3), ("in-progress", 2), ("ringing", 1)):
+        assert leg_status(client, leg, status, seq).status_code == 200
+    clock.advance(seconds=2)
+    done = {"CallSid": SID, "DialCallStatus": "completed", "CallStatus": "in-progress"}
+    assert "Thank you" in text(post(client, f"/voice/dial-result?leg={leg}", done))
+    assert legs_of(session) == [("Ann Ash", "completed", True)]
+    ended = session.scalars(select(CallEvent).where(CallEvent.kind == "leg-ended")).all()
+    assert len(ended) == 1 and ended[0].at == clock.at - timedelta(seconds=2)
+    call = session.scalars(select(Call)).one()
+    assert call.outcome is None  # the call itself goes on until its own final status
+
+
+@pytest.mark.usefixtures("team")
+def test_an_adviser_leg_that_rings_out_is_ended_by_its_status_and_the_next_adviser_rung(
+    client: FlaskClient, session: Session, clock: Clock
+) -> None:
+    leg = ring_ann(client, session)
+    clock.advance(seconds=20)
+    assert leg_status(client, leg, "no-answer", 2).status_code == 200
+    assert legs_of(session) == [("Ann Ash", "no-answer", True)]
+    rang_out = {"CallSid": SID, "DialCallStatus": "no-answer", "CallStatus": "in-progress"}
+    assert BEN in text(post(client, f"/voice/dial-result?leg={leg}", rang_out))
+
+
+@pytest.mark.usefixtures("team")
+def test_a_leg_status_unsigned_or_about_another_call_changes_nothing(
+    client: FlaskClient, session: Session
+) -> None:
+    leg = ring_ann(client, session)
+    params = {"CallSid": LEG_SID, "ParentCallSid": SID, "CallStatus": "completed"}
+    assert client.post(f"/voice/leg-status?leg={leg}", data=params).status_code == 403
+    forged = signed_post(
+        client, f"/voice/leg-status?leg={leg}", params, token="wrong", base_url=BASE_URL
+    )
+    assert forged.status_code == 403
+    other = leg_status(client, leg, "completed", 3, ParentCallSid="CA" + "9" * 32)
+    assert other.status_code == 200
+    unknown = leg_status(client, leg + 100, "completed", 3)
+    assert unknown.status_code == 200
+    assert legs_of(session) == [("Ann Ash", "ringing", False)]

@@ -27,12 +27,20 @@ def ring(
     *,
     action: str,
     screen: str,
+    leg_status: str,
     timeout: int,
 ) -> VoiceResponse:
     """Ring one adviser for `timeout` seconds, screened by `screen`, showing the helpline's
-    own number."""
+    own number; the leg's own progress goes to `leg_status`, so its end is known even when
+    the dial `action` never arrives."""
     dial = Dial(action=action, timeout=timeout, caller_id=caller_id or None)
-    dial.number(phone, url=screen)
+    dial.number(
+        phone,
+        url=screen,
+        status_callback=leg_status,
+        status_callback_event="initiated ringing answered completed",
+        status_callback_method="POST",
+    )
     response.append(dial)
     return response
 

@@ -49,6 +49,12 @@ def _leg(session: Session) -> CallLeg:
     return leg
 
 
+def _leg_sid(params: dict[str, str], leg: CallLeg) -> str | None:
+    """The CallSid of the adviser's own leg, from a request made on that leg."""
+    value = sid(params, "CallSid")
+    return value if value != leg.call.sid else None
+
+
 def _next_step(
     session: Session,
     settings: Settings,
@@ -82,6 +88,7 @@ def _next_step(
         call.to_number or settings.offices[call.office].numbers[0],
         action=url(f"/voice/dial-result?leg={leg.id}"),
         screen=url(f"/voice/screen?leg={leg.id}"),
+        leg_status=url(f"/voice/leg-status?leg={leg.id}"),
         timeout=legs.ring_timeout(settings, call, now),
     )
 
@@ -137,7 +144,7 @@ def screen(
     leg = _leg(session)
     if leg.call.ended_at is not None or leg.call.answered_by_id not in (None, leg.adviser_id):
         return twiml.say_and_hang_up(settings, wording.ALREADY_TAKEN)
-    legs.leg_picked_up(session, leg, now)
+    legs.leg_picked_up(session, leg, now, _leg_sid(params, leg))
     return twiml.screen(
         settings,
         settings.offices[leg.call.office],
@@ -152,6 +159,7 @@ def screen_answer(
 ) -> VoiceResponse:
     """The adviser's key: 1 connects the caller; anything else hands the call on."""
     leg = _leg(session)
+    legs.leg_picked_up(session, leg, now, _leg_sid(params, leg))
     if params.get("Digits", "").strip() == "1":
         if legs.leg_accepted(session, leg, now):
             return VoiceResponse()  # an empty document bridges the two legs
@@ -178,6 +186,22 @@ def dial_result(
     # was never rung: ring them now instead (on a first request there is nothing to cancel).
     legs.cancel_unrung_legs(session, leg.call, now)
     return _next_step(session, settings, leg.call, now)
+
+
+@bp.post("/leg-status")
+@status_webhook
+def leg_status(session: Session, settings: Settings, params: dict[str, str], now: datetime) -> None:
+    """An adviser's leg rang, answered or ended (its <Number statusCallback>); each once.
+
+    Its end frees the adviser even when the dial result and the call's final status are lost.
+    """
+    report = status_report(params)
+    if report is None:
+        return  # no usable CallSid or status: nothing to apply
+    leg = _leg(session)
+    if report.parent_sid is not None and report.parent_sid != leg.call.sid:
+        return  # about another call: not this leg's status
+    legs.leg_status(session, leg, report, now)
 
 
 @bp.post("/status")
