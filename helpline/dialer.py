@@ -33,6 +33,16 @@ class CallInfo:
     to_number: str
 
 
+@dataclass(frozen=True)
+class CallProgress:
+    """Where a call (or an adviser's leg) stands, as Twilio describes it."""
+
+    sid: str
+    status: str  # Twilio's: queued, ringing, in-progress, completed, busy, no-answer, ...
+    ended_at: datetime | None
+    duration_s: int | None
+
+
 class Dialer(Protocol):
     """Places calls and manages recordings; `places_calls` is False for the logging stand-in."""
 
@@ -48,6 +58,10 @@ class Dialer(Protocol):
 
     def fetch_call(self, sid: str) -> CallInfo | None:
         """Who rang which number, for a call the webhooks never told us about."""
+        ...
+
+    def fetch_call_status(self, sid: str) -> CallProgress | None:
+        """Where a call stands, for one whose end never reached us; None when not known."""
         ...
 
     def delete_recording(self, sid: str) -> None:
@@ -69,6 +83,9 @@ class LoggingDialer:
         return []
 
     def fetch_call(self, sid: str) -> CallInfo | None:
+        return None
+
+    def fetch_call_status(self, sid: str) -> CallProgress | None:
         return None
 
     def delete_recording(self, sid: str) -> None:

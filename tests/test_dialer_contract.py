@@ -22,7 +22,14 @@ import pytest
 import requests
 import responses
 
-from helpline.dialer import CallInfo, Dialer, DialerError, LoggingDialer, RecordingInfo
+from helpline.dialer import (
+    CallInfo,
+    CallProgress,
+    Dialer,
+    DialerError,
+    LoggingDialer,
+    RecordingInfo,
+)
 from webhooks.rest import TwilioDialer
 
 ACCOUNT = "AC" + "0" * 32
@@ -157,6 +164,26 @@ class Harness:
                 status=200,
                 json=call_json(sid, to, from_, status="completed"),
             )
+
+    def call_progress(
+        self, sid: str, status: str, end_time: str | None, duration: str | None
+    ) -> None:
+        if self.twilio:
+            body = call_json(sid, ADVISER, HELPLINE, status=status)
+            body.update(
+                start_time="Mon, 30 Nov 2026 10:00:05 +0000", end_time=end_time, duration=duration
+            )
+            self.rs.add(responses.GET, f"{API}/Calls/{sid}.json", status=200, json=body)
+
+    def describe_call_fails(self, sid: str, status: int | None) -> None:
+        if self.twilio:
+            url = f"{API}/Calls/{sid}.json"
+            if status is None:
+                self.rs.add(responses.GET, url, body=requests.ConnectionError("refused"))
+            else:
+                self.rs.add(
+                    responses.GET, url, status=status, json=twilio_error(20500, "oops", status)
+                )
 
     def call_not_found(self, sid: str) -> None:
         if self.twilio:
@@ -416,3 +443,55 @@ def test_logging_dialer_logs_not_placed_without_any_number(
     assert max(r.levelno for r in records) >= logging.WARNING
     for number in (ADVISER, HELPLINE, ADVISER[1:], HELPLINE[1:], "7700900001", "1632960001"):
         assert number not in text
+
+
+def test_fetch_call_status_says_when_and_how_a_call_ended(harness: Harness) -> None:
+    harness.call_progress(CALL_SID, "completed", "Mon, 30 Nov 2026 10:12:35 +0000", "750")
+
+    progress = harness.dialer.fetch_call_status(CALL_SID)
+
+    if not harness.twilio:
+        assert progress is None
+        assert harness.requests_made() == []
+        return
+    assert progress == CallProgress(
+        sid=CALL_SID,
+        status="completed",
+        ended_at=datetime(2026, 11, 30, 10, 12, 35, tzinfo=UTC),
+        duration_s=750,
+    )
+    assert progress.ended_at is not None and progress.ended_at.utcoffset() is not None
+    (request,) = harness.requests_made()
+    assert request.method == "GET"
+    assert request.url == f"{API}/Calls/{CALL_SID}.json"
+    assert request.headers["Authorization"] == expected_authorization()
+
+
+def test_fetch_call_status_of_a_call_still_going_has_no_end(harness: Harness) -> None:
+    harness.call_progress(CALL_SID, "in-progress", None, None)
+
+    progress = harness.dialer.fetch_call_status(CALL_SID)
+
+    if harness.twilio:
+        assert progress == CallProgress(CALL_SID, "in-progress", None, None)
+    else:
+        assert progress is None
+
+
+def test_fetch_call_status_of_an_unknown_call_is_none(harness: Harness) -> None:
+    harness.call_not_found(CALL_SID)
+
+    assert harness.dialer.fetch_call_status(CALL_SID) is None
+
+
+@pytest.mark.parametrize("status", [401, 500, None], ids=["refused", "failed", "unreachable"])
+def test_fetch_call_status_raises_dialer_error_when_twilio_cannot_say(
+    harness: Harness, status: int | None
+) -> None:
+    harness.describe_call_fails(CALL_SID, status)
+
+    if not harness.twilio:
+        assert harness.dialer.fetch_call_status(CALL_SID) is None
+        return
+    with pytest.raises(DialerError):
+        harness.dialer.fetch_call_status(CALL_SID)

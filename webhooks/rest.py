@@ -9,8 +9,9 @@ from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.call import CallInstance
 
-from helpline.dialer import CallInfo, DialerError, RecordingInfo
+from helpline.dialer import CallInfo, CallProgress, DialerError, RecordingInfo
 
 log = logging.getLogger("helpline.dialer")
 
@@ -63,16 +64,34 @@ class TwilioDialer:
             )
         return found
 
-    def fetch_call(self, sid: str) -> CallInfo | None:
+    def _describe(self, sid: str) -> CallInstance | None:
         try:
-            call = self.client.calls(sid).fetch()
+            return self.client.calls(sid).fetch()
         except TwilioRestException as exc:
             if exc.status == 404:
                 return None
             raise DialerError(f"Twilio refused to describe a call (error {exc.code})") from None
         except (TwilioException, RequestException):
             raise DialerError("Twilio could not be reached") from None
+
+    def fetch_call(self, sid: str) -> CallInfo | None:
+        call = self._describe(sid)
+        if call is None:
+            return None
         return CallInfo(sid=sid, from_number=str(call._from or ""), to_number=str(call.to or ""))
+
+    def fetch_call_status(self, sid: str) -> CallProgress | None:
+        call = self._describe(sid)
+        if call is None:
+            return None
+        try:
+            duration = int(call.duration) if call.duration else None
+        except ValueError:
+            duration = None
+        ended = call.end_time if isinstance(call.end_time, datetime) else None
+        return CallProgress(
+            sid=sid, status=str(call.status or ""), ended_at=ended, duration_s=duration
+        )
 
     def delete_recording(self, sid: str) -> None:
         try:
