@@ -214,7 +214,7 @@ def dial_ended(
             {"leg": leg.id, "dial_status": dial_status, "state": leg.state},
             key=f"leg-ended:{leg.id}",
         )
-    return leg.state == "completed"
+    return leg.accepted_at is not None
 
 
 def leg_status(session: Session, leg: CallLeg, report: StatusReport, now: datetime) -> bool:

@@ -163,18 +163,26 @@ def record_status(
         call.status = status
         if seq is not None:
             call.last_sequence = seq
-    if status in TERMINAL and call.ended_at is None:
-        call.ended_at = now
-        call.duration_s = report.duration_s
-        for leg in call.legs:
-            if leg.ended_at is None:
-                leg.ended_at = now
-                if leg.state == "accepted":
-                    leg.state = "completed"
-                elif leg.state in OPEN_LEG_STATES:
-                    leg.state = "caller-gone"
+    if status in TERMINAL:
+        call_ended(call, now, report.duration_s)
     _settle(call)
     return True
+
+
+def call_ended(call: Call, at: datetime, duration_s: int | None) -> None:
+    """The call is over: it and any leg still open end at `at`, and its outcome is settled."""
+    if call.ended_at is not None:
+        return
+    call.ended_at = at
+    call.duration_s = duration_s
+    for leg in call.legs:
+        if leg.ended_at is None:
+            leg.ended_at = max(at, leg.started_at)
+            if leg.state == "accepted":
+                leg.state = "completed"
+            elif leg.state in OPEN_LEG_STATES:
+                leg.state = "caller-gone"
+    _settle(call)
 
 
 def recovered_from_recording(

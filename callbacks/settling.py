@@ -1,0 +1,33 @@
+"""The settle-calls job: calls and adviser legs whose end never reached us, settled from
+Twilio's answer or, failing that, after a long silence (the rules are in calls/settle.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from callbacks.messages import attach_orphans, file_missed_call
+from calls import settle
+
+if TYPE_CHECKING:
+    from callbacks.jobkit import JobContext
+
+
+def settle_calls(session: Session, ctx: JobContext, now: datetime) -> str:
+    """Ask Twilio about calls and adviser legs whose end never arrived, and settle them.
+
+    What to check is read in one short transaction and committed before Twilio is asked, so
+    nothing is held open meanwhile; the answers are applied in a second one, which locks each
+    call as a webhook does, so a second clock or a late webhook simply finds it settled.
+    """
+    open_calls = settle.due(session, ctx.settings, now)
+    session.commit()
+    answers = settle.ask(ctx.dialer, open_calls)
+    result = settle.apply(session, open_calls, answers, now)
+    for call in result.ended:  # as the call's own final status would have done
+        attach_orphans(session, ctx.settings, call, now)
+        if call.outcome == "missed":
+            file_missed_call(session, ctx.settings, call, now)
+    return result.summary()

@@ -1,0 +1,356 @@
+"""The settle-calls job: a call or adviser leg whose end never arrived is settled, from Twilio's
+answer when it can give one, rather than keeping an adviser busy for hours."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import responses
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, delete, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
+
+import helpline.models  # noqa: F401 - every table in Base.metadata for the clean-up
+from callbacks.jobs import JOBS, JobContext
+from callbacks.models import Callback
+from callbacks.settling import settle_calls
+from calls.models import Call, CallLeg
+from helpline.app import create_app, make_runtime
+from helpline.db import Base, session_factory
+from helpline.dialer import CallProgress, Dialer, LoggingDialer
+from helpline.scheduler import run_job
+from helpline.settings import Settings
+from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
+from tests.factories import adviser, signed_post
+from webhooks.rest import TwilioDialer
+
+MONDAY = date(2026, 11, 30)
+PARENT = "+447700900123"
+ANN = "+447700900001"
+SID = "CA" + "5" * 32
+LEG_SID = "CA" + "7" * 32
+ACCOUNT = "AC" + "0" * 32
+API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
+
+
+def post(client: FlaskClient, path: str, params: dict[str, str]) -> TestResponse:
+    response = signed_post(client, path, params, token=TOKEN, base_url=BASE_URL)
+    assert response.status_code == 200
+    return response
+
+
+def answered_call(client: FlaskClient, session: Session) -> int:
+    """A call rings Ann, who presses 1; nothing more is ever heard of it. Her leg's id."""
+    post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
+    leg = session.scalars(select(CallLeg)).one().id
+    session.commit()  # on SQLite a reading session holds the write lock until it ends
+    params = {"CallSid": LEG_SID, "ParentCallSid": SID}
+    post(client, f"/voice/screen?leg={leg}", params)
+    post(client, f"/voice/screen-answer?leg={leg}", {**params, "Digits": "1"})
+    return leg
+
+
+def twilio_call(sid: str, status: str, end: datetime | None, duration: int | None) -> Any:
+    return {
+        "sid": sid,
+        "account_sid": ACCOUNT,
+        "status": status,
+        "start_time": "Mon, 30 Nov 2026 10:00:00 +0000",
+        "end_time": end.strftime("%a, %d %b %Y %H:%M:%S +0000") if end else None,
+        "duration": str(duration) if duration is not None else None,
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
+    }
+
+
+@pytest.fixture
+def twilio() -> Iterator[responses.RequestsMock]:
+    """Twilio's REST API, answered locally; any request not registered fails the test."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def run(
+    sessions: sessionmaker[Session], session: Session, settings: Settings
+) -> Callable[..., str]:
+    """Run the job in a session of its own, as the scheduler does."""
+
+    def run_once(
+        now: datetime, dialer: Dialer | None = None, with_settings: Settings | None = None
+    ) -> str:
+        session.flush()
+        ctx = JobContext(with_settings or settings, dialer or LoggingDialer())
+        with sessions() as job_session:
+            summary = settle_calls(job_session, ctx, now)
+            job_session.commit()
+        session.expire_all()
+        return summary
+
+    return run_once
+
+
+@pytest.fixture
+def ann(session: Session) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    session.commit()
+
+
+def rings_ann(client: FlaskClient, n: int) -> bool:
+    """Whether a new call rings Ann (else she is still busy, and it goes to the answer machine)."""
+    params = {"CallSid": f"CA{n:032d}", "From": "+447700900124", "To": HEREFORD}
+    return ANN in post(client, "/voice/incoming", params).get_data(as_text=True)
+
+
+def test_settle_calls_is_one_of_the_scheduler_jobs() -> None:
+    assert JOBS["settle-calls"].run is settle_calls
+
+
+@pytest.mark.usefixtures("ann")
+def test_an_answered_call_whose_end_never_arrived_is_settled_from_twilios_answer(
+    client: FlaskClient,
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+) -> None:
+    answered_call(client, session)
+    start = clock()
+    dialer = TwilioDialer(ACCOUNT, "token")
+    clock.advance(minutes=9)
+    assert run(clock(), dialer).startswith("checked 0 call(s)")  # a conversation goes on
+    assert len(twilio.calls) == 0
+    clock.advance(minutes=6)
+    ended = start + timedelta(minutes=12)
+    twilio.get(f"{API}/Calls/{LEG_SID}.json", json=twilio_call(LEG_SID, "completed", ended, 700))
+    twilio.get(f"{API}/Calls/{SID}.json", json=twilio_call(SID, "completed", ended, 720))
+
+    summary = run(clock(), dialer)
+
+    assert summary == "checked 1 call(s): settled 1 call(s) and 1 leg(s), 0 of them as unknown"
+    leg = session.scalars(select(CallLeg)).one()
+    assert (leg.state, leg.ended_at) == ("completed", ended)
+    call = session.scalars(select(Call)).one()
+    assert (call.status, call.outcome, call.ended_at, call.duration_s) == (
+        "completed",
+        "answered",
+        ended,
+        720,
+    )
+    assert rings_ann(client, 2)
+    assert run(clock(), dialer).startswith("checked 0 call(s)")
+    assert len(twilio.calls) == 2
+
+
+@pytest.mark.usefixtures("ann")
+def test_a_conversation_twilio_says_is_still_going_is_left_alone(
+    client: FlaskClient,
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+) -> None:
+    answered_call(client, session)
+    clock.advance(minutes=25)
+    twilio.get(f"{API}/Calls/{LEG_SID}.json", json=twilio_call(LEG_SID, "in-progress", None, None))
+    twilio.get(f"{API}/Calls/{SID}.json", json=twilio_call(SID, "in-progress", None, None))
+
+    summary = run(clock(), TwilioDialer(ACCOUNT, "token"))
+
+    assert summary == "checked 1 call(s): settled 0 call(s) and 0 leg(s), 0 of them as unknown"
+    assert session.scalars(select(CallLeg)).one().state == "accepted"
+    assert session.scalars(select(Call)).one().outcome is None
+    assert not rings_ann(client, 2)
+
+
+@pytest.mark.usefixtures("ann")
+def test_when_twilio_cannot_be_asked_a_silent_conversation_ends_as_unknown_after_90_minutes(
+    client: FlaskClient, session: Session, clock: Clock, run: Callable[..., str]
+) -> None:
+    answered_call(client, session)
+    accepted = clock()
+    clock.advance(minutes=89)
+    assert run(clock()).endswith("settled 0 call(s) and 0 leg(s), 0 of them as unknown")
+    assert not rings_ann(client, 2)
+    clock.advance(minutes=2)
+
+    summary = run(clock())
+
+    assert summary.endswith("settled 1 call(s) and 1 leg(s), 2 of them as unknown")
+    leg = session.scalars(select(CallLeg).where(CallLeg.adviser_id.is_not(None))).first()
+    assert leg is not None and (leg.state, leg.ended_at) == ("unknown", accepted)
+    call = session.scalars(select(Call).where(Call.sid == SID)).one()
+    assert (call.outcome, call.ended_at) == ("answered", accepted)
+    assert rings_ann(client, 3)
+
+
+def test_a_call_at_the_answer_machine_whose_end_never_arrived_is_a_missed_call(
+    client: FlaskClient,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+) -> None:
+    files_missed = dataclasses.replace(
+        settings, callbacks=dataclasses.replace(settings.callbacks, missed_call_makes_callback=True)
+    )
+    dialer = TwilioDialer(ACCOUNT, "token")
+    post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
+    ended = clock() + timedelta(minutes=2)
+    clock.advance(minutes=15)
+    assert run(clock(), dialer, files_missed).startswith("checked 0 call(s)")
+    assert len(twilio.calls) == 0  # a caller may still be leaving a long message
+    clock.advance(minutes=5)
+    twilio.get(f"{API}/Calls/{SID}.json", json=twilio_call(SID, "completed", ended, 120))
+
+    assert run(clock(), dialer, files_missed).startswith("checked 1 call(s): settled 1 call(s)")
+
+    call = session.scalars(select(Call)).one()
+    assert (call.outcome, call.ended_at) == ("missed", ended)
+    assert session.scalars(select(Callback.phone)).all() == [PARENT]
+
+
+def test_a_leg_that_never_rang_is_ended_without_asking_twilio(
+    client: FlaskClient,
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+    twilio: responses.RequestsMock,
+) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    session.commit()
+    post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
+    clock.advance(minutes=11)  # the answer naming Ann was lost; nothing more was heard
+
+    summary = run(clock(), TwilioDialer(ACCOUNT, "token"))
+
+    assert summary.endswith("settled 0 call(s) and 1 leg(s), 1 of them as unknown")
+    assert len(twilio.calls) == 0
+    leg = session.scalars(select(CallLeg)).one()
+    assert (leg.state, leg.ended_at is not None) == ("unknown", True)
+
+
+@pytest.mark.usefixtures("ann")
+def test_a_late_webhook_after_settling_changes_nothing_and_a_late_dial_result_rings_nobody(
+    client: FlaskClient,
+    session: Session,
+    clock: Clock,
+    run: Callable[..., str],
+) -> None:
+    leg = answered_call(client, session)
+    clock.advance(minutes=100)
+    run(clock())
+    done = {"CallSid": SID, "DialCallStatus": "completed", "CallStatus": "in-progress"}
+    assert "<Dial" not in post(client, f"/voice/dial-result?leg={leg}", done).get_data(as_text=True)
+    post(
+        client, "/voice/status", {"CallSid": SID, "CallStatus": "completed", "SequenceNumber": "3"}
+    )
+    session.expire_all()
+    call = session.scalars(select(Call).where(Call.sid == SID)).one()
+    assert call.outcome == "answered"
+    assert [leg.state for leg in session.scalars(select(CallLeg))] == ["unknown"]
+
+
+# --- no transaction is held open while Twilio is asked --------------------------------------
+
+
+class WatchingDialer:
+    """Answers like Twilio, and notes whether the database was free each time it was asked."""
+
+    places_calls = True
+
+    def __init__(self, database_free: Callable[[], bool], answers: dict[str, CallProgress]):
+        self.database_free = database_free
+        self.answers = answers
+        self.free: list[bool] = []
+
+    def fetch_call_status(self, sid: str) -> CallProgress | None:
+        self.free.append(self.database_free())
+        return self.answers.get(sid)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the job asked the dialer for {name}")
+
+
+@pytest.fixture
+def committed(engine: Engine) -> Iterator[Engine]:
+    """The test database with committed data (no test transaction around it), emptied after."""
+    try:
+        yield engine
+    finally:
+        with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(delete(table))
+
+
+def database_free(engine: Engine) -> Callable[[], bool]:
+    """Whether no other connection holds a transaction open (PostgreSQL) or the write lock
+    (SQLite, where a transaction takes it from its first statement)."""
+    if engine.dialect.name == "sqlite":
+        path = make_url(engine.url).database
+
+        def sqlite_free() -> bool:
+            probe = sqlite3.connect(str(path), timeout=0, isolation_level=None)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                return True
+            except sqlite3.OperationalError:
+                return False
+            finally:
+                probe.close()
+
+        return sqlite_free
+
+    def postgres_free() -> bool:
+        with engine.connect() as conn:
+            busy = conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                )
+            )
+        return busy == 0
+
+    return postgres_free
+
+
+def test_no_transaction_is_open_while_twilio_is_asked(
+    committed: Engine, settings: Settings
+) -> None:
+    start = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    clock = Clock(start)
+    sessions = session_factory(committed)
+    with Session(committed) as setup:
+        adviser(setup, "Ann Ash", ANN, "herefordshire", MONDAY)
+        setup.commit()
+    app: Flask = create_app(make_runtime(settings, sessions=sessions, clock=clock))
+    client = app.test_client()
+    with Session(committed) as look:
+        answered_call(client, look)
+    clock.advance(minutes=30)
+    ended = start + timedelta(minutes=20)
+    dialer = WatchingDialer(
+        database_free(committed),
+        {
+            LEG_SID: CallProgress(LEG_SID, "completed", ended, 1100),
+            SID: CallProgress(SID, "completed", ended, 1200),
+        },
+    )
+    runtime = make_runtime(settings, sessions=sessions, clock=clock, dialer=dialer)  # type: ignore[arg-type]
+    assert database_free(committed)()
+
+    summary = run_job(runtime, "settle-calls")
+
+    assert dialer.free == [True, True]
+    assert summary.endswith("settled 1 call(s) and 1 leg(s), 0 of them as unknown")
+    with Session(committed) as check:
+        assert check.scalars(select(Call.outcome)).one() == "answered"
