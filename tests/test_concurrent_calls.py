@@ -209,3 +209,31 @@ def test_an_incoming_call_and_its_retry_at_once_make_one_call_and_no_apology(
     assert [a for a in answers if wording.APOLOGY in a] == []
     with Session(committed) as check:
         assert sorted(check.scalars(select(Call.sid))) == sids
+
+
+def test_a_ring_out_and_the_caller_hanging_up_at_once_leave_no_adviser_ringing(
+    committed: Engine, settings: Settings
+) -> None:
+    with Session(committed) as setup:
+        adviser(setup, "Ann Ash", ANN, "herefordshire", date(2026, 11, 30))
+        adviser(setup, "Ben Birch", BEN, "herefordshire", date(2026, 11, 30))
+        setup.commit()
+    app = create_app(make_runtime(settings, sessions=session_factory(committed), clock=lambda: NOW))
+    client = app.test_client()
+    for n in range(20):
+        sid = f"CA{n:032d}"
+        params = {"CallSid": sid, "From": PARENT, "To": HEREFORD}
+        signed_post(client, "/voice/incoming", params, token=TOKEN, base_url=BASE_URL)
+        with Session(committed) as look:
+            leg = look.scalars(
+                select(CallLeg.id).join(Call).where(Call.sid == sid).order_by(CallLeg.id.desc())
+            ).first()
+        rang_out = {"CallSid": sid, "DialCallStatus": "no-answer", "CallStatus": "in-progress"}
+        gone = {"CallSid": sid, "CallStatus": "completed", "SequenceNumber": "3"}
+        pair = [(f"/voice/dial-result?leg={leg}", rang_out), ("/voice/status", gone)]
+        at_once(app, pair if n % 2 else pair[::-1])
+    with Session(committed) as check:
+        still_open = check.scalars(select(CallLeg.id).where(CallLeg.ended_at.is_(None))).all()
+        outcomes = set(check.scalars(select(Call.outcome)))
+    assert still_open == []
+    assert outcomes == {"abandoned"}
