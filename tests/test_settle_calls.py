@@ -21,7 +21,6 @@ from werkzeug.test import TestResponse
 import helpline.models  # noqa: F401 - every table in Base.metadata for the clean-up
 from callbacks.jobs import JOBS, JobContext
 from callbacks.models import Callback
-from callbacks.settling import settle_calls
 from calls.models import Call, CallLeg
 from helpline.app import create_app, make_runtime
 from helpline.db import Base, session_factory
@@ -88,9 +87,7 @@ def run(
     ) -> str:
         session.flush()
         ctx = JobContext(with_settings or settings, dialer or LoggingDialer())
-        with sessions() as job_session:
-            summary = settle_calls(job_session, ctx, now)
-            job_session.commit()
+        summary = JOBS["settle-calls"].run(sessions, ctx, now)
         session.expire_all()
         return summary
 
@@ -107,10 +104,6 @@ def rings_ann(client: FlaskClient, n: int) -> bool:
     """Whether a new call rings Ann (else she is still busy, and it goes to the answer machine)."""
     params = {"CallSid": f"CA{n:032d}", "From": "+447700900124", "To": HEREFORD}
     return ANN in post(client, "/voice/incoming", params).get_data(as_text=True)
-
-
-def test_settle_calls_is_one_of_the_scheduler_jobs() -> None:
-    assert JOBS["settle-calls"].run is settle_calls
 
 
 @pytest.mark.usefixtures("ann")
