@@ -151,6 +151,14 @@ def _require_open(callback: Callback) -> None:
         raise CallbackError(f"callback {callback.id} is already {callback.status}")
 
 
+def _require_working(adviser: Adviser) -> None:
+    if adviser.left_at is not None:
+        raise CallbackError(
+            f"{adviser.name} has left the service, so they are given no callbacks and make "
+            "no calls back"
+        )
+
+
 def _flush(session: Session, callback: Callback) -> None:
     # Every action writes the row, so its version moves on and a concurrent action that read
     # the old version fails instead of silently doing the same work twice.
@@ -198,6 +206,7 @@ def assign(
     Returns a notice when the adviser is not on shift now, which staff should be shown.
     """
     _require_open(callback)
+    _require_working(adviser)
     previous = callback.assigned_to.name if callback.assigned_to else None
     callback.assigned_to_id = adviser.id
     callback.assigned_to = adviser
@@ -319,6 +328,7 @@ def start_attempt(
 ) -> Attempt:
     """Begin a call-back attempt by `adviser`; the call itself is placed after commit."""
     _require_open(callback)
+    _require_working(adviser)
     if callback.phone is None:
         raise CallbackError(f"callback {callback.id} has no number to call")
     if callback.next_attempt_at is not None and callback.next_attempt_at > now:

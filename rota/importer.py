@@ -22,7 +22,7 @@ from helpline.phones import uk_number
 from helpline.settings import Settings
 from rota.calendar import local_instant
 from rota.models import Adviser, Shift
-from rota.service import name_key
+from rota.service import left_on, name_key
 
 COLUMNS = ("name", "phone", "office", "date", "start", "end", "duty_officer")
 NAME_MAX = 120  # the width of Adviser.name and Adviser.name_key
@@ -308,7 +308,12 @@ def import_rota(session: Session, settings: Settings, text: str, now: datetime) 
         .where(Shift.day >= min(r.day for r in rows), Shift.day <= max(r.day for r in rows))
     ).all()
     shifts = [(shift, adviser) for shift, adviser in existing]
-    errors = _database_errors(rows, shifts)
+    leavers = session.scalars(
+        select(Adviser).where(
+            Adviser.name_key.in_({row.key for row in rows}), Adviser.left_at.is_not(None)
+        )
+    ).all()
+    errors = _database_errors(rows, shifts, {a.name_key: a for a in leavers}, settings)
     if errors:
         raise RotaImportError(errors)
     advisers = _upsert_advisers(session, rows, now, result)
@@ -338,11 +343,18 @@ def import_rota(session: Session, settings: Settings, text: str, now: datetime) 
     return result
 
 
-def _database_errors(rows: list[RotaRow], shifts: list[tuple[Shift, Adviser]]) -> list[str]:
-    """Problems between the file and the shifts already held for its dates.
+def _database_errors(
+    rows: list[RotaRow],
+    shifts: list[tuple[Shift, Adviser]],
+    leavers: dict[str, Adviser],
+    settings: Settings,
+) -> list[str]:
+    """Problems between the file and what is already held: advisers who have left, and shifts.
 
-    Only a duty officer can clash: an adviser's own stored shifts on a date the file names for
-    them are replaced, so they cannot overlap the file's.
+    A leaver's rows before the day they left may stay in a re-exported file; a row on or after
+    it would bring them back without anyone meaning to. Only a duty officer can clash with a
+    stored shift: an adviser's own stored shifts on a date the file names for them are
+    replaced, so they cannot overlap the file's.
     """
     named = {(row.key, row.day) for row in rows}
     kept_duty: dict[date, tuple[Shift, Adviser]] = {
@@ -352,6 +364,14 @@ def _database_errors(rows: list[RotaRow], shifts: list[tuple[Shift, Adviser]]) -
     }
     errors = []
     for row in rows:
+        leaver = leavers.get(row.key)
+        left = left_on(settings, leaver) if leaver is not None else None
+        if leaver is not None and left is not None and row.day >= left:
+            errors.append(
+                f"line {row.line}, name: {leaver.name} left on {left}; take their rows from "
+                f"{left} on out of the file, or bring them back first with: "
+                f'helpline advisers return "{leaver.name}"'
+            )
         if row.duty_officer and row.day in kept_duty:
             shift, adviser = kept_duty[row.day]
             errors.append(

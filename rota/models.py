@@ -11,7 +11,11 @@ from helpline.db import Base
 
 
 class Adviser(Base):
-    """A member of either county team, known by name; `phone` is where they are rung."""
+    """A member of either county team, known by name; `phone` is where they are rung.
+
+    `left_at` is set when they leave: they are rung for nothing and given no work, and a rota
+    import may not give them shifts again until they are brought back.
+    """
 
     __tablename__ = "adviser"
 
@@ -21,6 +25,7 @@ class Adviser(Base):
     phone: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
 
     shifts: Mapped[list[Shift]] = relationship(back_populates="adviser")
 

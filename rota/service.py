@@ -53,11 +53,13 @@ def calendar(
 
 
 def on_shift(session: Session, now: datetime) -> list[OnShift]:
-    """Every adviser whose shift covers `now`, with the office they work for in that shift."""
+    """Every adviser whose shift covers `now`, with the office they work for in that shift.
+
+    An adviser who has left is never on shift, whatever shifts remain."""
     rows = session.execute(
         select(Shift, Adviser)
         .join(Adviser, Shift.adviser_id == Adviser.id)
-        .where(Shift.starts_at <= now, Shift.ends_at > now)
+        .where(Shift.starts_at <= now, Shift.ends_at > now, Adviser.left_at.is_(None))
         .order_by(Shift.starts_at, Adviser.name)
     ).all()
     return [
@@ -170,12 +172,38 @@ def remove_day(
     return _stop(session, settings, shifts, now)
 
 
+def left_on(settings: Settings, adviser: Adviser) -> date | None:
+    """The local date the adviser left on, or None while they work for the service."""
+    if adviser.left_at is None:
+        return None
+    return adviser.left_at.astimezone(settings.timezone).date()
+
+
 def leave(session: Session, settings: Settings, adviser: Adviser, now: datetime) -> Stopped:
-    """Stop all the adviser's shifts from now: one in progress ends now, later ones are removed.
+    """Record that the adviser has left (the first time only) and stop all their shifts from
+    now: one in progress ends now, later ones are removed.
 
     Shifts already over stay, for the statistics. Their callbacks are the queue's to hand back.
+    Until they are brought back, a rota import may not give them shifts from the day they left.
     """
+    if adviser.left_at is None:
+        adviser.left_at = adviser.updated_at = now
     shifts = session.scalars(
         select(Shift).where(Shift.adviser_id == adviser.id, Shift.ends_at > now)
     ).all()
     return _stop(session, settings, shifts, now)
+
+
+def bring_back(
+    session: Session, settings: Settings, adviser: Adviser, now: datetime
+) -> date | None:
+    """An adviser who left comes back: a rota import may give them shifts again.
+
+    Returns the local date they had left on, or None when they had not left (nothing changes).
+    """
+    was = left_on(settings, adviser)
+    if was is not None:
+        adviser.left_at = None
+        adviser.updated_at = now
+        session.flush()
+    return was

@@ -65,3 +65,34 @@ def test_upgrading_a_database_keeps_its_callbacks_and_their_messages(tmp_path: P
         assert conn.execute(text("SELECT callback_id FROM message")).all() == [(1,)]
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def test_upgrading_keeps_the_advisers_and_none_of_them_has_left(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/advisers.sqlite3"
+    command.upgrade(alembic_config(url), "0005")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO adviser (id, name, name_key, phone, created_at, updated_at) "
+                "VALUES (1, 'Alex Adams', 'alex adams', '+447700900001', "
+                "'2026-11-30 10:00:00', '2026-11-30 10:00:00')"
+            )
+        )
+    engine.dispose()
+
+    upgrade(url)
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name, left_at FROM adviser")).all() == [
+            ("Alex Adams", None)
+        ]
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0005")
+    engine = make_engine(url)
+    assert "left_at" not in {c["name"] for c in inspect(engine).get_columns("adviser")}
+    engine.dispose()

@@ -12,14 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callbacks import queue
-from callbacks.jobs import JobContext, return_to_pool
+from callbacks.jobs import JobContext, assign_callbacks, return_to_pool
 from callbacks.models import Callback, CallbackEvent
 from callbacks.report import list_callbacks
 from helpline.dialer import LoggingDialer
 from helpline.settings import Settings
 from helpline.simulator import CallPlayer, FlaskTransport, Script
 from rota import service as rota
-from rota.models import Shift
+from rota.importer import RotaImportError, import_rota
+from rota.models import Adviser, Shift
 from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
 from tests.factories import adviser, shift
 
@@ -164,5 +165,111 @@ def test_leaving_twice_changes_nothing_more(
     alex = adviser(session, "Alex Adams", ALEX, "herefordshire", TUESDAY)
 
     assert rota.leave(session, settings, alex, clock()) == rota.Stopped(cut_short=0, removed=1)
+    assert rota.left_on(settings, alex) == MONDAY
+    clock.advance(days=1)
     assert rota.leave(session, settings, alex, clock()) == rota.Stopped(cut_short=0, removed=0)
     assert queue.hand_back(session, alex, "Admin", clock(), reason="adviser left") == 0
+    assert rota.left_on(settings, alex) == MONDAY  # the day they first left stands
+
+
+# A leaver and later rota imports
+
+HEADER = "name,phone,office,date,start,end,duty_officer"
+
+
+def rota_csv(*lines: str) -> str:
+    return "\n".join([HEADER, *lines]) + "\n"
+
+
+def test_a_reexported_rota_that_still_lists_a_leaver_is_refused_whole(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    now = clock()  # Monday 10:00, in Alex's shift
+    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", MONDAY)
+    rota.leave(session, settings, alex, now)
+    reexported = rota_csv(
+        f"Alex Adams,{ALEX},herefordshire,{FRIDAY_BEFORE},09:00,17:00,no",
+        f"Ben Birch,{BEN},herefordshire,{TUESDAY},09:00,17:00,no",
+        f"alex adams,{ALEX},herefordshire,{MONDAY},09:00,17:00,no",
+        f"Alex Adams,{ALEX},worcestershire,{TUESDAY},09:00,17:00,no",
+    )
+
+    with pytest.raises(RotaImportError) as caught:
+        import_rota(session, settings, reexported, clock.advance(hours=1))
+
+    # Only the rows on or after the day Alex left are refused, each by its line.
+    assert len(caught.value.errors) == 2
+    today, tomorrow = caught.value.errors
+    assert today.startswith(f"line 4, name: Alex Adams left on {MONDAY};")
+    assert tomorrow.startswith(f"line 5, name: Alex Adams left on {MONDAY};")
+    assert 'helpline advisers return "Alex Adams"' in today
+    # Nothing from the file was imported: not Ben, not Alex's whole Monday back.
+    assert session.scalars(select(Adviser.name)).all() == ["Alex Adams"]
+    assert shifts_of(session, alex.id) == [(MONDAY, time(9), time(10))]
+    assert on_shift_now(session, clock()) == []
+
+
+def test_a_rota_naming_a_leaver_only_before_they_left_is_imported(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", TUESDAY)
+    rota.leave(session, settings, alex, clock())
+    history = rota_csv(
+        f"Alex Adams,{ALEX},herefordshire,{FRIDAY_BEFORE},09:00,17:00,no",
+        f"Ben Birch,{BEN},herefordshire,{TUESDAY},09:00,17:00,no",
+    )
+
+    result = import_rota(session, settings, history, clock())
+
+    assert (result.advisers_added, result.shifts_added) == (1, 2)
+    assert shifts_of(session, alex.id) == [(FRIDAY_BEFORE, time(9), time(17))]
+    assert rota.left_on(settings, alex) == MONDAY
+
+
+def test_an_adviser_brought_back_can_be_given_shifts_again(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", FRIDAY_BEFORE)
+    rota.leave(session, settings, alex, clock())
+
+    assert rota.bring_back(session, settings, alex, clock()) == MONDAY
+    assert rota.bring_back(session, settings, alex, clock()) is None  # not a leaver any more
+
+    import_rota(
+        session,
+        settings,
+        rota_csv(f"Alex Adams,{ALEX},herefordshire,{TUESDAY},09:00,17:00,no"),
+        clock(),
+    )
+    assert on_shift_now(session, datetime(2026, 12, 1, 12, tzinfo=UTC)) == ["Alex Adams"]
+
+
+def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
+    app: Flask,
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    run_job: Callable[..., str],
+) -> None:
+    now = clock()  # Monday 10:00
+    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", TUESDAY)
+    rota.leave(session, settings, alex, now)
+    # A shift written straight into the database after Alex left, past every check.
+    shift(session, alex, "herefordshire", MONDAY)
+    adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
+    callback, _ = queue.callback_for(session, settings, PARENT, "herefordshire", now)
+    other, _ = queue.callback_for(session, settings, OTHER_PARENT, "herefordshire", now)
+    session.commit()
+
+    assert on_shift_now(session, now) == ["Ben Birch"]
+    assert run_job(assign_callbacks, now) == "assigned 2 of 2 waiting callback(s)"
+    assert {listed(session, now, c.id)["assigned_to"] for c in (callback, other)} == {"Ben Birch"}
+    with pytest.raises(queue.CallbackError, match="Alex Adams has left"):
+        queue.assign(session, callback, alex, "Duty Officer", now)
+    with pytest.raises(queue.CallbackError, match="Alex Adams has left"):
+        queue.start_attempt(session, other, alex, "Duty Officer", now)
+    result = CallPlayer(FlaskTransport(app), TOKEN, BASE_URL).play(
+        Script(caller="+447700900125", to=HEREFORD, advisers={ALEX: "accept", BEN: "accept"})
+    )
+    rung = [s.text.split()[2] for s in result.steps if s.text.startswith("rings adviser")]
+    assert rung == [BEN]
