@@ -157,25 +157,56 @@ def advisers() -> None:
 @click.option("--by", "actor", default="cli", help="Who is acting, for the audit trail.")
 @pass_state
 def advisers_leave(state: State, adviser: str, actor: str) -> None:
-    """An adviser leaves: their shift in progress ends now, later shifts are removed, and
-    their open callbacks go back to the pool."""
+    """An adviser leaves: their shift in progress ends now, later shifts are removed, their
+    open callbacks go back to the pool, and no rota import gives them shifts again until
+    `advisers return`."""
     from callbacks import queue
     from rota import service
 
+    settings = state.runtime.settings
     now = state.runtime.clock()
     try:
         with state.transaction() as session:
             person = service.find_adviser(session, adviser)
             name = person.name
-            stopped = service.leave(session, state.runtime.settings, person, now)
+            already = service.left_on(settings, person)
+            stopped = service.leave(session, settings, person, now)
             handed_back = queue.hand_back(session, person, actor, now, reason="adviser left")
     except (service.UnknownAdviser, queue.CallbackError) as exc:
         fail(f"{exc}; nothing changed")
+    if already is not None and stopped == service.Stopped(0, 0) and not handed_back:
+        click.echo(f"{name} already left on {already}; nothing changed.")
+        return
     done = ["their shift in progress ends now"] if stopped.cut_short else []
     were = "was" if stopped.removed == 1 else "were"
     done.append(f"{_plural(stopped.removed, 'later shift')} {were} removed")
     done.append(f"{_plural(handed_back, 'open callback')} went back to the pool")
     click.echo(f"{name} has left: {', '.join(done[:-1])} and {done[-1]}.")
+
+
+@advisers.command("return")
+@click.argument("adviser")
+@pass_state
+def advisers_return(state: State, adviser: str) -> None:
+    """An adviser who left comes back: a rota import may give them shifts again."""
+    from rota import service
+
+    try:
+        with state.transaction() as session:
+            person = service.find_adviser(session, adviser)
+            name = person.name
+            had_left = service.bring_back(
+                session, state.runtime.settings, person, state.runtime.clock()
+            )
+    except service.UnknownAdviser as exc:
+        fail(str(exc))
+    if had_left is None:
+        click.echo(f"{name} has not left; nothing changed.")
+        return
+    click.echo(
+        f"{name} is back (they had left on {had_left}): import a rota that lists them to give "
+        "them shifts."
+    )
 
 
 @main.group()

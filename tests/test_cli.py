@@ -284,6 +284,58 @@ def test_an_adviser_who_leaves_is_rung_no_more_and_their_callbacks_go_back(cli: 
     assert cli.count("shift") == 1  # today's, up to now
 
 
+def test_a_leaver_still_listed_in_a_later_rota_stays_away_until_brought_back(cli: Cli) -> None:
+    rota = cli.rota(
+        f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,no",
+        f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no",
+        f"Bryn Bowen,{BRYN},herefordshire,2026-12-03,09:00,17:00,no",
+    )
+    cli.ok("rota", "import", rota)
+    cli.ok("advisers", "leave", "Alex Adams")
+
+    refused = cli.run("rota", "import", rota)  # the council's spreadsheet, re-exported
+
+    assert refused.exit_code != 0
+    assert "nothing imported" in refused.output
+    assert f"line 2, name: Alex Adams left on {WEDNESDAY};" in refused.output
+    assert "line 3, name: Alex Adams left on" in refused.output
+    assert 'helpline advisers return "Alex Adams"' in refused.output
+    assert cli.count("shift") == 2  # today's, up to now, and Bryn's tomorrow
+    result = cli.run("simulate", "call", "--to", "herefordshire", "--accept", "Alex Adams")
+    assert caller_ids(result.output) == []
+    callback_id = leave_a_message(cli)
+    assigned = cli.run("callbacks", "assign", str(callback_id), "Alex Adams")
+    assert assigned.exit_code != 0
+    assert "Alex Adams has left the service" in assigned.output
+
+    back = cli.ok("advisers", "return", "alex adams")
+
+    assert f"Alex Adams is back (they had left on {WEDNESDAY})" in back
+    assert "Added 0 advisers" in cli.ok("rota", "import", rota)
+    result = cli.run("simulate", "call", "--to", "herefordshire", "--accept", "Alex Adams")
+    assert caller_ids(result.output) == [ALEX]
+
+
+def test_leaving_twice_says_they_already_left(cli: Cli) -> None:
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no"))
+    cli.ok("advisers", "leave", "Alex Adams")
+
+    again = cli.ok("advisers", "leave", "ALEX ADAMS")
+
+    assert f"Alex Adams already left on {WEDNESDAY}; nothing changed." in again
+
+
+def test_bringing_back_an_adviser_who_has_not_left_changes_nothing(cli: Cli) -> None:
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no"))
+
+    output = cli.ok("advisers", "return", "Alex Adams")
+
+    assert "Alex Adams has not left; nothing changed." in output
+    unknown = cli.run("advisers", "return", "Zed Zimmer")
+    assert unknown.exit_code != 0
+    assert "no adviser called 'Zed Zimmer'" in unknown.output
+
+
 def test_advisers_leave_names_an_unknown_adviser(cli: Cli) -> None:
     result = cli.run("advisers", "leave", "Zed Zimmer")
 
