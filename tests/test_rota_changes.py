@@ -273,3 +273,21 @@ def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
     )
     rung = [s.text.split()[2] for s in result.steps if s.text.startswith("rings adviser")]
     assert rung == [BEN]
+
+
+def test_the_demo_starts_again_after_one_of_its_advisers_left(
+    session: Session, clock: Clock
+) -> None:
+    from helpline.demo import seed
+    from tests.conftest import make_settings
+
+    demo = make_settings(HELPLINE_DEMO="1")
+    seed(session, demo, clock())
+    alex = rota.find_adviser(session, "Alex Adams")
+    rota.leave(session, demo, alex, clock())
+
+    # `helpline --demo serve` seeds its rota again each time it starts.
+    assert "Demo rota:" in seed(session, demo, clock.advance(days=1))
+
+    assert "Alex Adams" not in on_shift_now(session, clock())
+    assert "Bryn Bowen" in on_shift_now(session, clock())
