@@ -61,6 +61,10 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> str:
         policy.Worker(a.adviser_id, a.office, loads.get(a.adviser_id, 0), a.name) for a in working
     ]
     partners = {key: office.fallback for key, office in settings.offices.items()}
+    # A callback whose office is no longer configured has no team of its own: any team may
+    # call the parent back.
+    for callback in waiting:
+        partners.setdefault(callback.office, tuple(settings.offices))
     pairs = policy.assign(
         [policy.OpenWork(c.id, c.office, c.due_at) for c in waiting],
         workers,
@@ -147,7 +151,7 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
         .order_by(Callback.due_at),
     )
     ctx.after_claim()
-    calendars: dict[str, OfficeCalendar] = {}
+    calendars: dict[str, OfficeCalendar | None] = {}
     raised = 0
     for callback in candidates:
         due = callback.due_at
@@ -157,8 +161,16 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
             kind = "overdue"
         else:
             if callback.office not in calendars:
-                calendars[callback.office] = rota.calendar(session, settings, callback.office, now)
-            left = working_seconds_between(calendars[callback.office], now, due)
+                calendars[callback.office] = rota.calendar_if_configured(
+                    session, settings, callback.office, now
+                )
+            calendar = calendars[callback.office]
+            # An office no longer configured has no hours to count in: plain time, then.
+            left = (
+                working_seconds_between(calendar, now, due)
+                if calendar is not None
+                else (due - now).total_seconds()
+            )
             if left > warn_seconds:
                 continue
             kind = "due-soon"

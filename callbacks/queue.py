@@ -415,7 +415,13 @@ def record_outcome(
         attempt.note = note.strip()
     if next_state == "retry":
         if replacing is None or callback.status not in OPEN_STATUSES:
-            calendar = rota.calendar(session, settings, callback.office, now, days=60)
+            calendar = rota.calendar_if_configured(session, settings, callback.office, now)
+            if calendar is None:
+                log.warning(
+                    "callback %s: office %r is no longer configured; retry spaced in plain hours",
+                    callback.id,
+                    callback.office,
+                )
             callback.next_attempt_at = retry_at(
                 calendar, now, settings.callbacks.retry_spacing_working_hours
             )

@@ -67,10 +67,12 @@ def add_working_hours(cal: OfficeCalendar, start: datetime, hours: float) -> dat
     return None
 
 
-def retry_at(cal: OfficeCalendar, after: datetime, hours: float) -> datetime:
+def retry_at(cal: OfficeCalendar | None, after: datetime, hours: float) -> datetime:
     """When a retry is due: `hours` working hours after `after`, or plain hours when the office
-    has no opening in sight (a parent is still called back while it stays closed)."""
-    return add_working_hours(cal, after, hours) or after + timedelta(hours=hours)
+    has no opening in sight or no calendar (`cal` None: it is no longer configured), so a
+    parent is still called back."""
+    working = add_working_hours(cal, after, hours) if cal is not None else None
+    return working or after + timedelta(hours=hours)
 
 
 def working_seconds_between(cal: OfficeCalendar, start: datetime, end: datetime) -> float:

@@ -52,6 +52,16 @@ def calendar(
     )
 
 
+def calendar_if_configured(
+    session: Session, settings: Settings, key: str, around: datetime, days: int = 60
+) -> OfficeCalendar | None:
+    """The office's calendar, or None when no office has that key any more (an office can be
+    removed from the configuration while its callbacks remain)."""
+    if key not in settings.offices:
+        return None
+    return calendar(session, settings, key, around, days)
+
+
 def on_shift(session: Session, now: datetime) -> list[OnShift]:
     """Every adviser whose shift covers `now`, with the office they work for in that shift.
 

@@ -47,6 +47,7 @@ class Cli:
         self.tmp_path = tmp_path
         self.db_path = tmp_path / "cli.sqlite3"
         self.runner = CliRunner()
+        self.config: str | None = None  # HELPLINE_CONFIG, if any
 
     def env(self, *, demo: bool = False, token: str = TOKEN) -> dict[str, str | None]:
         return {
@@ -55,7 +56,7 @@ class Cli:
             "TWILIO_AUTH_TOKEN": token,
             "PUBLIC_BASE_URL": "https://helpline.example.test",
             "HELPLINE_DEMO": "1" if demo else "",
-            "HELPLINE_CONFIG": None,
+            "HELPLINE_CONFIG": self.config,
             "TWILIO_ACCOUNT_SID": None,
         }
 
@@ -614,3 +615,50 @@ def test_a_message_while_the_office_is_closed_until_further_notice_waits_with_no
     friday = WEDNESDAY_LATE_MORNING + timedelta(days=2)
     assert timedelta(0) <= due - friday < timedelta(minutes=1)
     assert "start-clocks" in cli.ok("jobs", "list")
+
+
+# an office removed from the configuration while its callbacks remain
+
+HOURS = """
+mon = ["09:00-17:00"]
+tue = ["09:00-17:00"]
+wed = ["09:00-17:00"]
+thu = ["09:00-17:00"]
+fri = ["09:00-16:30"]
+"""
+
+
+def test_the_queue_still_works_a_callback_whose_office_was_removed(cli: Cli) -> None:
+    cli.ok(
+        "rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,no")
+    )
+    cli.config = cli.write(
+        "three-offices.toml",
+        "".join(
+            f'[offices.{key}]\nname = "{key.title()}"\nnumbers = ["{number}"]\n'
+            f"fallback = []\n[offices.{key}.hours]{HOURS}\n"
+            for key, number in (
+                ("herefordshire", "+441632960001"),
+                ("worcestershire", "+441632960002"),
+                ("leominster", "+441632960003"),
+            )
+        ),
+    )
+    cli.ok("simulate", "call", "--to", "leominster", "--message-seconds", "20")
+    cli.config = None  # Leominster's office is gone from the configuration
+
+    [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
+    assert (callback["office"], callback["status"]) == ("leominster", "open")
+    assert "leominster" in cli.ok("callbacks", "list")
+    assert "raised 0 deadline warning(s)" in cli.ok("jobs", "run", "warn-deadlines")
+    assert "no callback waits for an opening" in cli.ok("jobs", "run", "start-clocks")
+    assert "assigned 1 of 1" in cli.ok("jobs", "run", "assign-callbacks")
+
+    retry = cli.ok("callbacks", "outcome", str(callback["id"]), "no-answer")
+
+    due = datetime.fromisoformat(retry.split("a retry is due from ")[1].strip())
+    assert (
+        timedelta(0) <= due - (WEDNESDAY_LATE_MORNING + timedelta(hours=2)) < timedelta(minutes=1)
+    )
+    [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
+    assert (callback["status"], callback["attempts"]) == ("open", 1)

@@ -240,10 +240,12 @@ def test_working_hours_with_no_opening_ahead_are_none() -> None:
         (with_closures((london(date(2023, 3, 13), 0), None)), london(date(2023, 3, 10), 18)),
         # No hours at all: plain hours.
         (OfficeCalendar(hours={}, tz=LONDON, holidays=frozenset()), london(date(2023, 3, 10), 18)),
+        # No calendar: the office is no longer configured. Plain hours.
+        (None, london(date(2023, 3, 10), 18)),
     ],
 )
 def test_a_retry_is_spaced_in_plain_hours_only_when_the_office_has_no_opening_in_sight(
-    cal: OfficeCalendar, expected: datetime
+    cal: OfficeCalendar | None, expected: datetime
 ) -> None:
     assert retry_at(cal, london(date(2023, 3, 10), 16), 2) == expected
 
