@@ -846,3 +846,30 @@ def test_an_outcome_the_adviser_has_confirmed_is_not_replaced_again(
 
     assert outcomes(world) == ["no-answer", "left-message"]
     assert world.listed()["attempts"] == 2
+
+
+def test_a_call_back_for_an_office_since_removed_still_reaches_the_parent(
+    session: Session,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: Clock,
+    twilio: responses.RequestsMock,
+) -> None:
+    # Filed for an office that the configuration no longer has.
+    world = make_world(
+        session, sessions, settings, clock, TwilioDialer(ACCOUNT, "token"), office="leominster"
+    )
+    attempt_id = placed_attempt(world, twilio)
+
+    root = xml(world.post(f"/voice/callback/adviser?attempt={attempt_id}", adviser_leg(attempt_id)))
+
+    [gather] = root.iter("Gather")
+    assert "Call back for the helpline. Press 1" in spoken(gather)
+    root = xml(
+        world.post(
+            f"/voice/callback/connect?attempt={attempt_id}",
+            {**adviser_leg(attempt_id), "Digits": "1"},
+        )
+    )
+    (dial,) = root.iter("Dial")
+    assert dial.get("callerId") == HEREFORD  # the first office's helpline number

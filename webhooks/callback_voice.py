@@ -48,7 +48,7 @@ def adviser(
         num_digits=1, timeout=10, action=url(f"/voice/callback/connect?attempt={attempt.id}")
     )
     speaker = twiml.Speaker(settings)
-    speaker.say(gather, wording.callback_prompt(settings.offices[callback.office]))
+    speaker.say(gather, wording.callback_prompt(settings.offices.get(callback.office)))
     response.append(gather)
     speaker.say(response, wording.CALLBACK_NOT_STARTED)
     response.hangup()

@@ -156,10 +156,12 @@ def read_back(spoken: str) -> str:
     return f"You entered {spoken}. Press 1 if that is right, or 2 to enter it again."
 
 
-def callback_prompt(office: Office) -> str:
-    """What an adviser hears when the service rings them to make a call back."""
+def callback_prompt(office: Office | None) -> str:
+    """What an adviser hears when the service rings them to make a call back (`office` None:
+    the callback's office is no longer configured)."""
+    helpline = f"the {office.name} helpline" if office is not None else "the helpline"
     return (
-        f"Call back for the {office.name} helpline. Press 1 to be connected to the parent "
+        f"Call back for {helpline}. Press 1 to be connected to the parent "
         "now. The parent will see the helpline's number."
     )
 
