@@ -4,12 +4,14 @@ the environment. Read once at start-up; no other module reads os.environ."""
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -17,6 +19,7 @@ DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
 DEMO_FILE = CONFIG_DIR / "demo.toml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEMO_AUTH_TOKEN = "demo-auth-token-not-secret"  # noqa: S105 - the local demo's published token
+SECRETS = ("twilio_auth_token", "twilio_webhook_shared_key", "secret_key")
 
 
 class ConfigError(ValueError):
@@ -94,9 +97,24 @@ class Settings:
     twilio_auth_token: str | None = None
     twilio_webhook_shared_key: str | None = None
     public_base_url: str | None = None
-    secret_key: str = field(default="", repr=False)
+    secret_key: str = ""
     demo: bool = False
     log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        # Printed settings end up in logs and test reports: say whether each secret is set,
+        # never what it is, and show the database's place without its password.
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in SECRETS:
+                text = "'<hidden>'" if value else repr(value)
+            elif item.name == "database_url":
+                text = repr(without_password(value))
+            else:
+                text = repr(value)
+            shown.append(f"{item.name}={text}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def first_office(self) -> Office:
@@ -114,6 +132,21 @@ class Settings:
     def twilio_configured(self) -> bool:
         """Whether outbound calls can be placed through Twilio's REST API."""
         return bool(self.twilio_account_sid and self.twilio_auth_token and not self.demo)
+
+
+def without_password(url: str) -> str:
+    """A database URL with any password (before the host, or as ?password=) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unreadable URL>"
+    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
+    if password is None and query == parts.query:
+        return url  # rebuilt, sqlite:/// would lose a slash
+    host = parts.netloc.rsplit("@", 1)[-1]
+    user = f"{parts.username or ''}:***@" if password is not None else parts.netloc[: -len(host)]
+    return urlunsplit(parts._replace(netloc=user + host, query=query))
 
 
 def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

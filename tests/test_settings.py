@@ -369,3 +369,42 @@ def test_office_for_number_finds_the_office_listing_the_number() -> None:
 @pytest.mark.parametrize("number", ["+447700900123", "", "herefordshire"])
 def test_office_for_number_is_none_for_a_number_no_office_lists(number: str) -> None:
     assert load().office_for_number(number) is None
+
+
+# Secrets never show when settings are printed (a failing test puts them in CI logs).
+
+
+def test_printing_the_settings_shows_no_secret_but_says_which_are_set() -> None:
+    settings = load(
+        DATABASE_URL="postgresql+psycopg://helpline:db-pass-w0rd@db.example.test:5432/helpline",
+        TWILIO_ACCOUNT_SID="AC123",
+        TWILIO_AUTH_TOKEN="twilio-t0ken",
+        TWILIO_WEBHOOK_SHARED_KEY="shared-k3y",
+        SECRET_KEY="sess10n-secret",
+    )
+
+    for shown in (repr(settings), str(settings), f"{settings}", repr([settings])):
+        for secret in ("db-pass-w0rd", "twilio-t0ken", "shared-k3y", "sess10n-secret"):
+            assert secret not in shown
+        assert "db.example.test" in shown  # where the database is, still said
+        assert "twilio_auth_token='<hidden>'" in shown
+    assert "twilio_auth_token=None" in repr(load())
+    # The values themselves are untouched.
+    assert settings.twilio_auth_token == "twilio-t0ken"
+    assert settings.database_url.endswith("helpline:db-pass-w0rd@db.example.test:5432/helpline")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:p%40ss@h:5432/d", "postgresql://u:***@h:5432/d"),
+        (
+            "postgresql://h/d?user=u&password=s3cret&sslmode=require",
+            "postgresql://h/d?user=u&password=***&sslmode=require",
+        ),
+        ("postgresql://u@h/d", "postgresql://u@h/d"),
+        ("sqlite:///instance/helpline.sqlite3", "sqlite:///instance/helpline.sqlite3"),
+    ],
+)
+def test_a_printed_database_url_keeps_its_place_but_not_its_password(url: str, shown: str) -> None:
+    assert f"database_url={shown!r}" in repr(load(DATABASE_URL=url))
