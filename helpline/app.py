@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Literal
 
 from flask import Flask, Response, jsonify
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpline import clock as wall_clock
 from helpline import settings as settings_module
-from helpline.db import make_engine, session_factory
+from helpline.db import Limits, make_engine, session_factory
 from helpline.dialer import Dialer, LoggingDialer
 from helpline.logs import configure_logging
 from helpline.runtime import Runtime
@@ -29,17 +30,37 @@ def make_dialer(settings: Settings) -> Dialer:
     return LoggingDialer()
 
 
+Role = Literal["web", "background"]
+
+
+def database_engine(settings: Settings, role: Role) -> Engine:
+    """An engine whose waits suit `role`: short for the web, where a caller is waiting;
+    longer for the scheduler and commands."""
+    policy = settings.database
+    waits = policy.web if role == "web" else policy.background
+    limits = Limits(
+        connect_timeout_s=policy.connect_timeout_seconds,
+        pool_timeout_s=policy.pool_timeout_seconds,
+        statement_timeout_ms=waits.statement_timeout_ms,
+        lock_timeout_ms=waits.lock_timeout_ms,
+        idle_in_transaction_timeout_ms=waits.idle_in_transaction_timeout_ms,
+        sqlite_busy_timeout_ms=waits.sqlite_busy_timeout_ms,
+    )
+    return make_engine(settings.database_url, limits)
+
+
 def make_runtime(
     settings: Settings | None = None,
     *,
     sessions: sessionmaker[Session] | None = None,
     clock: Callable[[], datetime] | None = None,
     dialer: Dialer | None = None,
+    role: Role = "web",
 ) -> Runtime:
     """Wire settings, the database, the clock and the dialer; tests pass their own."""
     settings = settings or settings_module.load()
     if sessions is None:
-        sessions = session_factory(make_engine(settings.database_url))
+        sessions = session_factory(database_engine(settings, role))
     return Runtime(
         settings=settings,
         sessions=sessions,

@@ -10,7 +10,7 @@ import click
 
 from helpline import cli_queue, cli_simulate
 from helpline import settings as settings_module
-from helpline.app import create_app
+from helpline.app import create_app, make_runtime
 from helpline.cli_base import State, fail, parse_time, pass_state, print_json
 
 
@@ -41,7 +41,7 @@ def db_upgrade(state: State) -> None:
     """Create or migrate the database."""
     from helpline.migrate import upgrade
 
-    upgrade(state.runtime.settings.database_url)
+    upgrade(engine=state.runtime.sessions.kw["bind"])  # with the commands' waits
     click.echo("database is up to date")
 
 
@@ -77,11 +77,13 @@ def serve(state: State, host: str, port: int) -> None:
     from helpline.scheduler import build
 
     clock = build(runtime, blocking=False)
+    # The web app gets the web's short waits; the scheduler keeps the commands' longer ones.
+    web = make_runtime(runtime.settings, clock=runtime.clock, dialer=runtime.dialer)
     run(
-        create_app(runtime),
+        create_app(web),
         host=host,
         port=port,
-        engine=runtime.sessions.kw["bind"],
+        engines=(runtime.sessions.kw["bind"], web.sessions.kw["bind"]),
         in_worker=(clock.start, lambda: clock.shutdown(wait=False)),
     )
 

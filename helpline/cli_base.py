@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from helpline import settings as settings_module
 from helpline.app import make_runtime
-from helpline.db import make_engine, session_factory, unit_of_work
+from helpline.db import unit_of_work
 from helpline.logs import configure_logging
 from helpline.runtime import Runtime
 
@@ -41,8 +41,7 @@ class State:
                 from helpline.migrate import upgrade
 
                 upgrade(settings.database_url)  # the demo's own database is always kept current
-            engine = make_engine(settings.database_url)
-            self._runtime = make_runtime(settings, sessions=session_factory(engine))
+            self._runtime = make_runtime(settings, role="background")
         return self._runtime
 
     @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -58,15 +59,30 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite files get their folder and foreign keys switched on."""
+@dataclass(frozen=True)
+class Limits:
+    """How long a connection may keep its process waiting; 0 means no limit."""
+
+    connect_timeout_s: int = 0  # PostgreSQL: per address tried (libpq counts whole seconds)
+    pool_timeout_s: int = 30  # waiting for a free connection of the pool
+    statement_timeout_ms: int = 0  # PostgreSQL
+    lock_timeout_ms: int = 0  # PostgreSQL
+    idle_in_transaction_timeout_ms: int = 0  # PostgreSQL
+    sqlite_busy_timeout_ms: int = 30_000  # SQLite: waiting for another writer
+
+
+def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine:
+    """An engine for `url` whose connections wait no longer than `limits` say; SQLite files
+    get their folder and foreign keys switched on."""
+    limits = limits or Limits()
     url = normalise_url(url)
     kwargs.setdefault("hide_parameters", True)  # bound values can be phone numbers or notes
+    kwargs.setdefault("pool_timeout", limits.pool_timeout_s)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": limits.sqlite_busy_timeout_ms / 1000})
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -76,7 +92,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(limits.sqlite_busy_timeout_ms)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -85,7 +101,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    if limits.connect_timeout_s and parsed.get_backend_name() == "postgresql":
+        # libpq's minimum is 2 s; a host with several addresses may take this long for each.
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("connect_timeout", max(2, limits.connect_timeout_s))
+        kwargs["connect_args"] = connect_args
+    engine = create_engine(url, **kwargs)
+    if parsed.get_backend_name() == "postgresql":
+        _limit_postgresql_sessions(engine, limits)
+    return engine
+
+
+def _limit_postgresql_sessions(engine: Engine, limits: Limits) -> None:
+    """Set the server-side waits on each new connection, once, for the whole session."""
+    values = {
+        "statement_timeout": limits.statement_timeout_ms,
+        "lock_timeout": limits.lock_timeout_ms,
+        "idle_in_transaction_session_timeout": limits.idle_in_transaction_timeout_ms,
+    }
+
+    @event.listens_for(engine, "connect")
+    def _set_waits(dbapi_connection: Any, _record: Any) -> None:
+        # set_config rather than SET: one round trip, and the values are bound parameters.
+        # Committed, so that the first transaction's rollback cannot undo them.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in values),
+                [item for name, ms in values.items() for item in (name, f"{int(ms)}ms")],
+            )
+        dbapi_connection.commit()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

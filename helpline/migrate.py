@@ -6,14 +6,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from helpline.db import normalise_url
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+def alembic_config(
+    url: str | None = None, connection: Connection | None = None, engine: Engine | None = None
+) -> Config:
     """An Alembic configuration for our migration scripts and one database."""
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
@@ -21,12 +23,16 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
         config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     if connection is not None:
         config.attributes["connection"] = connection
+    if engine is not None:
+        config.attributes["engine"] = engine
     return config
 
 
-def upgrade(url: str | None = None, connection: Connection | None = None) -> None:
-    """Create or migrate the database to the newest revision."""
-    command.upgrade(alembic_config(url, connection), "head")
+def upgrade(
+    url: str | None = None, connection: Connection | None = None, engine: Engine | None = None
+) -> None:
+    """Create or migrate the database (named by URL, or an engine's) to the newest revision."""
+    command.upgrade(alembic_config(url, connection, engine), "head")
 
 
 def current_heads() -> tuple[str, ...]:

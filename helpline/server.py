@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
@@ -28,18 +28,19 @@ def run(
     app: Flask,
     host: str,
     port: int,
-    engine: Engine,
+    engines: Iterable[Engine],
     in_worker: tuple[Callable[[], None], Callable[[], None]] | None = None,
     **options: Any,
 ) -> None:
     """Serve `app` until interrupted; `in_worker` starts and stops work beside the app.
 
     Gunicorn forks its worker from this process. Database connections (SQLite's above all)
-    must not cross a fork, so this process closes its pool first and the worker opens its own;
+    must not cross a fork, so this process closes its pools first and the worker opens its own;
     the scheduler, which uses the database, runs in the worker rather than here.
     """
     start, stop = in_worker or (lambda: None, lambda: None)
-    engine.dispose()
+    for engine in engines:
+        engine.dispose()
     settings = {
         "bind": f"{host}:{port}",
         "workers": 1,

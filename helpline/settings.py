@@ -80,6 +80,33 @@ class CallbackPolicy:
 
 
 @dataclass(frozen=True)
+class Waits:
+    """How long one kind of process lets the database keep it waiting; 0 means no limit."""
+
+    statement_timeout_ms: int = 3000
+    lock_timeout_ms: int = 2000
+    idle_in_transaction_timeout_ms: int = 10000
+    sqlite_busy_timeout_ms: int = 2000
+
+
+@dataclass(frozen=True)
+class DatabasePolicy:
+    """Limits on waiting for the database: short for the web, where a caller is waiting,
+    longer for the scheduler and commands (`background`)."""
+
+    connect_timeout_seconds: int = 2
+    pool_timeout_seconds: int = 2
+    webhook_deadline_ms: int = 4000
+    web: Waits = Waits()
+    background: Waits = Waits(
+        statement_timeout_ms=120_000,
+        lock_timeout_ms=30_000,
+        idle_in_transaction_timeout_ms=300_000,
+        sqlite_busy_timeout_ms=30_000,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service is configured with."""
 
@@ -93,6 +120,7 @@ class Settings:
     callbacks: CallbackPolicy
     recording_retention_days: int
     database_url: str
+    database: DatabasePolicy = DatabasePolicy()
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_webhook_shared_key: str | None = None
@@ -228,13 +256,31 @@ def _check_type(where: str, value: Any, default: Any) -> None:
 
 
 def _section(cls: type[Any], raw: Mapping[str, Any], name: str) -> Any:
-    fields = cls.__dataclass_fields__
-    unknown = set(raw) - set(fields)
+    return _over(cls(), raw, name)
+
+
+def _over(base: Any, raw: Mapping[str, Any], name: str) -> Any:
+    """`base` with the settings of one TOML table over it, each checked against its type."""
+    known = base.__dataclass_fields__
+    unknown = set(raw) - set(known)
     if unknown:
         raise ConfigError(f"[{name}]: unknown setting(s) {', '.join(sorted(unknown))}")
     for key, value in raw.items():
-        _check_type(f"[{name}].{key}", value, fields[key].default)
-    return cls(**raw)
+        _check_type(f"[{name}].{key}", value, getattr(base, key))
+    return replace(base, **raw)
+
+
+def _parse_database(raw: Mapping[str, Any]) -> DatabasePolicy:
+    raw = dict(raw)
+    base = DatabasePolicy()
+    waits = {}
+    for role in ("web", "background"):
+        table = raw.pop(role, {})
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[database.{role}]: expected a table")
+        waits[role] = _over(getattr(base, role), table, f"database.{role}")
+    policy: DatabasePolicy = _over(base, raw, "database")
+    return replace(policy, **waits)
 
 
 def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
@@ -272,6 +318,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         ),
         callbacks=_section(CallbackPolicy, raw.get("callbacks", {}), "callbacks"),
         recording_retention_days=int(retention.get("recording_days", 180)),
+        database=_parse_database(raw.get("database", {})),
         # The demo never touches DATABASE_URL, which may be a real service's database.
         database_url=(
             env.get("HELPLINE_DEMO_DATABASE_URL") or "sqlite:///instance/demo.sqlite3"

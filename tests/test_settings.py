@@ -167,6 +167,15 @@ def test_a_config_without_offices_over_the_demo_keeps_the_demo_offices(tmp_path:
     assert dict(settings.offices["worcestershire"].hours) == dict.fromkeys(range(7), ALL_DAY)
 
 
+def test_a_config_changing_one_database_wait_keeps_the_others(tmp_path: Path) -> None:
+    defaults = load().database
+
+    settings = with_config(tmp_path, "[database.web]\nlock_timeout_ms = 500\n")
+
+    assert settings.database == replace(defaults, web=replace(defaults.web, lock_timeout_ms=500))
+    assert defaults.web.statement_timeout_ms < defaults.background.statement_timeout_ms
+
+
 def test_merge_leaves_its_inputs_unchanged() -> None:
     base = {"callbacks": {"max_attempts": 3, "warn_before_hours": 4}, "offices": {"a": {}}}
     over = {"callbacks": {"max_attempts": 5}, "offices": {"b": {}}}
@@ -270,6 +279,16 @@ def test_the_valid_offices_template_loads(tmp_path: Path) -> None:
             '[service]\ntimezone = ""\n',
             ["service.timezone"],
             id="empty timezone",
+        ),
+        pytest.param(
+            "[database.web]\nstatement_timeout = 5\n",
+            ["[database.web]", "statement_timeout"],
+            id="unknown database wait",
+        ),
+        pytest.param(
+            '[database]\nconnect_timeout_seconds = "2"\n',
+            ["[database].connect_timeout_seconds"],
+            id="database wait not a number",
         ),
     ],
 )

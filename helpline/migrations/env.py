@@ -44,7 +44,9 @@ if connection is not None:
 else:
     from helpline.db import make_engine
 
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    engine = config.attributes.get("engine") or make_engine(
+        config.get_main_option("sqlalchemy.url") or ""
+    )
     try:
         with engine.connect() as conn:
             run(conn)
