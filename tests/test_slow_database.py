@@ -231,3 +231,86 @@ def test_the_scheduler_and_commands_may_wait_longer_than_the_web(database_url: s
             engine.dispose()
 
     assert shown == {"web": ["3s", "2s"], "background": ["2min", "30s"]}
+
+
+# Whatever the driver cannot bound (a server that stops answering halfway through, a name lookup
+# that hangs): each webhook's own deadline.
+
+
+class Stuck:
+    """Makes a service function hang until the test lets it go on, then run as usual."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.go_on = threading.Event()
+
+    def hang(self, module: object, name: str) -> None:
+        real = getattr(module, name)
+
+        def hanging(*args: object, **kwargs: object) -> object:
+            self.go_on.wait(30)
+            return real(*args, **kwargs)
+
+        self.monkeypatch.setattr(module, name, hanging)
+
+    def release(self) -> None:
+        """Let the stuck work go on, and wait until its webhook has finished with it."""
+        self.go_on.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("webhook "):
+                thread.join(10)
+
+
+@pytest.fixture
+def stuck(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stuck]:
+    stuck = Stuck(monkeypatch)
+    yield stuck
+    stuck.release()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/deadline.sqlite3"
+    upgrade(url)
+    return url
+
+
+def stored(url: str, model: type) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(model)) or 0)
+    finally:
+        engine.dispose()
+
+
+def test_a_voice_webhook_stuck_past_its_deadline_plays_the_answer_machine_and_keeps_nothing(
+    sqlite_url: str, clock: Clock, stuck: Stuck
+) -> None:
+    import calls.service
+
+    stuck.hang(calls.service, "record_incoming")
+
+    took, response = timed_post(app_on(sqlite_url, clock), "/voice/incoming", INCOMING)
+
+    assert_answer_machine_within_limit(took, response)
+    # When the stuck work goes on at last, it is undone: the caller never heard of it.
+    stuck.release()
+    assert stored(sqlite_url, Call) == 0
+
+
+def test_a_status_callback_stuck_past_its_deadline_gets_its_2xx_and_is_still_recorded(
+    sqlite_url: str, clock: Clock, stuck: Stuck
+) -> None:
+    import calls.service
+
+    stuck.hang(calls.service, "record_status")
+    status = {**INCOMING, "CallStatus": "completed", "SequenceNumber": "2", "CallDuration": "4"}
+
+    took, response = timed_post(app_on(sqlite_url, clock), "/voice/status", status)
+
+    assert response is not None and took < ANSWER_WITHIN_S
+    assert 200 <= response.status_code < 300
+    # Nobody is waiting on a status callback's answer: its work carries on and is kept.
+    stuck.release()
+    assert stored(sqlite_url, Call) == 1

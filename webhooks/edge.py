@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 
-from flask import Response, current_app, request
+from flask import Response, copy_current_request_context, current_app, request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -48,23 +49,73 @@ def forbidden() -> Response:
     )
 
 
-def _handle(view: Callable[..., VoiceResponse | None], fallback: Fallback) -> Response:
-    """Check the signature, run the view in one transaction, and answer TwiML whatever happens."""
+class _Work:
+    """One webhook's view and transaction, run in a thread of its own so that the request can
+    answer at its deadline whatever the database does. Work that is too late is rolled back,
+    unless `keep_late` says nobody is waiting on its answer (a status callback)."""
+
+    def __init__(self, view: Callable[..., VoiceResponse | None], keep_late: bool) -> None:
+        self.view = view
+        self.keep_late = keep_late
+        self.lock = threading.Lock()
+        self.finished = threading.Event()
+        self.too_late = False
+        self.failed = False
+        self.result: VoiceResponse | None = None
+
+    def run(self, rt: Runtime, params: dict[str, str], path: str) -> None:
+        session = rt.sessions()
+        try:
+            result = self.view(session, rt.settings, params, rt.clock())
+            with self.lock:
+                undo = self.too_late and not self.keep_late
+            if undo:
+                session.rollback()
+                log.warning("webhook %s finished after its deadline; its work was undone", path)
+            else:
+                session.commit()
+            self.result = result
+        except Exception as exc:
+            session.rollback()
+            log_failure(f"webhook {path}", exc)
+            self.failed = True
+        finally:
+            session.close()
+            self.finished.set()
+
+    def wait(self, seconds: float) -> bool:
+        """Whether the work finished in time; if not, it is marked too late."""
+        if self.finished.wait(seconds):
+            return True
+        with self.lock:
+            self.too_late = not self.finished.is_set()
+        return not self.too_late
+
+
+def _handle(
+    view: Callable[..., VoiceResponse | None], fallback: Fallback, *, keep_late: bool = False
+) -> Response:
+    """Check the signature, run the view in one transaction, and answer TwiML whatever happens,
+    by the deadline: a caller hears nothing while we wait, and Twilio gives up at 15 s."""
     rt = runtime()
     if not is_from_twilio(rt.settings, request):
         return forbidden()
     params = {key: request.form.get(key, "") for key in request.form}
-    session = rt.sessions()
-    try:
-        result = view(session, rt.settings, params, rt.clock())
-        session.commit()
-    except Exception as exc:
-        session.rollback()
-        log_failure(f"webhook {request.path}", exc)
-        result = fallback(rt.settings)
-    finally:
-        session.close()
-    return twiml(result if result is not None else VoiceResponse())
+    work = _Work(view, keep_late)
+    path = request.path
+    thread = threading.Thread(
+        target=copy_current_request_context(work.run),
+        args=(rt, params, path),
+        name=f"webhook {path}",
+        daemon=True,
+    )
+    thread.start()
+    if not work.wait(rt.settings.database.webhook_deadline_ms / 1000):
+        log.error("webhook %s had no answer within its deadline; answered the fallback", path)
+        return twiml(fallback(rt.settings))
+    if work.failed:
+        return twiml(fallback(rt.settings))
+    return twiml(work.result if work.result is not None else VoiceResponse())
 
 
 def voice_webhook(fallback: Fallback) -> Callable[[View], Callable[[], Response]]:
@@ -87,6 +138,6 @@ def status_webhook(
 
     @wraps(view)
     def handle() -> Response:
-        return _handle(view, lambda _settings: VoiceResponse())
+        return _handle(view, lambda _settings: VoiceResponse(), keep_late=True)
 
     return handle
