@@ -14,7 +14,16 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+def _config_dir() -> Path:
+    """The copy of config/ that an installed package carries (pyproject.toml maps config/ to
+    helpline/config when the package is built), or else config/ beside the code in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "config"
+    return packaged if (packaged / "defaults.toml").is_file() else here.parent / "config"
+
+
+CONFIG_DIR = _config_dir()
 DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
 DEMO_FILE = CONFIG_DIR / "demo.toml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
