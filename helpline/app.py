@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
@@ -16,11 +17,13 @@ from helpline.db import Limits, make_engine, session_factory
 from helpline.dialer import Dialer, LoggingDialer
 from helpline.logs import configure_logging
 from helpline.runtime import Runtime
-from helpline.settings import Settings
+from helpline.settings import ConfigError, Settings
 from webhooks.answer_machine import bp as answer_machine_bp
 from webhooks.callback_voice import bp as callback_voice_bp
 from webhooks.rest import TwilioDialer
 from webhooks.voice import bp as voice_bp
+
+log = logging.getLogger("helpline.app")
 
 
 def make_dialer(settings: Settings) -> Dialer:
@@ -101,6 +104,31 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     return app
 
 
+def check_web_start(settings: Settings) -> None:
+    """Refuse to serve without a secret key (except the demo's); warn of what else is missing.
+
+    Logs name the missing settings, never the values of those that are set."""
+    if not settings.secret_key:
+        raise ConfigError(
+            "SECRET_KEY is not set. The web process will not start without it: staff "
+            "sessions are signed with it. Set it to a long random string, e.g. the output "
+            "of: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    if settings.demo:
+        return
+    if not settings.public_base_url:
+        log.warning(
+            "PUBLIC_BASE_URL is not set: webhook signatures are checked against the address "
+            "each request arrived at, which behind the platform's router is not the one "
+            "Twilio signed, so webhooks may be refused"
+        )
+    if not settings.twilio_auth_token:
+        log.warning("TWILIO_AUTH_TOKEN is not set, so every webhook is refused")
+
+
 def wsgi() -> Flask:
     """Entry point for gunicorn: `gunicorn 'helpline.app:wsgi()'`."""
-    return create_app()
+    settings = settings_module.load()
+    configure_logging(settings.log_level)
+    check_web_start(settings)
+    return create_app(make_runtime(settings))

@@ -10,7 +10,7 @@ import click
 
 from helpline import cli_queue, cli_simulate
 from helpline import settings as settings_module
-from helpline.app import create_app, make_runtime
+from helpline.app import check_web_start, create_app, make_runtime
 from helpline.cli_base import State, fail, parse_time, pass_state, print_json
 
 
@@ -70,8 +70,10 @@ def serve(state: State, host: str, port: int) -> None:
             "  .venv/bin/helpline --demo simulate call --to herefordshire "
             "--accept 'Alex Adams'"
         )
-    if not runtime.settings.twilio_auth_token:
-        click.echo("warning: TWILIO_AUTH_TOKEN is not set, so every webhook is refused", err=True)
+    try:
+        check_web_start(runtime.settings)
+    except settings_module.ConfigError as exc:
+        fail(f"configuration: {exc}")
     if not runtime.dialer.places_calls:
         click.echo("note: no Twilio credentials, so call backs are logged, not placed", err=True)
     from helpline.scheduler import build

@@ -156,8 +156,9 @@ def scheduler(state: State) -> None:
     """Run the scheduled jobs until stopped (the Procfile's clock; run exactly one)."""
     from helpline.scheduler import build
 
+    runtime = state.runtime  # a configuration error stops it here, before it says it runs
     click.echo("scheduler running; stop with Ctrl-C")
-    build(state.runtime, blocking=True).start()
+    build(runtime, blocking=True).start()
 
 
 @click.group()

@@ -28,6 +28,7 @@ DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
 DEMO_FILE = CONFIG_DIR / "demo.toml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEMO_AUTH_TOKEN = "demo-auth-token-not-secret"  # noqa: S105 - the local demo's published token
+DEMO_SECRET_KEY = "demo-secret-key-not-secret"  # noqa: S105 - the local demo's published key
 SECRETS = ("twilio_auth_token", "twilio_webhook_shared_key", "secret_key")
 
 
@@ -136,6 +137,7 @@ class Settings:
     public_base_url: str | None = None
     secret_key: str = ""
     demo: bool = False
+    production: bool = False
     log_level: str = "INFO"
 
     def __repr__(self) -> str:
@@ -315,6 +317,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     _check_type("[retention].recording_days", retention.get("recording_days", 180), 180)
     demo = env.get("HELPLINE_DEMO") == "1"
     token = env.get("TWILIO_AUTH_TOKEN") or (DEMO_AUTH_TOKEN if demo else None)
+    production = _production(env, demo)
     return Settings(
         service_name=str(service.get("name", "SENDIASS")),
         voice=str(service.get("voice", "Polly.Amy")),
@@ -338,10 +341,29 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         twilio_auth_token=token,
         twilio_webhook_shared_key=env.get("TWILIO_WEBHOOK_SHARED_KEY") or None,
         public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
-        secret_key=env.get("SECRET_KEY", ""),
+        secret_key=env.get("SECRET_KEY") or (DEMO_SECRET_KEY if demo else ""),
         demo=demo,
+        production=production,
         log_level=env.get("LOG_LEVEL", "INFO"),
     )
+
+
+def _production(env: Mapping[str, str], demo: bool) -> bool:
+    """Whether this is a production process (the Procfile's lines say HELPLINE_ENV=production),
+    which must never fall back to a SQLite file of its own: each would have its own database."""
+    kind = env.get("HELPLINE_ENV", "").strip().lower()
+    if kind not in ("", "development", "production"):
+        raise ConfigError(
+            f"HELPLINE_ENV: '{env['HELPLINE_ENV']}' is not known; "
+            "use 'production', or leave it unset on a developer's machine"
+        )
+    if kind == "production" and not demo and not env.get("DATABASE_URL"):
+        raise ConfigError(
+            "DATABASE_URL is not set. A production process (HELPLINE_ENV=production) will "
+            "not start on a SQLite file of its own: set DATABASE_URL to the service's "
+            "PostgreSQL database, e.g. postgresql://user:password@host:5432/helpline"
+        )
+    return kind == "production"
 
 
 def load_toml(path: Path) -> dict[str, Any]:
