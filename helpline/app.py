@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Literal
 
 from flask import Flask, Response, jsonify
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpline import clock as wall_clock
 from helpline import settings as settings_module
 from helpline.db import Limits, make_engine, session_factory
 from helpline.dialer import Dialer, LoggingDialer
+from helpline.health import check as health_check
 from helpline.logs import configure_logging
 from helpline.runtime import Runtime
 from helpline.settings import ConfigError, Settings
@@ -86,13 +87,13 @@ def create_app(runtime: Runtime | None = None) -> Flask:
 
     @app.get("/healthz")
     def health() -> tuple[Response, int]:
-        """Liveness for the platform's router: the database answers."""
-        try:
-            with runtime.sessions() as session:
-                session.execute(text("SELECT 1"))
-        except Exception:
-            return jsonify(status="database unavailable"), 503
-        return jsonify(status="ok"), 200
+        """For the platform's monitor: database, schema and scheduler; 503 if any fails."""
+        with runtime.sessions() as session:
+            result = health_check(
+                session, runtime.clock(), runtime.settings.health.scheduler_within_minutes
+            )
+            session.rollback()
+        return jsonify(result), 200 if result["status"] == "ok" else 503
 
     @app.get("/")
     def index() -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -35,8 +36,9 @@ def upgrade(
     command.upgrade(alembic_config(url, connection, engine), "head")
 
 
+@cache
 def current_heads() -> tuple[str, ...]:
-    """The newest revisions the scripts define."""
+    """The newest revisions the scripts define (read once: they do not change while running)."""
     from alembic.script import ScriptDirectory
 
     return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())

@@ -117,6 +117,11 @@ class DatabasePolicy:
 
 
 @dataclass(frozen=True)
+class Health:
+    scheduler_within_minutes: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service is configured with."""
 
@@ -131,6 +136,7 @@ class Settings:
     recording_retention_days: int
     database_url: str
     database: DatabasePolicy = DatabasePolicy()
+    health: Health = Health()
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_webhook_shared_key: str | None = None
@@ -331,6 +337,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         callbacks=_section(CallbackPolicy, raw.get("callbacks", {}), "callbacks"),
         recording_retention_days=int(retention.get("recording_days", 180)),
         database=_parse_database(raw.get("database", {})),
+        health=_section(Health, raw.get("health", {}), "health"),
         # The demo never touches DATABASE_URL, which may be a real service's database.
         database_url=(
             env.get("HELPLINE_DEMO_DATABASE_URL") or "sqlite:///instance/demo.sqlite3"

@@ -155,6 +155,8 @@ def test_health_check_says_the_database_is_unavailable_in_time(clock: Clock) -> 
 
     assert "r" in box and took < ANSWER_WITHIN_S
     assert box["r"].status_code == 503
+    assert box["r"].get_json()["failed"] == ["database"]  # the others could not be checked
+    assert box["r"].get_json()["checks"]["database"]["ok"] is False
 
 
 # A database that answers, but whose tables another transaction holds locked.
