@@ -77,11 +77,11 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
     limits = limits or Limits()
     url = normalise_url(url)
     kwargs.setdefault("hide_parameters", True)  # bound values can be phone numbers or notes
-    kwargs.setdefault("pool_timeout", limits.pool_timeout_s)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("pool_timeout", limits.pool_timeout_s)  # not a pool of one
         kwargs.setdefault("connect_args", {"timeout": limits.sqlite_busy_timeout_ms / 1000})
         engine = create_engine(url, **kwargs)
 
@@ -101,6 +101,7 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_timeout", limits.pool_timeout_s)
     if limits.connect_timeout_s and parsed.get_backend_name() == "postgresql":
         # libpq's minimum is 2 s; a host with several addresses may take this long for each.
         connect_args = dict(kwargs.pop("connect_args", {}))

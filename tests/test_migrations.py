@@ -96,3 +96,11 @@ def test_upgrading_keeps_the_advisers_and_none_of_them_has_left(tmp_path: Path) 
     engine = make_engine(url)
     assert "left_at" not in {c["name"] for c in inspect(engine).get_columns("adviser")}
     engine.dispose()
+
+
+def test_an_in_memory_sqlite_database_can_be_migrated_on_one_connection() -> None:
+    engine = make_engine("sqlite://")
+    with engine.begin() as conn:
+        upgrade(connection=conn)
+        assert "callback" in inspect(conn).get_table_names()
+    engine.dispose()
