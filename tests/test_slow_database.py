@@ -114,6 +114,20 @@ def test_incoming_call_is_answered_by_the_answer_machine_when_the_database_never
     assert_answer_machine_within_limit(again, second)
 
 
+def test_a_database_host_with_several_silent_addresses_still_gets_the_caller_an_answer(
+    clock: Clock,
+) -> None:
+    # The driver tries each address in turn, each for the whole connect timeout: 3 x 2 s is
+    # past the promise, so here the webhook's own deadline is what answers the caller.
+    with silent_server() as one, silent_server() as two, silent_server() as three:
+        hosts = "&".join(f"host=127.0.0.1:{port}" for port in (one, two, three))
+        took, response = timed_post(
+            app_on(f"postgresql+psycopg://x@/x?{hosts}", clock), "/voice/incoming", INCOMING
+        )
+
+    assert_answer_machine_within_limit(took, response)
+
+
 @pytest.mark.parametrize(
     ("path", "params"),
     [
