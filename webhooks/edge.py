@@ -111,7 +111,11 @@ def _handle(
     )
     thread.start()
     if not work.wait(rt.settings.database.webhook_deadline_ms / 1000):
-        log.error("webhook %s had no answer within its deadline; answered the fallback", path)
+        log.error(
+            "webhook %s had no answer within its deadline; answered %s",
+            path,
+            "2xx, and its work goes on" if keep_late else "the fallback",
+        )
         return twiml(fallback(rt.settings))
     if work.failed:
         return twiml(fallback(rt.settings))
