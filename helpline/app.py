@@ -21,7 +21,7 @@ from helpline.runtime import Runtime
 from helpline.settings import ConfigError, Settings
 from webhooks.answer_machine import bp as answer_machine_bp
 from webhooks.callback_voice import bp as callback_voice_bp
-from webhooks.rest import TwilioDialer
+from webhooks.twilio_dialer import TwilioDialer
 from webhooks.voice import bp as voice_bp
 
 log = logging.getLogger("helpline.app")

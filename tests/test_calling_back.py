@@ -31,7 +31,7 @@ from helpline.runtime import Runtime
 from helpline.settings import Settings
 from tests.conftest import BASE_URL, HEREFORD, TOKEN, WORCS, Clock, make_settings
 from tests.factories import adviser, signed_post
-from webhooks.rest import TwilioDialer
+from webhooks.twilio_dialer import TwilioDialer
 
 ACCOUNT = "AC" + "0" * 32
 CALLS_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Calls.json"

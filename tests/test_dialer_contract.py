@@ -30,7 +30,7 @@ from helpline.dialer import (
     LoggingDialer,
     RecordingInfo,
 )
-from webhooks.rest import TwilioDialer
+from webhooks.twilio_dialer import TwilioDialer
 
 ACCOUNT = "AC" + "0" * 32
 AUTH_TOKEN = "token"

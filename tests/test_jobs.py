@@ -42,7 +42,7 @@ from rota import service as rota
 from rota.models import Adviser, Shift
 from tests.conftest import HEREFORD, WORCS, Clock
 from tests.factories import LONDON, adviser, shift
-from webhooks.rest import TwilioDialer
+from webhooks.twilio_dialer import TwilioDialer
 
 MONDAY = date(2026, 11, 30)
 TUESDAY = date(2026, 12, 1)

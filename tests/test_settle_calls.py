@@ -29,7 +29,7 @@ from helpline.scheduler import run_job
 from helpline.settings import Settings
 from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
 from tests.factories import adviser, signed_post
-from webhooks.rest import TwilioDialer
+from webhooks.twilio_dialer import TwilioDialer
 
 MONDAY = date(2026, 11, 30)
 PARENT = "+447700900123"
