@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Session
 
-import helpline.models  # noqa: F401 - every table in Base.metadata for the scan below
+import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the scan below
 from callbacks import queue
 from calls.models import Call, CallLeg
 from helpline.db import Base

@@ -14,7 +14,7 @@ import responses
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-import helpline.models  # noqa: F401 - every table in Base.metadata for the clean-up
+import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the clean-up
 from callbacks import clocks, queue
 from callbacks.jobkit import Runner, in_transaction
 from callbacks.jobs import (

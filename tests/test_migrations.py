@@ -8,7 +8,7 @@ from sqlalchemy import Engine, inspect
 
 from helpline.db import Base, make_engine
 from helpline.migrate import alembic_config, upgrade
-from helpline.models import ALL_MODELS
+from helpline.migrations.models import ALL_MODELS
 
 
 def test_migrated_database_matches_the_models(engine: Engine) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-import helpline.models  # noqa: F401 - every table in Base.metadata for the clean-up
+import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the clean-up
 from callbacks.jobs import JOBS, JobContext
 from callbacks.models import Callback
 from calls.models import Call, CallLeg

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from helpline.db import Base
-from helpline.models import ALL_MODELS
+from helpline.migrations.models import ALL_MODELS
 
 assert ALL_MODELS  # every model must be imported before autogenerate compares
 

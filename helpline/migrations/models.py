@@ -1,4 +1,4 @@
-"""Every model of every domain, imported in one place for migrations and tests."""
+"""Every model of every domain, imported in one place for the migrations and for tests."""
 
 from callbacks.models import (
     Attempt,
