@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from callbacks import queue
+from callbacks import common
 from callbacks.models import OPEN_STATUSES, Callback
 from callbacks.working_time import due_at
 from helpline.settings import Settings
@@ -60,7 +60,7 @@ def start(
         if due is None:
             continue
         callback.due_at = due
-        queue.event(session, callback, "clock-started", actor, now, due_at=due.isoformat())
+        common.event(session, callback, "clock-started", actor, now, due_at=due.isoformat())
         started += 1
     session.flush()
     return started

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from callbacks import clocks, policy, queue
+from callbacks import clocks, common, policy, staff_actions
 from callbacks.jobkit import ACTOR, Runner, in_transaction
 from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
 from callbacks.jobkit import claim as _claim
@@ -75,7 +75,7 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> str:
     for callback_id, adviser_id in pairs:
         callback = by_id[callback_id]
         callback.next_attempt_at = None
-        queue.assign(session, callback, session.get_one(Adviser, adviser_id), ACTOR, now)
+        staff_actions.assign(session, callback, session.get_one(Adviser, adviser_id), ACTOR, now)
     return f"assigned {len(pairs)} of {len(waiting)} waiting callback(s)"
 
 
@@ -113,7 +113,7 @@ def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> str:
     )
     ctx.after_claim()
     for callback in held:
-        queue.unassign(session, callback, ACTOR, now, reason="shift ended")
+        staff_actions.unassign(session, callback, ACTOR, now, reason="shift ended")
     return f"returned {len(held)} callback(s) to the pool"
 
 
@@ -128,7 +128,7 @@ def release_retries(session: Session, ctx: JobContext, now: datetime) -> str:
     ctx.after_claim()
     for callback in due:
         callback.next_attempt_at = None
-        queue.event(session, callback, "retry-due", ACTOR, now)
+        common.event(session, callback, "retry-due", ACTOR, now)
     session.flush()
     return f"released {len(due)} retr{'y' if len(due) == 1 else 'ies'}"
 
@@ -179,7 +179,7 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
         callback.warnings.append(
             DeadlineWarning(callback_id=callback.id, kind=kind, created_at=now)
         )
-        queue.event(session, callback, f"warning-{kind}", ACTOR, now)
+        common.event(session, callback, f"warning-{kind}", ACTOR, now)
         log.warning(
             "callback %s is %s (due %s)",
             callback.id,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from callbacks import queue
+from callbacks import common, filing, staff_actions
 from callbacks.models import OPEN_STATUSES, Message
 from calls import service as calls
 from calls.models import Call
@@ -54,7 +54,7 @@ def record_message(
         {"recording_sid": recording_sid, "duration": duration_s},
         key=f"message:{recording_sid}",
     )
-    queue.file_message(session, settings, message, now)
+    filing.file_message(session, settings, message, now)
     return message
 
 
@@ -63,11 +63,11 @@ def file_missed_call(session: Session, settings: Settings, call: Call, now: date
     phone = call.from_number or call.callback_number
     if not settings.callbacks.missed_call_makes_callback or phone is None:
         return
-    callback, created = queue.callback_for(
+    callback, created = filing.callback_for(
         session, settings, phone, call.office, now, kind="missed-call"
     )
     if not created:
-        queue.event(session, callback, "missed-call-joined", "service", now)
+        common.event(session, callback, "missed-call-joined", "service", now)
 
 
 def attach_orphans(session: Session, settings: Settings, call: Call, now: datetime) -> int:
@@ -85,14 +85,16 @@ def attach_orphans(session: Session, settings: Settings, call: Call, now: dateti
             continue
         if len(callback.messages) != 1 or callback.status not in OPEN_STATUSES:
             continue
-        existing = queue.open_for_phone(session, phone)
+        existing = filing.open_for_phone(session, phone)
         if existing is not None:
             message.callback_id = existing.id
-            queue.event(session, existing, "message-joined", "service", now, message_id=message.id)
-            queue.close(session, callback, f"merged into callback {existing.id}", "service", now)
+            common.event(session, existing, "message-joined", "service", now, message_id=message.id)
+            staff_actions.close(
+                session, callback, f"merged into callback {existing.id}", "service", now
+            )
         else:
             callback.phone, callback.office = phone, call.office
-            callback.due_at = queue.promise(session, settings, call.office, message.received_at)
-            queue.event(session, callback, "number-found", "service", now)
+            callback.due_at = filing.promise(session, settings, call.office, message.received_at)
+            common.event(session, callback, "number-found", "service", now)
     session.flush()
     return len(orphans)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from callbacks import queue
+from callbacks import common, queue
 from callbacks.models import Attempt
 from helpline.db import unit_of_work
 from helpline.dialer import Dialer, DialerError
@@ -30,13 +30,13 @@ def call_back(
     dialer: Dialer = runtime.dialer
     now = runtime.clock()
     with unit_of_work(runtime.sessions) as session:
-        callback = queue.get(session, callback_id)
+        callback = common.get(session, callback_id)
         if adviser_name:
             adviser = find_adviser(session, adviser_name)
         elif callback.assigned_to is not None:
             adviser = callback.assigned_to
         else:
-            raise queue.CallbackError(
+            raise common.CallbackError(
                 f"callback {callback_id} is not assigned: assign it or name an adviser"
             )
         attempt = queue.start_attempt(session, callback, adviser, actor, now)
@@ -45,7 +45,7 @@ def call_back(
     base = settings.public_base_url or ""
     if dialer.places_calls and not base:
         _abandon(runtime, attempt_id, "PUBLIC_BASE_URL is not set")
-        raise queue.CallbackError("PUBLIC_BASE_URL is not set, so Twilio cannot reach us")
+        raise common.CallbackError("PUBLIC_BASE_URL is not set, so Twilio cannot reach us")
     try:
         sid = dialer.place_call(
             to=adviser_phone,
@@ -55,7 +55,7 @@ def call_back(
         )
     except DialerError as exc:
         _abandon(runtime, attempt_id, str(exc))
-        raise queue.CallbackError(f"the call could not be placed: {exc}") from None
+        raise common.CallbackError(f"the call could not be placed: {exc}") from None
     if sid is None:
         with unit_of_work(runtime.sessions) as session:
             session.get_one(Attempt, attempt_id).ended_at = now  # kept for its outcome

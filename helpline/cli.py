@@ -164,7 +164,7 @@ def advisers_leave(state: State, adviser: str, actor: str) -> None:
     """An adviser leaves: their shift in progress ends now, later shifts are removed, their
     open callbacks go back to the pool, and no rota import gives them shifts again until
     `advisers return`."""
-    from callbacks import queue
+    from callbacks import common, staff_actions
     from rota import service
 
     settings = state.runtime.settings
@@ -175,8 +175,10 @@ def advisers_leave(state: State, adviser: str, actor: str) -> None:
             name = person.name
             already = service.left_on(settings, person)
             stopped = service.leave(session, settings, person, now)
-            handed_back = queue.hand_back(session, person, actor, now, reason="adviser left")
-    except (service.UnknownAdviser, queue.CallbackError) as exc:
+            handed_back = staff_actions.hand_back(
+                session, person, actor, now, reason="adviser left"
+            )
+    except (service.UnknownAdviser, common.CallbackError) as exc:
         fail(f"{exc}; nothing changed")
     if already is not None and stopped == service.Stopped(0, 0) and not handed_back:
         click.echo(f"{name} already left on {already}; nothing changed.")

@@ -20,7 +20,7 @@ NO_DEADLINE = "no deadline: the office has no opening in sight"
 
 
 def _queue_action(state: State, callback_id: int, action: Any) -> Any:
-    from callbacks.queue import CallbackError
+    from callbacks.common import CallbackError
     from rota.service import UnknownAdviser
 
     try:
@@ -63,13 +63,13 @@ def callbacks_assign(state: State, callback_id: int, adviser: str, actor: str) -
     An adviser off shift may be given it (with a warning): it stays theirs until their next
     shift ends.
     """
-    from callbacks import queue
+    from callbacks import common, staff_actions
     from rota.service import find_adviser
 
-    def act(session: Session) -> tuple[str, queue.OffShift | None]:
+    def act(session: Session) -> tuple[str, staff_actions.OffShift | None]:
         person = find_adviser(session, adviser)
-        callback = queue.get(session, callback_id)
-        off_shift = queue.assign(session, callback, person, actor, state.runtime.clock())
+        callback = common.get(session, callback_id)
+        off_shift = staff_actions.assign(session, callback, person, actor, state.runtime.clock())
         return person.name, off_shift
 
     name, off_shift = _queue_action(state, callback_id, act)
@@ -85,7 +85,7 @@ def callbacks_assign(state: State, callback_id: int, adviser: str, actor: str) -
 @pass_state
 def callbacks_call(state: State, callback_id: int, adviser: str | None, actor: str) -> None:
     """Ring the assigned adviser; when they press 1, the parent is called."""
-    from callbacks.queue import CallbackError
+    from callbacks.common import CallbackError
     from helpline.calling import call_back
     from rota.service import UnknownAdviser
 
@@ -108,10 +108,10 @@ def callbacks_outcome(
     state: State, callback_id: int, outcome: str, note: str | None, actor: str
 ) -> None:
     """Record how the latest attempt went."""
-    from callbacks import queue
+    from callbacks import common, queue
 
     def act(session: Session) -> str:
-        callback = queue.get(session, callback_id)
+        callback = common.get(session, callback_id)
         status = queue.record_outcome(
             session,
             state.runtime.settings,
@@ -135,13 +135,13 @@ def callbacks_outcome(
 @pass_state
 def callbacks_close(state: State, callback_id: int, reason: str, actor: str) -> None:
     """Cancel a callback."""
-    from callbacks import queue
+    from callbacks import common, staff_actions
 
     _queue_action(
         state,
         callback_id,
-        lambda session: queue.close(
-            session, queue.get(session, callback_id), reason, actor, state.runtime.clock()
+        lambda session: staff_actions.close(
+            session, common.get(session, callback_id), reason, actor, state.runtime.clock()
         ),
     )
     click.echo(f"callback {callback_id} cancelled")

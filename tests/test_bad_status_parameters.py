@@ -16,7 +16,7 @@ from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Session
 
 import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the scan below
-from callbacks import queue
+from callbacks import filing, queue
 from calls.models import Call, CallLeg
 from helpline.db import Base
 from helpline.settings import Settings
@@ -38,7 +38,7 @@ def ids(client: FlaskClient, session: Session, settings: Settings, clock: Clock)
     session.commit()
     post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
     leg = session.scalars(select(CallLeg)).one()
-    callback, _ = queue.callback_for(session, settings, PARENT, "herefordshire", clock())
+    callback, _ = filing.callback_for(session, settings, PARENT, "herefordshire", clock())
     attempt = queue.start_attempt(session, callback, find_adviser(session, "Ann Ash"), "t", clock())
     session.commit()
     return {"leg": leg.id, "attempt": attempt.id}

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks import queue
+from callbacks import common, filing, staff_actions
 from callbacks.models import Callback, Message
 from callbacks.report import list_callbacks
 from calls import service as calls
@@ -272,14 +272,14 @@ def test_configuration_can_make_missed_calls_into_callbacks(
 def test_closing_needs_a_reason_and_a_closed_callback_cannot_be_closed_again(
     session: Session, settings: Settings, clock: Clock
 ) -> None:
-    callback, _ = queue.callback_for(session, settings, PARENT, "herefordshire", clock())
-    with pytest.raises(queue.CallbackError, match="reason"):
-        queue.close(session, callback, "  ", "tester", clock())
-    queue.close(session, callback, "parent rang back and was helped", "tester", clock())
-    with pytest.raises(queue.CallbackError, match="already cancelled"):
-        queue.close(session, callback, "again", "tester", clock())
+    callback, _ = filing.callback_for(session, settings, PARENT, "herefordshire", clock())
+    with pytest.raises(common.CallbackError, match="reason"):
+        staff_actions.close(session, callback, "  ", "tester", clock())
+    staff_actions.close(session, callback, "parent rang back and was helped", "tester", clock())
+    with pytest.raises(common.CallbackError, match="already cancelled"):
+        staff_actions.close(session, callback, "again", "tester", clock())
     # A new message from the same number now starts a fresh callback.
-    again, created = queue.callback_for(session, settings, PARENT, "herefordshire", clock())
+    again, created = filing.callback_for(session, settings, PARENT, "herefordshire", clock())
     assert created and again.id != callback.id
 
 
@@ -287,22 +287,22 @@ def test_two_staff_acting_at_once_one_wins_and_the_other_is_told(
     sessions: sessionmaker[Session], settings: Settings, clock: Clock
 ) -> None:
     with sessions() as setup:
-        callback, _ = queue.callback_for(setup, settings, PARENT, "herefordshire", clock())
+        callback, _ = filing.callback_for(setup, settings, PARENT, "herefordshire", clock())
         setup.commit()
         callback_id = callback.id
     # Both see the callback open (as on two screens), then act one after the other.
     first, second = sessions(), sessions()
-    theirs = queue.get(second, callback_id)
+    theirs = common.get(second, callback_id)
     second.commit()
-    mine = queue.get(first, callback_id)
+    mine = common.get(first, callback_id)
     first.commit()
-    queue.close(first, mine, "duplicate", "duty officer", clock())
+    staff_actions.close(first, mine, "duplicate", "duty officer", clock())
     first.commit()
-    with pytest.raises(queue.Conflict, match="changed by someone else"):
-        queue.close(second, theirs, "also a duplicate", "adviser", clock())
+    with pytest.raises(common.Conflict, match="changed by someone else"):
+        staff_actions.close(second, theirs, "also a duplicate", "adviser", clock())
     second.rollback()
     with sessions() as check:
-        assert queue.get(check, callback_id).close_reason == "duplicate"
+        assert common.get(check, callback_id).close_reason == "duplicate"
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from callbacks import queue
+from callbacks import common, filing, queue, staff_actions
 from callbacks.models import Attempt
 from callbacks.report import list_callbacks
 from helpline.app import create_app, make_runtime
@@ -84,9 +84,9 @@ def make_world(
 ) -> World:
     """Seed the data; `dialer=None` leaves wiring the dialer to `make_runtime` itself."""
     person = adviser(session, ADVISER_NAME, ADVISER_PHONE, "herefordshire", MONDAY)
-    callback, created = queue.callback_for(session, settings, PARENT, office, clock())
+    callback, created = filing.callback_for(session, settings, PARENT, office, clock())
     assert created
-    queue.assign(session, callback, person, "tester", clock())
+    staff_actions.assign(session, callback, person, "tester", clock())
     session.commit()
     if dialer is None:
         runtime = make_runtime(settings, sessions=sessions, clock=clock)
@@ -368,7 +368,7 @@ def test_a_conversation_waits_for_the_adviser_to_record_the_outcome(
     assert listed["next_attempt_at"] is None
 
     with sessions() as s:
-        callback = queue.get(s, world.callback_id)
+        callback = common.get(s, world.callback_id)
         status = queue.record_outcome(
             s, world.runtime.settings, callback, "spoke", ADVISER_NAME, world.runtime.clock()
         )
@@ -505,7 +505,7 @@ def test_a_refused_call_raises_and_is_recorded_as_not_placed_and_not_counted(
         },
     )
 
-    with pytest.raises(queue.CallbackError) as raised:
+    with pytest.raises(common.CallbackError) as raised:
         call_back(world.runtime, world.callback_id, "tester")
 
     assert "21211" in str(raised.value)
@@ -513,7 +513,7 @@ def test_a_refused_call_raises_and_is_recorded_as_not_placed_and_not_counted(
     assert PARENT not in str(raised.value)
     assert len(twilio.calls) == 1
     with world.runtime.sessions() as s:
-        (attempt,) = queue.get(s, world.callback_id).attempts
+        (attempt,) = common.get(s, world.callback_id).attempts
         assert attempt.outcome == "not-placed"
         assert attempt.placed is False
         assert attempt.ended_at is not None
@@ -535,11 +535,11 @@ def test_twilio_out_of_reach_is_a_callback_error_and_the_attempt_is_not_placed(
 ) -> None:
     twilio.add(responses.POST, CALLS_URL, body=requests.ConnectionError("connection refused"))
 
-    with pytest.raises(queue.CallbackError):
+    with pytest.raises(common.CallbackError):
         call_back(world.runtime, world.callback_id, "tester")
 
     with world.runtime.sessions() as s:
-        (attempt,) = queue.get(s, world.callback_id).attempts
+        (attempt,) = common.get(s, world.callback_id).attempts
         assert attempt.outcome == "not-placed"
 
 
@@ -553,8 +553,8 @@ def test_two_staff_at_once_the_second_is_told_and_the_first_stands(
     settings = world.runtime.settings
     first, second = sessions(), sessions()
     try:
-        mine = queue.get(first, world.callback_id)
-        theirs = queue.get(second, world.callback_id)
+        mine = common.get(first, world.callback_id)
+        theirs = common.get(second, world.callback_id)
         assert mine.status == theirs.status == "assigned"
         # The second has read the callback (its page is open); its read transaction ends, as a
         # web request's would, and it keeps what it read. Ending it here also keeps the test's
@@ -566,13 +566,13 @@ def test_two_staff_at_once_the_second_is_told_and_the_first_stands(
         )
         first.commit()
 
-        with pytest.raises(queue.CallbackError) as raised:
+        with pytest.raises(common.CallbackError) as raised:
             if second_action == "close":
-                queue.close(second, theirs, "duplicate", "Sam", clock())
+                staff_actions.close(second, theirs, "duplicate", "Sam", clock())
             else:
                 queue.record_outcome(second, settings, theirs, "no-answer", "Sam", clock())
         second.rollback()
-        assert isinstance(raised.value, queue.Conflict) or "already" in str(raised.value)
+        assert isinstance(raised.value, common.Conflict) or "already" in str(raised.value)
     finally:
         second.close()
         first.close()
@@ -582,7 +582,7 @@ def test_two_staff_at_once_the_second_is_told_and_the_first_stands(
     assert listed["attempts"] == 1
     assert listed["next_attempt_at"] is None
     with sessions() as s:
-        callback = queue.get(s, world.callback_id)
+        callback = common.get(s, world.callback_id)
         assert callback.close_reason is None
         assert [a.outcome for a in callback.attempts] == ["spoke"]
 
@@ -592,12 +592,12 @@ def test_a_second_action_after_the_first_committed_is_told_it_is_closed(
 ) -> None:
     settings = world.runtime.settings
     with sessions() as s:
-        queue.record_outcome(s, settings, queue.get(s, world.callback_id), "spoke", "A", clock())
+        queue.record_outcome(s, settings, common.get(s, world.callback_id), "spoke", "A", clock())
         s.commit()
 
     with sessions() as s:
-        with pytest.raises(queue.CallbackError, match="already completed"):
-            queue.close(s, queue.get(s, world.callback_id), "duplicate", "Sam", clock())
+        with pytest.raises(common.CallbackError, match="already completed"):
+            staff_actions.close(s, common.get(s, world.callback_id), "duplicate", "Sam", clock())
         s.rollback()
 
     assert world.listed()["status"] == "completed"
@@ -608,7 +608,9 @@ def test_the_adviser_leg_of_a_closed_callback_dials_nobody(
 ) -> None:
     attempt_id = placed_attempt(world, twilio)
     with sessions() as s:
-        queue.close(s, queue.get(s, world.callback_id), "parent rang again", "duty", clock())
+        staff_actions.close(
+            s, common.get(s, world.callback_id), "parent rang again", "duty", clock()
+        )
         s.commit()
 
     adviser_root = xml(
@@ -630,7 +632,7 @@ def test_a_second_call_back_while_the_first_is_ringing_is_refused(
     world: World, twilio: responses.RequestsMock
 ) -> None:
     first = placed_attempt(world, twilio)
-    with pytest.raises(queue.Conflict, match="being called back now"):
+    with pytest.raises(common.Conflict, match="being called back now"):
         call_back(world.runtime, world.callback_id, "another adviser")
     assert len([c for c in twilio.calls if c.request.method == "POST"]) == 1
     # Once the first attempt has its outcome, a new one may start.
@@ -668,7 +670,7 @@ def test_the_advisers_completed_status_arriving_before_dialled_is_not_a_missed_a
     )
     assert world.attempt(attempt_id).outcome is None  # waiting for the adviser's word
     with world.runtime.sessions() as s:
-        callback = queue.get(s, world.callback_id)
+        callback = common.get(s, world.callback_id)
         queue.record_outcome(
             s, world.runtime.settings, callback, "spoke", "tester", world.runtime.clock()
         )
@@ -698,7 +700,7 @@ def test_a_long_call_back_conversation_keeps_the_adviser_busy_and_the_callback_t
     world.post(f"/voice/callback/status?attempt={attempt_id}", adviser_leg(attempt_id))
     world.post(f"/voice/callback/connect?attempt={attempt_id}", {"Digits": "1"})
     world.runtime.clock.advance(minutes=45)  # type: ignore[attr-defined]
-    with pytest.raises(queue.Conflict, match="being called back now"):
+    with pytest.raises(common.Conflict, match="being called back now"):
         call_back(world.runtime, world.callback_id, "a colleague")
     with world.runtime.sessions() as s:
         assert world.adviser_id in queue.advisers_calling_back(s, world.runtime.clock())
@@ -741,7 +743,7 @@ def adviser_says(world: World, outcome: str) -> str:
         status = queue.record_outcome(
             s,
             world.runtime.settings,
-            queue.get(s, world.callback_id),
+            common.get(s, world.callback_id),
             outcome,
             ADVISER_NAME,
             world.runtime.clock(),
@@ -752,7 +754,7 @@ def adviser_says(world: World, outcome: str) -> str:
 
 def outcomes(world: World) -> list[str | None]:
     with world.runtime.sessions() as s:
-        return [a.outcome for a in queue.get(s, world.callback_id).attempts]
+        return [a.outcome for a in common.get(s, world.callback_id).attempts]
 
 
 def test_the_advisers_spoke_after_an_automatic_no_answer_replaces_it(

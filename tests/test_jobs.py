@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the clean-up
-from callbacks import clocks, queue
+from callbacks import clocks, common, filing, queue, staff_actions
 from callbacks.jobkit import Runner, in_transaction
 from callbacks.jobs import (
     JobContext,
@@ -92,7 +92,7 @@ def run(
 def new_callback(
     session: Session, settings: Settings, phone: str, office: str, now: datetime
 ) -> Callback:
-    callback, created = queue.callback_for(session, settings, phone, office, now)
+    callback, created = filing.callback_for(session, settings, phone, office, now)
     assert created
     return callback
 
@@ -177,10 +177,10 @@ def test_partner_team_takes_it_only_with_strictly_fewer_open_callbacks(
     earlier = clock() - timedelta(hours=1)
     for n in range(ann_holds):
         held = new_callback(session, settings, parent(10 + n), "herefordshire", earlier)
-        queue.assign(session, held, ann, "Duty Officer", earlier)
+        staff_actions.assign(session, held, ann, "Duty Officer", earlier)
     for n in range(cat_holds):
         held = new_callback(session, settings, parent(20 + n), "worcestershire", earlier)
-        queue.assign(session, held, cat, "Duty Officer", earlier)
+        staff_actions.assign(session, held, cat, "Duty Officer", earlier)
     callback = new_callback(session, settings, parent(1), "herefordshire", clock())
 
     assert run(assign_callbacks, clock()) == "assigned 1 of 1 waiting callback(s)"
@@ -215,7 +215,7 @@ def test_nobody_gets_more_than_the_maximum_of_open_callbacks(
     adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
     earlier = clock() - timedelta(hours=1)
     held = new_callback(session, settings, parent(0), "herefordshire", earlier)
-    queue.assign(session, held, ann, "Duty Officer", earlier)
+    staff_actions.assign(session, held, ann, "Duty Officer", earlier)
     waiting = [
         new_callback(session, settings, parent(n), "herefordshire", clock()) for n in range(1, 5)
     ]
@@ -371,7 +371,7 @@ def test_work_given_to_an_adviser_off_shift_stays_theirs_until_their_next_shift_
     if works_monday_morning:
         shift(session, ann, "herefordshire", MONDAY, time(9), time(12))
     callback = new_callback(session, settings, parent(1), "herefordshire", assigned_at)
-    queue.assign(session, callback, ann, "Duty Officer", assigned_at)
+    staff_actions.assign(session, callback, ann, "Duty Officer", assigned_at)
 
     # The duty officer's choice stands overnight and through Ann's next shift...
     for later in (assigned_at + timedelta(minutes=1), london(TUESDAY, 8), london(TUESDAY, 16)):
@@ -391,8 +391,8 @@ def test_assigning_to_an_adviser_off_shift_is_allowed_with_a_warning(
     first = new_callback(session, settings, parent(1), "herefordshire", clock())
     second = new_callback(session, settings, parent(2), "herefordshire", clock())
 
-    off = queue.assign(session, first, ann, "Duty Officer", clock())
-    on = queue.assign(session, second, ben, "Duty Officer", clock())
+    off = staff_actions.assign(session, first, ann, "Duty Officer", clock())
+    on = staff_actions.assign(session, second, ben, "Duty Officer", clock())
 
     assert on is None
     assert off is not None
@@ -427,7 +427,7 @@ def test_no_answer_waits_two_working_hours_for_a_retry(
 ) -> None:
     ann = adviser(session, "Ann Ash", ANN, "herefordshire", outcome_at.date())
     callback = new_callback(session, settings, PARENT, "herefordshire", outcome_at)
-    queue.assign(session, callback, ann, "Duty Officer", outcome_at)
+    staff_actions.assign(session, callback, ann, "Duty Officer", outcome_at)
 
     status = queue.record_outcome(session, settings, callback, "no-answer", "Ann Ash", outcome_at)
 
@@ -445,7 +445,7 @@ def test_a_retry_is_released_at_its_time_and_assigned_again(
     ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
     adviser(session, "Dan Dale", DAN, "herefordshire", TUESDAY)
     callback = new_callback(session, settings, PARENT, "herefordshire", london(MONDAY, 10))
-    queue.assign(session, callback, ann, "Duty Officer", monday_4pm)
+    staff_actions.assign(session, callback, ann, "Duty Officer", monday_4pm)
     queue.start_attempt(session, callback, ann, "Ann Ash", monday_4pm)
     queue.record_outcome(session, settings, callback, "no-answer", "Ann Ash", monday_4pm)
     assert callback.next_attempt_at == london(TUESDAY, 10)
@@ -512,7 +512,7 @@ def test_a_wrong_number_or_a_conversation_closes_the_callback_at_once(
     shown = listed(session, clock(), callback.id)
     assert (shown["status"], shown["attempts"], shown["next_attempt_at"]) == (status, 1, None)
     # The caller's next message makes a new callback rather than joining the closed one.
-    again, created = queue.callback_for(session, settings, PARENT, "herefordshire", clock())
+    again, created = filing.callback_for(session, settings, PARENT, "herefordshire", clock())
     assert created
     assert again.id != callback.id
 
@@ -575,7 +575,7 @@ def test_a_closed_callback_gets_no_deadline_warning(
     session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
 ) -> None:
     callback = new_callback(session, settings, PARENT, "herefordshire", clock())
-    queue.close(session, callback, "rang again and was helped", "Duty Officer", clock())
+    staff_actions.close(session, callback, "rang again and was helped", "Duty Officer", clock())
 
     assert run(warn_deadlines, london(WEDNESDAY, 12)) == "raised 0 deadline warning(s)"
     assert warnings_of(session, callback) == []
@@ -1189,14 +1189,14 @@ def test_recordings_past_retention_are_deleted_at_twilio_once_their_callback_is_
     queue.record_outcome(
         session,
         settings,
-        queue.get(session, done.callback_id or 0),
+        common.get(session, done.callback_id or 0),
         "spoke",
         "Ann",
         now - timedelta(days=199),
     )
     still_open = old_message(session, settings, "RE" + "b" * 32, OTHER_PARENT, 200, now)
     recent = old_message(session, settings, "RE" + "c" * 32, "+447700900777", 10, now)
-    queue.close(session, queue.get(session, recent.callback_id or 0), "sorted", "Ann", now)
+    staff_actions.close(session, common.get(session, recent.callback_id or 0), "sorted", "Ann", now)
     twilio.delete(f"{API}/Recordings/{done.recording_sid}.json", status=204)
 
     assert run(delete_recordings, now, dialer=dialer) == "deleted 1 recording(s) past retention"
@@ -1220,7 +1220,9 @@ def test_a_recording_twilio_will_not_delete_is_tried_again_next_run(
 ) -> None:
     now = clock()
     message = old_message(session, settings, "RE" + "d" * 32, PARENT, 400, now)
-    queue.close(session, queue.get(session, message.callback_id or 0), "sorted", "Ann", now)
+    staff_actions.close(
+        session, common.get(session, message.callback_id or 0), "sorted", "Ann", now
+    )
     url = f"{API}/Recordings/{message.recording_sid}.json"
     twilio.delete(url, status=500, json={"code": 20500, "message": "oops", "status": 500})
     assert run(delete_recordings, now, dialer=dialer).endswith("1 failed")
@@ -1246,7 +1248,9 @@ def test_a_recording_claimed_by_a_run_that_died_is_deleted_an_hour_later(
 ) -> None:
     now = clock()
     message = old_message(session, settings, "RE" + "f" * 32, PARENT, 400, now)
-    queue.close(session, queue.get(session, message.callback_id or 0), "sorted", "Ann", now)
+    staff_actions.close(
+        session, common.get(session, message.callback_id or 0), "sorted", "Ann", now
+    )
     twilio.delete(f"{API}/Recordings/{message.recording_sid}.json", status=204)
     with pytest.raises(KeyboardInterrupt):
         run(delete_recordings, now, dialer=DyingTwilio())

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks import queue
+from callbacks import filing, queue, staff_actions
 from callbacks.jobs import (
     JobContext,
     assign_callbacks,
@@ -71,10 +71,10 @@ def test_a_retry_is_spaced_in_plain_hours(
 ) -> None:
     clock.set(LATE_MONDAY)
     alex = adviser(session, "Alex Adams", ALEX, "herefordshire", MONDAY)
-    callback, _ = queue.callback_for(session, before, PARENT, GONE, clock())
-    same_hours, _ = queue.callback_for(session, before, OTHER_PARENT, "herefordshire", clock())
+    callback, _ = filing.callback_for(session, before, PARENT, GONE, clock())
+    same_hours, _ = filing.callback_for(session, before, OTHER_PARENT, "herefordshire", clock())
     for each in (callback, same_hours):
-        queue.assign(session, each, alex, "Duty Officer", clock())
+        staff_actions.assign(session, each, alex, "Duty Officer", clock())
 
     status = queue.record_outcome(session, settings, callback, "no-answer", "Alex", clock())
     queue.record_outcome(session, settings, same_hours, "no-answer", "Alex", clock())
@@ -89,7 +89,7 @@ def test_a_retry_is_spaced_in_plain_hours(
 def test_twilios_no_answer_and_the_last_attempt_work_too(
     session: Session, settings: Settings, before: Settings, clock: Clock
 ) -> None:
-    callback, _ = queue.callback_for(session, before, PARENT, GONE, clock())
+    callback, _ = filing.callback_for(session, before, PARENT, GONE, clock())
 
     status = queue.record_outcome(
         session, settings, callback, "no-answer", "service", clock(), automatic=True
@@ -99,7 +99,7 @@ def test_twilios_no_answer_and_the_last_attempt_work_too(
     assert queue.record_outcome(session, settings, callback, "spoke", "Alex", clock()) == (
         "completed"
     )
-    other, _ = queue.callback_for(session, before, OTHER_PARENT, GONE, clock())
+    other, _ = filing.callback_for(session, before, OTHER_PARENT, GONE, clock())
     for _ in range(settings.callbacks.max_attempts - 1):
         queue.record_outcome(session, settings, other, "left-message", "Alex", clock())
     last = queue.record_outcome(session, settings, other, "left-message", "Alex", clock())
@@ -128,8 +128,8 @@ def test_a_message_for_a_removed_office_is_filed_and_joined(
     session.add_all([first, again])
     session.flush()
 
-    callback = queue.file_message(session, settings, first, clock())
-    assert queue.file_message(session, settings, again, clock()) is callback
+    callback = filing.file_message(session, settings, first, clock())
+    assert filing.file_message(session, settings, again, clock()) is callback
 
     shown = listed(session, clock(), callback.id)
     assert (shown["office"], shown["status"], shown["due_at"]) == (GONE, "open", None)
@@ -146,10 +146,10 @@ def test_the_scheduler_works_the_queue_around_such_callbacks(
     now = clock()  # Monday 10:00
     adviser(session, "Alex Adams", ALEX, "worcestershire", MONDAY)
     # One filed with a deadline while the office was configured, due in three hours...
-    due_soon, _ = queue.callback_for(session, before, PARENT, GONE, now)
+    due_soon, _ = filing.callback_for(session, before, PARENT, GONE, now)
     due_soon.due_at = now + timedelta(hours=3)
     # ...and one filed after it was removed, with no deadline.
-    waiting, _ = queue.callback_for(session, settings, OTHER_PARENT, GONE, now)
+    waiting, _ = filing.callback_for(session, settings, OTHER_PARENT, GONE, now)
     assert waiting.due_at is None
     session.commit()
 

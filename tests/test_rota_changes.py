@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks import queue
+from callbacks import common, filing, queue, staff_actions
 from callbacks.jobs import JobContext, assign_callbacks, return_to_pool
 from callbacks.models import Callback, CallbackEvent
 from callbacks.report import list_callbacks
@@ -87,8 +87,10 @@ def test_removing_today_ends_the_shift_in_progress_now_and_its_callbacks_go_back
 ) -> None:
     now = clock()  # Monday 10:00
     alex = adviser(session, "Alex Adams", ALEX, "herefordshire", MONDAY)
-    callback, _ = queue.callback_for(session, settings, PARENT, "herefordshire", now)
-    queue.assign(session, callback, alex, "scheduler", datetime(2026, 11, 30, 9, 30, tzinfo=UTC))
+    callback, _ = filing.callback_for(session, settings, PARENT, "herefordshire", now)
+    staff_actions.assign(
+        session, callback, alex, "scheduler", datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+    )
 
     stopped = rota.remove_day(session, settings, alex, MONDAY, now)
 
@@ -112,14 +114,14 @@ def test_an_adviser_who_leaves_stops_now_and_hands_back_their_open_callbacks(
     shift(session, alex, "worcestershire", TUESDAY)
     shift(session, alex, "herefordshire", WEDNESDAY)
     adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
-    open_one, _ = queue.callback_for(session, settings, PARENT, "herefordshire", now)
-    queue.assign(session, open_one, alex, "scheduler", now)
-    done, _ = queue.callback_for(session, settings, OTHER_PARENT, "herefordshire", now)
-    queue.assign(session, done, alex, "scheduler", now)
+    open_one, _ = filing.callback_for(session, settings, PARENT, "herefordshire", now)
+    staff_actions.assign(session, open_one, alex, "scheduler", now)
+    done, _ = filing.callback_for(session, settings, OTHER_PARENT, "herefordshire", now)
+    staff_actions.assign(session, done, alex, "scheduler", now)
     queue.record_outcome(session, settings, done, "spoke", "Alex Adams", now)
 
     stopped = rota.leave(session, settings, alex, now)
-    handed_back = queue.hand_back(session, alex, "Admin", now, reason="adviser left")
+    handed_back = staff_actions.hand_back(session, alex, "Admin", now, reason="adviser left")
 
     assert stopped == rota.Stopped(cut_short=1, removed=2)
     # Past work stays on the rota for the statistics; nothing is left to come.
@@ -168,7 +170,7 @@ def test_leaving_twice_changes_nothing_more(
     assert rota.left_on(settings, alex) == MONDAY
     clock.advance(days=1)
     assert rota.leave(session, settings, alex, clock()) == rota.Stopped(cut_short=0, removed=0)
-    assert queue.hand_back(session, alex, "Admin", clock(), reason="adviser left") == 0
+    assert staff_actions.hand_back(session, alex, "Admin", clock(), reason="adviser left") == 0
     assert rota.left_on(settings, alex) == MONDAY  # the day they first left stands
 
 
@@ -257,16 +259,16 @@ def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
     # A shift written straight into the database after Alex left, past every check.
     shift(session, alex, "herefordshire", MONDAY)
     adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
-    callback, _ = queue.callback_for(session, settings, PARENT, "herefordshire", now)
-    other, _ = queue.callback_for(session, settings, OTHER_PARENT, "herefordshire", now)
+    callback, _ = filing.callback_for(session, settings, PARENT, "herefordshire", now)
+    other, _ = filing.callback_for(session, settings, OTHER_PARENT, "herefordshire", now)
     session.commit()
 
     assert on_shift_now(session, now) == ["Ben Birch"]
     assert run_job(assign_callbacks, now) == "assigned 2 of 2 waiting callback(s)"
     assert {listed(session, now, c.id)["assigned_to"] for c in (callback, other)} == {"Ben Birch"}
-    with pytest.raises(queue.CallbackError, match="Alex Adams has left"):
-        queue.assign(session, callback, alex, "Duty Officer", now)
-    with pytest.raises(queue.CallbackError, match="Alex Adams has left"):
+    with pytest.raises(common.CallbackError, match="Alex Adams has left"):
+        staff_actions.assign(session, callback, alex, "Duty Officer", now)
+    with pytest.raises(common.CallbackError, match="Alex Adams has left"):
         queue.start_attempt(session, other, alex, "Duty Officer", now)
     result = CallPlayer(FlaskTransport(app), TOKEN, BASE_URL).play(
         Script(caller="+447700900125", to=HEREFORD, advisers={ALEX: "accept", BEN: "accept"})

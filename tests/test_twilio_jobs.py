@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from callbacks import queue
+from callbacks import common, staff_actions
 from callbacks.models import Message
 from helpline.app import make_runtime
 from helpline.db import session_factory
@@ -115,8 +115,8 @@ def closed_old_messages(engine: Engine, settings: Settings, count: int) -> list[
     with Session(engine) as setup:
         for n in range(count):
             message = old_message(setup, settings, f"RE{n:02d}" + "e" * 30, parent(n), 200, NOW)
-            callback = queue.get(setup, message.callback_id or 0)
-            queue.close(setup, callback, "sorted", "Ann Ash", NOW)
+            callback = common.get(setup, message.callback_id or 0)
+            staff_actions.close(setup, callback, "sorted", "Ann Ash", NOW)
             sids.append(message.recording_sid)
         setup.commit()
     return sids

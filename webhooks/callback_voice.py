@@ -12,7 +12,7 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from callbacks import queue
+from callbacks import common, queue
 from callbacks.models import OPEN_STATUSES, Attempt
 from calls.service import TERMINAL
 from helpline.settings import Settings
@@ -74,7 +74,7 @@ def connect(
     ):
         return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
     attempt.parent_status = "dialling"  # until /dialled says how the parent's leg ended
-    queue.event(session, callback, "parent-dialled", "service", now, attempt_id=attempt.id)
+    common.event(session, callback, "parent-dialled", "service", now, attempt_id=attempt.id)
     response = twiml.speak(settings, wording.CALLBACK_CONNECTING)
     dial = Dial(
         action=url(f"/voice/callback/dialled?attempt={attempt.id}"),
@@ -105,7 +105,7 @@ def dialled(
         # The adviser hung up before the parent answered: not the parent's missed call.
         attempt.outcome = "adviser-cancelled"
         attempt.ended_at = now
-        queue.event(session, callback, "adviser-cancelled", "service", now, attempt_id=attempt.id)
+        common.event(session, callback, "adviser-cancelled", "service", now, attempt_id=attempt.id)
         return VoiceResponse()
     new_status = queue.record_outcome(
         session,
@@ -139,7 +139,7 @@ def status(session: Session, settings: Settings, params: dict[str, str], now: da
             # did and pressed nothing): this try does not count against the callback's attempts.
             # Once the parent is dialled, /dialled records what happened, in whatever order.
             attempt.outcome = "adviser-missed"
-            queue.event(
+            common.event(
                 session,
                 attempt.callback,
                 "adviser-missed",
