@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from callbacks import common, queue
+from callbacks import attempts, common
 from callbacks.models import Attempt
 from helpline.db import unit_of_work
 from helpline.dialer import Dialer, DialerError
@@ -39,7 +39,7 @@ def call_back(
             raise common.CallbackError(
                 f"callback {callback_id} is not assigned: assign it or name an adviser"
             )
-        attempt = queue.start_attempt(session, callback, adviser, actor, now)
+        attempt = attempts.start_attempt(session, callback, adviser, actor, now)
         attempt_id, adviser_phone = attempt.id, adviser.phone
         caller_id = helpline_number(settings, callback.office)
     base = settings.public_base_url or ""

@@ -108,11 +108,11 @@ def callbacks_outcome(
     state: State, callback_id: int, outcome: str, note: str | None, actor: str
 ) -> None:
     """Record how the latest attempt went."""
-    from callbacks import common, queue
+    from callbacks import attempts, common
 
     def act(session: Session) -> str:
         callback = common.get(session, callback_id)
-        status = queue.record_outcome(
+        status = attempts.record_outcome(
             session,
             state.runtime.settings,
             callback,

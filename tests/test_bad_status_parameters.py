@@ -16,7 +16,7 @@ from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Session
 
 import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the scan below
-from callbacks import filing, queue
+from callbacks import attempts, filing
 from calls.models import Call, CallLeg
 from helpline.db import Base
 from helpline.settings import Settings
@@ -39,7 +39,9 @@ def ids(client: FlaskClient, session: Session, settings: Settings, clock: Clock)
     post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
     leg = session.scalars(select(CallLeg)).one()
     callback, _ = filing.callback_for(session, settings, PARENT, "herefordshire", clock())
-    attempt = queue.start_attempt(session, callback, find_adviser(session, "Ann Ash"), "t", clock())
+    attempt = attempts.start_attempt(
+        session, callback, find_adviser(session, "Ann Ash"), "t", clock()
+    )
     session.commit()
     return {"leg": leg.id, "attempt": attempt.id}
 

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from callbacks import common, filing, queue, staff_actions
+from callbacks import attempts, common, filing, staff_actions
 from callbacks.models import Attempt
 from callbacks.report import list_callbacks
 from helpline.app import create_app, make_runtime
@@ -369,7 +369,7 @@ def test_a_conversation_waits_for_the_adviser_to_record_the_outcome(
 
     with sessions() as s:
         callback = common.get(s, world.callback_id)
-        status = queue.record_outcome(
+        status = attempts.record_outcome(
             s, world.runtime.settings, callback, "spoke", ADVISER_NAME, world.runtime.clock()
         )
         s.commit()
@@ -561,7 +561,7 @@ def test_two_staff_at_once_the_second_is_told_and_the_first_stands(
         # savepoints (one connection) released in order.
         second.commit()
 
-        assert queue.record_outcome(first, settings, mine, "spoke", "Alex", clock()) == (
+        assert attempts.record_outcome(first, settings, mine, "spoke", "Alex", clock()) == (
             "completed"
         )
         first.commit()
@@ -570,7 +570,7 @@ def test_two_staff_at_once_the_second_is_told_and_the_first_stands(
             if second_action == "close":
                 staff_actions.close(second, theirs, "duplicate", "Sam", clock())
             else:
-                queue.record_outcome(second, settings, theirs, "no-answer", "Sam", clock())
+                attempts.record_outcome(second, settings, theirs, "no-answer", "Sam", clock())
         second.rollback()
         assert isinstance(raised.value, common.Conflict) or "already" in str(raised.value)
     finally:
@@ -592,7 +592,9 @@ def test_a_second_action_after_the_first_committed_is_told_it_is_closed(
 ) -> None:
     settings = world.runtime.settings
     with sessions() as s:
-        queue.record_outcome(s, settings, common.get(s, world.callback_id), "spoke", "A", clock())
+        attempts.record_outcome(
+            s, settings, common.get(s, world.callback_id), "spoke", "A", clock()
+        )
         s.commit()
 
     with sessions() as s:
@@ -671,7 +673,7 @@ def test_the_advisers_completed_status_arriving_before_dialled_is_not_a_missed_a
     assert world.attempt(attempt_id).outcome is None  # waiting for the adviser's word
     with world.runtime.sessions() as s:
         callback = common.get(s, world.callback_id)
-        queue.record_outcome(
+        attempts.record_outcome(
             s, world.runtime.settings, callback, "spoke", "tester", world.runtime.clock()
         )
         s.commit()
@@ -703,14 +705,14 @@ def test_a_long_call_back_conversation_keeps_the_adviser_busy_and_the_callback_t
     with pytest.raises(common.Conflict, match="being called back now"):
         call_back(world.runtime, world.callback_id, "a colleague")
     with world.runtime.sessions() as s:
-        assert world.adviser_id in queue.advisers_calling_back(s, world.runtime.clock())
+        assert world.adviser_id in attempts.advisers_calling_back(s, world.runtime.clock())
     world.post(
         f"/voice/callback/dialled?attempt={attempt_id}",
         {"DialCallStatus": "completed", "DialCallDuration": "2700"},
     )
     world.post(f"/voice/callback/status?attempt={attempt_id}", adviser_leg(attempt_id, "completed"))
     with world.runtime.sessions() as s:
-        assert world.adviser_id not in queue.advisers_calling_back(s, world.runtime.clock())
+        assert world.adviser_id not in attempts.advisers_calling_back(s, world.runtime.clock())
 
 
 def test_the_advisers_own_voicemail_answering_a_call_back_is_a_missed_attempt(
@@ -740,7 +742,7 @@ def parent_does_not_answer(world: World, attempt_id: int) -> None:
 def adviser_says(world: World, outcome: str) -> str:
     """`helpline callbacks outcome ID OUTCOME`, as the adviser runs it."""
     with world.runtime.sessions() as s:
-        status = queue.record_outcome(
+        status = attempts.record_outcome(
             s,
             world.runtime.settings,
             common.get(s, world.callback_id),

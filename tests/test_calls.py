@@ -223,12 +223,12 @@ def test_each_test_starts_with_an_empty_call_log(session: Session) -> None:
 def test_an_adviser_making_a_call_back_is_not_rung_for_a_new_call(
     app: Flask, session: Session, settings: Settings, clock: Clock
 ) -> None:
-    from callbacks import filing, queue
+    from callbacks import attempts, filing
     from rota.service import find_adviser
 
     ann = find_adviser(session, "Ann Ash")
     callback, _ = filing.callback_for(session, settings, "+447700900555", "herefordshire", clock())
-    attempt = queue.start_attempt(session, callback, ann, "tester", clock())
+    attempt = attempts.start_attempt(session, callback, ann, "tester", clock())
     attempt.placed = True
     session.commit()
     result = play(app, Script(caller=PARENT, to=HEREFORD, advisers={BEN: "accept"}))

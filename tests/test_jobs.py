@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the clean-up
-from callbacks import clocks, common, filing, queue, staff_actions
+from callbacks import attempts, clocks, common, filing, staff_actions
 from callbacks.jobkit import Runner, in_transaction
 from callbacks.jobs import (
     JobContext,
@@ -345,7 +345,7 @@ def test_a_callback_being_called_back_is_not_returned_to_the_pool(
     ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY, time(9), time(12))
     callback = new_callback(session, settings, parent(1), "herefordshire", clock())
     run(assign_callbacks, clock())
-    queue.start_attempt(session, callback, ann, "Ann Ash", london(MONDAY, 11, 50))
+    attempts.start_attempt(session, callback, ann, "Ann Ash", london(MONDAY, 11, 50))
 
     assert run(return_to_pool, london(MONDAY, 12, 10)) == "returned 0 callback(s) to the pool"
     assert holder(session, callback) == "Ann Ash"
@@ -429,7 +429,9 @@ def test_no_answer_waits_two_working_hours_for_a_retry(
     callback = new_callback(session, settings, PARENT, "herefordshire", outcome_at)
     staff_actions.assign(session, callback, ann, "Duty Officer", outcome_at)
 
-    status = queue.record_outcome(session, settings, callback, "no-answer", "Ann Ash", outcome_at)
+    status = attempts.record_outcome(
+        session, settings, callback, "no-answer", "Ann Ash", outcome_at
+    )
 
     assert status == "open"
     assert callback.next_attempt_at == retry_at
@@ -446,8 +448,8 @@ def test_a_retry_is_released_at_its_time_and_assigned_again(
     adviser(session, "Dan Dale", DAN, "herefordshire", TUESDAY)
     callback = new_callback(session, settings, PARENT, "herefordshire", london(MONDAY, 10))
     staff_actions.assign(session, callback, ann, "Duty Officer", monday_4pm)
-    queue.start_attempt(session, callback, ann, "Ann Ash", monday_4pm)
-    queue.record_outcome(session, settings, callback, "no-answer", "Ann Ash", monday_4pm)
+    attempts.start_attempt(session, callback, ann, "Ann Ash", monday_4pm)
+    attempts.record_outcome(session, settings, callback, "no-answer", "Ann Ash", monday_4pm)
     assert callback.next_attempt_at == london(TUESDAY, 10)
 
     too_soon = london(TUESDAY, 9, 59)
@@ -472,18 +474,19 @@ def test_the_last_attempt_without_an_answer_makes_the_callback_unreachable(
     callback = new_callback(session, settings, PARENT, "herefordshire", london(MONDAY, 10))
 
     first = london(MONDAY, 16)
-    assert queue.record_outcome(session, settings, callback, "no-answer", "Ann", first) == "open"
+    assert attempts.record_outcome(session, settings, callback, "no-answer", "Ann", first) == "open"
     second = callback.next_attempt_at
     assert second == london(TUESDAY, 10)
     run(release_retries, second)
     assert (
-        queue.record_outcome(session, settings, callback, "left-message", "Ann", second) == "open"
+        attempts.record_outcome(session, settings, callback, "left-message", "Ann", second)
+        == "open"
     )
     third = callback.next_attempt_at
     assert third == london(TUESDAY, 12)
     run(release_retries, third)
     assert (
-        queue.record_outcome(session, settings, callback, "no-answer", "Ann", third)
+        attempts.record_outcome(session, settings, callback, "no-answer", "Ann", third)
         == "unreachable"
     )
 
@@ -507,7 +510,7 @@ def test_a_wrong_number_or_a_conversation_closes_the_callback_at_once(
 ) -> None:
     callback = new_callback(session, settings, PARENT, "herefordshire", clock())
 
-    assert queue.record_outcome(session, settings, callback, outcome, "Ann", clock()) == status
+    assert attempts.record_outcome(session, settings, callback, outcome, "Ann", clock()) == status
 
     shown = listed(session, clock(), callback.id)
     assert (shown["status"], shown["attempts"], shown["next_attempt_at"]) == (status, 1, None)
@@ -560,7 +563,7 @@ def test_a_callback_already_attempted_gets_no_deadline_warning(
 ) -> None:
     attempted = new_callback(session, settings, PARENT, "herefordshire", clock())
     untouched = new_callback(session, settings, OTHER_PARENT, "worcestershire", clock())
-    queue.record_outcome(session, settings, attempted, "no-answer", "Ann", london(TUESDAY, 16))
+    attempts.record_outcome(session, settings, attempted, "no-answer", "Ann", london(TUESDAY, 16))
     past = london(WEDNESDAY, 12)
 
     assert run(warn_deadlines, past) == "raised 1 deadline warning(s)"
@@ -634,7 +637,7 @@ def test_a_retry_for_an_office_with_no_opening_in_sight_waits_plain_hours(
     callback = new_callback(session, settings, PARENT, "herefordshire", clock())
     evening = london(MONDAY, 19)
 
-    status = queue.record_outcome(session, settings, callback, "no-answer", "Ann Ash", evening)
+    status = attempts.record_outcome(session, settings, callback, "no-answer", "Ann Ash", evening)
 
     assert status == "open"
     assert settings.callbacks.retry_spacing_working_hours == 2
@@ -1186,7 +1189,7 @@ def test_recordings_past_retention_are_deleted_at_twilio_once_their_callback_is_
 ) -> None:
     now = clock()
     done = old_message(session, settings, "RE" + "a" * 32, PARENT, 200, now)
-    queue.record_outcome(
+    attempts.record_outcome(
         session,
         settings,
         common.get(session, done.callback_id or 0),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks import filing, queue, staff_actions
+from callbacks import attempts, filing, staff_actions
 from callbacks.jobs import (
     JobContext,
     assign_callbacks,
@@ -76,8 +76,8 @@ def test_a_retry_is_spaced_in_plain_hours(
     for each in (callback, same_hours):
         staff_actions.assign(session, each, alex, "Duty Officer", clock())
 
-    status = queue.record_outcome(session, settings, callback, "no-answer", "Alex", clock())
-    queue.record_outcome(session, settings, same_hours, "no-answer", "Alex", clock())
+    status = attempts.record_outcome(session, settings, callback, "no-answer", "Alex", clock())
+    attempts.record_outcome(session, settings, same_hours, "no-answer", "Alex", clock())
 
     assert status == "open"
     # Two plain hours: the removed office's hours are no longer known to count in.
@@ -91,18 +91,18 @@ def test_twilios_no_answer_and_the_last_attempt_work_too(
 ) -> None:
     callback, _ = filing.callback_for(session, before, PARENT, GONE, clock())
 
-    status = queue.record_outcome(
+    status = attempts.record_outcome(
         session, settings, callback, "no-answer", "service", clock(), automatic=True
     )
     assert (status, callback.next_attempt_at) == ("open", clock() + timedelta(hours=2))
     # The adviser's word for the same attempt replaces the automatic one.
-    assert queue.record_outcome(session, settings, callback, "spoke", "Alex", clock()) == (
+    assert attempts.record_outcome(session, settings, callback, "spoke", "Alex", clock()) == (
         "completed"
     )
     other, _ = filing.callback_for(session, before, OTHER_PARENT, GONE, clock())
     for _ in range(settings.callbacks.max_attempts - 1):
-        queue.record_outcome(session, settings, other, "left-message", "Alex", clock())
-    last = queue.record_outcome(session, settings, other, "left-message", "Alex", clock())
+        attempts.record_outcome(session, settings, other, "left-message", "Alex", clock())
+    last = attempts.record_outcome(session, settings, other, "left-message", "Alex", clock())
     assert last == "unreachable"
 
 
@@ -163,7 +163,7 @@ def test_the_scheduler_works_the_queue_around_such_callbacks(
     assert listed(session, now, waiting.id)["assigned_to"] == "Alex Adams"
     assert run_job(return_to_pool, now) == "returned 0 callback(s) to the pool"
     callback = session.get_one(Callback, due_soon.id)
-    queue.record_outcome(session, settings, callback, "no-answer", "Alex", now)
+    attempts.record_outcome(session, settings, callback, "no-answer", "Alex", now)
     session.commit()
     later = now + timedelta(hours=2)
     assert run_job(release_retries, later) == "released 1 retry"

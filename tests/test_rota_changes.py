@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks import common, filing, queue, staff_actions
+from callbacks import attempts, common, filing, staff_actions
 from callbacks.jobs import JobContext, assign_callbacks, return_to_pool
 from callbacks.models import Callback, CallbackEvent
 from callbacks.report import list_callbacks
@@ -118,7 +118,7 @@ def test_an_adviser_who_leaves_stops_now_and_hands_back_their_open_callbacks(
     staff_actions.assign(session, open_one, alex, "scheduler", now)
     done, _ = filing.callback_for(session, settings, OTHER_PARENT, "herefordshire", now)
     staff_actions.assign(session, done, alex, "scheduler", now)
-    queue.record_outcome(session, settings, done, "spoke", "Alex Adams", now)
+    attempts.record_outcome(session, settings, done, "spoke", "Alex Adams", now)
 
     stopped = rota.leave(session, settings, alex, now)
     handed_back = staff_actions.hand_back(session, alex, "Admin", now, reason="adviser left")
@@ -269,7 +269,7 @@ def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
     with pytest.raises(common.CallbackError, match="Alex Adams has left"):
         staff_actions.assign(session, callback, alex, "Duty Officer", now)
     with pytest.raises(common.CallbackError, match="Alex Adams has left"):
-        queue.start_attempt(session, other, alex, "Duty Officer", now)
+        attempts.start_attempt(session, other, alex, "Duty Officer", now)
     result = CallPlayer(FlaskTransport(app), TOKEN, BASE_URL).play(
         Script(caller="+447700900125", to=HEREFORD, advisers={ALEX: "accept", BEN: "accept"})
     )

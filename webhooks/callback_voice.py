@@ -12,7 +12,7 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from callbacks import common, queue
+from callbacks import attempts, common
 from callbacks.models import OPEN_STATUSES, Attempt
 from calls.service import TERMINAL
 from helpline.settings import Settings
@@ -107,7 +107,7 @@ def dialled(
         attempt.ended_at = now
         common.event(session, callback, "adviser-cancelled", "service", now, attempt_id=attempt.id)
         return VoiceResponse()
-    new_status = queue.record_outcome(
+    new_status = attempts.record_outcome(
         session,
         settings,
         callback,

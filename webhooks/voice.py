@@ -13,10 +13,10 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
+from callbacks.attempts import advisers_calling_back
 from callbacks.common import event
 from callbacks.filing import callback_for
 from callbacks.messages import attach_orphans, file_missed_call
-from callbacks.queue import advisers_calling_back
 from calls import legs
 from calls import service as calls
 from calls.models import Call, CallLeg
