@@ -85,12 +85,13 @@ def callbacks_assign(state: State, callback_id: int, adviser: str, actor: str) -
 @pass_state
 def callbacks_call(state: State, callback_id: int, adviser: str | None, actor: str) -> None:
     """Ring the assigned adviser; when they press 1, the parent is called."""
+    from callbacks.calling_back import call_back
     from callbacks.common import CallbackError
-    from helpline.calling import call_back
     from rota.service import UnknownAdviser
+    from webhooks.callback_voice import attempt_webhooks
 
     try:
-        result = call_back(state.runtime, callback_id, actor, adviser)
+        result = call_back(state.runtime, callback_id, actor, adviser, urls=attempt_webhooks)
     except (CallbackError, UnknownAdviser) as exc:
         fail(str(exc))
     click.echo(result.message)

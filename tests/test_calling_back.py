@@ -21,16 +21,16 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from callbacks import attempts, common, filing, staff_actions
+from callbacks import attempts, calling_back, common, filing, staff_actions
 from callbacks.models import Attempt
 from callbacks.report import list_callbacks
 from helpline.app import create_app, make_runtime
-from helpline.calling import call_back
 from helpline.dialer import Dialer, LoggingDialer
 from helpline.runtime import Runtime
 from helpline.settings import Settings
 from tests.conftest import BASE_URL, HEREFORD, TOKEN, WORCS, Clock, make_settings
 from tests.factories import adviser, signed_post
+from webhooks.callback_voice import attempt_webhooks
 from webhooks.twilio_dialer import TwilioDialer
 
 ACCOUNT = "AC" + "0" * 32
@@ -40,6 +40,13 @@ ADVISER_PHONE = "+447700900001"  # Ofcom drama range
 PARENT = "+447700900123"  # Ofcom drama range
 CALL_SID = "CA" + "c" * 32
 MONDAY = date(2026, 11, 30)
+
+
+def call_back(
+    runtime: Runtime, callback_id: int, actor: str, adviser_name: str | None = None
+) -> calling_back.CallBackResult:
+    """Call back as `helpline callbacks call` does, pointing Twilio at the voice webhooks."""
+    return calling_back.call_back(runtime, callback_id, actor, adviser_name, urls=attempt_webhooks)
 
 
 def build_runtime(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from callbacks import attempts, common
+from callbacks.calling_back import AttemptWebhooks, helpline_number
 from callbacks.models import OPEN_STATUSES, Attempt
 from calls.service import TERMINAL
 from helpline.settings import Settings
@@ -27,10 +28,12 @@ def _attempt(session: Session) -> Attempt:
     return from_query(session, Attempt, "attempt")
 
 
-def helpline_number(settings: Settings, office: str) -> str:
-    """The number a parent sees when called back: their county helpline's first number."""
-    numbers = settings.offices[office].numbers if office in settings.offices else ()
-    return numbers[0] if numbers else settings.first_office.numbers[0]
+def attempt_webhooks(base: str, attempt_id: int) -> AttemptWebhooks:
+    """The webhooks below for one attempt, for the call that rings its adviser."""
+    return AttemptWebhooks(
+        answered=f"{base}/voice/callback/adviser?attempt={attempt_id}",
+        status=f"{base}/voice/callback/status?attempt={attempt_id}",
+    )
 
 
 @bp.post("/adviser")

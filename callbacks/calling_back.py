@@ -1,7 +1,12 @@
-"""Calling a parent back: record the attempt, commit, then ask Twilio to ring the adviser."""
+"""Calling a parent back: record the attempt, commit, then ask the dialer to ring the adviser.
+
+When the adviser presses 1 the parent is dialled from their county helpline's number, never the
+adviser's. Which webhooks Twilio is sent to is the edge's business, so the caller passes them in.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from callbacks import attempts, common
@@ -9,8 +14,26 @@ from callbacks.models import Attempt
 from helpline.db import unit_of_work
 from helpline.dialer import Dialer, DialerError
 from helpline.runtime import Runtime
+from helpline.settings import Settings
 from rota.service import find_adviser
-from webhooks.callback_voice import helpline_number
+
+
+@dataclass(frozen=True)
+class AttemptWebhooks:
+    """Where Twilio asks what to do once the adviser answers, and reports the call's progress."""
+
+    answered: str
+    status: str
+
+
+# The webhooks of one attempt, from the service's public base URL and the attempt's id.
+AttemptUrls = Callable[[str, int], AttemptWebhooks]
+
+
+def helpline_number(settings: Settings, office: str) -> str:
+    """The number a parent sees when called back: their county helpline's first number."""
+    numbers = settings.offices[office].numbers if office in settings.offices else ()
+    return numbers[0] if numbers else settings.first_office.numbers[0]
 
 
 @dataclass(frozen=True)
@@ -23,7 +46,12 @@ class CallBackResult:
 
 
 def call_back(
-    runtime: Runtime, callback_id: int, actor: str, adviser_name: str | None = None
+    runtime: Runtime,
+    callback_id: int,
+    actor: str,
+    adviser_name: str | None = None,
+    *,
+    urls: AttemptUrls,
 ) -> CallBackResult:
     """Ring the assigned (or named) adviser; when they press 1 the parent is dialled."""
     settings = runtime.settings
@@ -46,12 +74,13 @@ def call_back(
     if dialer.places_calls and not base:
         _abandon(runtime, attempt_id, "PUBLIC_BASE_URL is not set")
         raise common.CallbackError("PUBLIC_BASE_URL is not set, so Twilio cannot reach us")
+    webhooks = urls(base, attempt_id)
     try:
         sid = dialer.place_call(
             to=adviser_phone,
             from_=caller_id,
-            url=f"{base}/voice/callback/adviser?attempt={attempt_id}",
-            status_callback=f"{base}/voice/callback/status?attempt={attempt_id}",
+            url=webhooks.answered,
+            status_callback=webhooks.status,
         )
     except DialerError as exc:
         _abandon(runtime, attempt_id, str(exc))
