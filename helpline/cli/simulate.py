@@ -9,7 +9,7 @@ import click
 from sqlalchemy.orm import Session
 
 from helpline.app import create_app, make_runtime
-from helpline.cli_base import State, fail, parse_time, pass_state
+from helpline.cli.base import State, fail, parse_time, pass_state
 from helpline.phones import to_e164
 from helpline.settings import Settings
 from rota.service import UnknownAdviser, find_adviser

@@ -1,5 +1,4 @@
-"""The `helpline` command: database, serving, rota, offices and calls; queue and simulator
-commands come from cli_queue and cli_simulate."""
+"""`helpline rota`, `helpline advisers` and `helpline office`: who works when, and closures."""
 
 from __future__ import annotations
 
@@ -8,92 +7,10 @@ from pathlib import Path
 
 import click
 
-from helpline import cli_queue, cli_simulate
-from helpline import settings as settings_module
-from helpline.app import check_web_start, create_app, make_runtime
-from helpline.cli_base import State, fail, parse_time, pass_state, print_json
+from helpline.cli.base import State, fail, parse_time, pass_state
 
 
 @click.group()
-@click.option(
-    "--demo",
-    is_flag=True,
-    envvar="HELPLINE_DEMO",
-    help="Use the local demo: its SQLite database, open offices and local token.",
-)
-@click.pass_context
-def main(ctx: click.Context, demo: bool) -> None:
-    """Helpline and callback service for Herefordshire and Worcestershire SENDIASS."""
-    ctx.obj = State(demo)
-
-
-# --- database -------------------------------------------------------------------------------
-
-
-@main.group()
-def db() -> None:
-    """The database."""
-
-
-@db.command("upgrade")
-@pass_state
-def db_upgrade(state: State) -> None:
-    """Create or migrate the database."""
-    from helpline.migrate import upgrade
-
-    upgrade(engine=state.runtime.sessions.kw["bind"])  # with the commands' waits
-    click.echo("database is up to date")
-
-
-# --- serving --------------------------------------------------------------------------------
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@pass_state
-def serve(state: State, host: str, port: int) -> None:
-    """Run the web app and the scheduler in one process (the demo also migrates and seeds)."""
-    from helpline.migrate import upgrade
-    from helpline.server import run
-
-    runtime = state.runtime
-    if state.demo:
-        from helpline.demo import seed
-
-        upgrade(runtime.settings.database_url)
-        with state.transaction() as session:
-            click.echo(seed(session, runtime.settings, runtime.clock()))
-        click.echo(
-            "Demo: Twilio auth token for signing is "
-            f"'{settings_module.DEMO_AUTH_TOKEN}'; try in another terminal:\n"
-            "  .venv/bin/helpline --demo simulate call --to herefordshire "
-            "--accept 'Alex Adams'"
-        )
-    try:
-        check_web_start(runtime.settings)
-    except settings_module.ConfigError as exc:
-        fail(f"configuration: {exc}")
-    if not runtime.dialer.places_calls:
-        click.echo("note: no Twilio credentials, so call backs are logged, not placed", err=True)
-    from helpline.scheduler import build
-
-    clock = build(runtime, blocking=False)
-    # The web app gets the web's short waits; the scheduler keeps the commands' longer ones.
-    web = make_runtime(runtime.settings, clock=runtime.clock, dialer=runtime.dialer)
-    run(
-        create_app(web),
-        host=host,
-        port=port,
-        engines=(runtime.sessions.kw["bind"], web.sessions.kw["bind"]),
-        in_worker=(clock.start, lambda: clock.shutdown(wait=False)),
-    )
-
-
-# --- rota and offices -----------------------------------------------------------------------
-
-
-@main.group()
 def rota() -> None:
     """Advisers and shifts."""
 
@@ -151,7 +68,7 @@ def rota_remove(state: State, adviser: str, day: str) -> None:
     click.echo(f"{name} on {local_day}: {'; '.join(done)}.")
 
 
-@main.group()
+@click.group()
 def advisers() -> None:
     """Advisers."""
 
@@ -215,7 +132,7 @@ def advisers_return(state: State, adviser: str) -> None:
     )
 
 
-@main.group()
+@click.group()
 def office() -> None:
     """Ad-hoc closures."""
 
@@ -258,37 +175,3 @@ def office_open(state: State, key: str) -> None:
         fail(str(exc))
     waiting = f"; {started} waiting callback(s) now have a deadline" if started else ""
     click.echo(f"{key} is open ({ended} closure(s) ended){waiting}")
-
-
-# --- calls ----------------------------------------------------------------------------------
-
-
-@main.group()
-def calls() -> None:
-    """The call log."""
-
-
-@calls.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.option("--limit", default=100, show_default=True, type=int)
-@pass_state
-def calls_list(state: State, as_json: bool, limit: int) -> None:
-    """Recent calls, newest first."""
-    from calls.report import recent_calls
-
-    with state.transaction() as session:
-        rows = recent_calls(session, limit)
-    if as_json:
-        print_json(rows)
-        return
-    for row in rows:
-        click.echo(
-            f"{row['started_at']}  {row['office']:<15} {row['status']:<12} "
-            f"{row['outcome'] or '-':<20} {row['answered_by'] or ''}"
-        )
-
-
-main.add_command(cli_queue.callbacks)
-main.add_command(cli_queue.jobs)
-main.add_command(cli_queue.scheduler)
-main.add_command(cli_simulate.simulate)

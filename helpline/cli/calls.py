@@ -1,0 +1,32 @@
+"""`helpline calls`: the call log."""
+
+from __future__ import annotations
+
+import click
+
+from helpline.cli.base import State, pass_state, print_json
+
+
+@click.group()
+def calls() -> None:
+    """The call log."""
+
+
+@calls.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--limit", default=100, show_default=True, type=int)
+@pass_state
+def calls_list(state: State, as_json: bool, limit: int) -> None:
+    """Recent calls, newest first."""
+    from calls.report import recent_calls
+
+    with state.transaction() as session:
+        rows = recent_calls(session, limit)
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['started_at']}  {row['office']:<15} {row['status']:<12} "
+            f"{row['outcome'] or '-':<20} {row['answered_by'] or ''}"
+        )

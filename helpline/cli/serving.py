@@ -1,0 +1,70 @@
+"""`helpline db upgrade` and `helpline serve`: the database, and the web app with its scheduler
+on one machine."""
+
+from __future__ import annotations
+
+import click
+
+from helpline import settings as settings_module
+from helpline.app import check_web_start, create_app, make_runtime
+from helpline.cli.base import State, fail, pass_state
+
+
+@click.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: State) -> None:
+    """Create or migrate the database."""
+    from helpline.migrate import upgrade
+
+    upgrade(engine=state.runtime.sessions.kw["bind"])  # with the commands' waits
+    click.echo("database is up to date")
+
+
+# --- serving --------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_state
+def serve(state: State, host: str, port: int) -> None:
+    """Run the web app and the scheduler in one process (the demo also migrates and seeds)."""
+    from helpline.migrate import upgrade
+    from helpline.server import run
+
+    runtime = state.runtime
+    if state.demo:
+        from helpline.demo import seed
+
+        upgrade(runtime.settings.database_url)
+        with state.transaction() as session:
+            click.echo(seed(session, runtime.settings, runtime.clock()))
+        click.echo(
+            "Demo: Twilio auth token for signing is "
+            f"'{settings_module.DEMO_AUTH_TOKEN}'; try in another terminal:\n"
+            "  .venv/bin/helpline --demo simulate call --to herefordshire "
+            "--accept 'Alex Adams'"
+        )
+    try:
+        check_web_start(runtime.settings)
+    except settings_module.ConfigError as exc:
+        fail(f"configuration: {exc}")
+    if not runtime.dialer.places_calls:
+        click.echo("note: no Twilio credentials, so call backs are logged, not placed", err=True)
+    from helpline.scheduler import build
+
+    clock = build(runtime, blocking=False)
+    # The web app gets the web's short waits; the scheduler keeps the commands' longer ones.
+    web = make_runtime(runtime.settings, clock=runtime.clock, dialer=runtime.dialer)
+    run(
+        create_app(web),
+        host=host,
+        port=port,
+        engines=(runtime.sessions.kw["bind"], web.sessions.kw["bind"]),
+        in_worker=(clock.start, lambda: clock.shutdown(wait=False)),
+    )
