@@ -21,7 +21,7 @@ from callbacks.jobkit import JobContext as JobContext  # where jobs and tests ha
 from callbacks.jobkit import claim as _claim
 from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning
 from callbacks.recording_jobs import delete_recordings, reconcile_recordings
-from callbacks.settling import settle_calls
+from callbacks.settle_calls_job import settle_calls
 from callbacks.working_time import working_seconds_between
 from rota import service as rota
 from rota.calendar import OfficeCalendar

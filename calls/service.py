@@ -44,7 +44,7 @@ def record_event(
 def find_call(session: Session, sid: str) -> Call | None:
     """The call with Twilio's CallSid `sid`, locked until the transaction ends and read afresh.
 
-    Every webhook that changes a call finds it here (or through its leg, `calls.legs.lock_leg`),
+    Every webhook that changes a call finds it here (or through its leg, `calls.ringing.lock_leg`),
     so two webhooks about one call on two web workers take turns, and the second reads what the
     first wrote instead of writing back an outcome from what it read before. SQLite already
     lets one writer in at a time.

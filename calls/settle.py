@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from calls import legs as leg_service
+from calls import ringing
 from calls.models import Call, CallEvent, CallLeg
 from calls.service import OPEN_LEG_STATES, TERMINAL, call_ended, find_call, record_event
 from helpline.dialer import CallProgress, Dialer, DialerError
@@ -187,7 +187,7 @@ def _settle_leg(
     if answer is not None:
         if answer.status not in TERMINAL:
             return False  # Twilio says it is still going
-        leg_service.dial_ended(session, leg, answer.status, answer.sid, answer.ended_at or now)
+        ringing.dial_ended(session, leg, answer.status, answer.sid, answer.ended_at or now)
         return True
     if leg.accepted_at is not None and heard > now - GIVE_UP:
         return False  # a conversation Twilio cannot tell us about: give it time

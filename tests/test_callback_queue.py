@@ -346,12 +346,12 @@ def test_a_caller_who_ignores_the_offer_is_put_through(
 
 
 def _break_routing(monkeypatch: pytest.MonkeyPatch) -> None:
-    import calls.legs
+    import calls.ringing
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(calls.legs, "ring_next", broken)
+    monkeypatch.setattr(calls.ringing, "ring_next", broken)
 
 
 def test_when_the_first_webhook_fails_the_message_still_reaches_the_right_callback(

@@ -138,12 +138,12 @@ def test_an_internal_error_is_logged_without_personal_data_and_caller_hears_an_a
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import calls.legs
+    import calls.ringing
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"database exploded while handling {PARENT}")
 
-    monkeypatch.setattr(calls.legs, "ring_next", broken)
+    monkeypatch.setattr(calls.ringing, "ring_next", broken)
     caplog.set_level(logging.INFO)
     response = post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
     body = response.get_data(as_text=True)

@@ -17,7 +17,7 @@ from callbacks.attempts import advisers_calling_back
 from callbacks.common import event
 from callbacks.filing import callback_for
 from callbacks.messages import attach_orphans, file_missed_call
-from calls import legs
+from calls import ringing
 from calls import service as calls
 from calls.models import Call, CallLeg
 from helpline.phones import caller_number
@@ -44,8 +44,8 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 
 def _leg(session: Session) -> CallLeg:
-    """The leg named in the URL, its call locked for this request (see `legs.lock_leg`)."""
-    leg = legs.lock_leg(session, query_id("leg"))
+    """The leg named in the URL, its call locked for this request (see `ringing.lock_leg`)."""
+    leg = ringing.lock_leg(session, query_id("leg"))
     if leg is None:
         raise BadRequest("unknown leg")
     return leg
@@ -70,7 +70,7 @@ def _next_step(
     On the first ring the caller is asked to hold, and (if configured) offered a call back.
     """
     before = [leg.office for leg in call.legs if leg.state != "cancelled"]
-    leg = legs.ring_next(
+    leg = ringing.ring_next(
         session, settings, call, now, also_busy=advisers_calling_back(session, now)
     )
     if leg is None:
@@ -91,7 +91,7 @@ def _next_step(
         action=url(f"/voice/dial-result?leg={leg.id}"),
         screen=url(f"/voice/screen?leg={leg.id}"),
         leg_status=url(f"/voice/leg-status?leg={leg.id}"),
-        timeout=legs.ring_timeout(settings, call, now),
+        timeout=ringing.ring_timeout(settings, call, now),
     )
 
 
@@ -110,7 +110,7 @@ def incoming(
     greeting = wording.greeting(settings.service_name, office)
     # If this is Twilio retrying the request, it never got our first answer, so whoever that
     # answer named was never rung (on a new call there is nothing to cancel).
-    legs.cancel_unrung_legs(session, call, now)
+    ringing.cancel_unrung_legs(session, call, now)
     return _next_step(session, settings, call, now, greeting, first=True)
 
 
@@ -121,7 +121,7 @@ def callback_request(
 ) -> VoiceResponse:
     """The caller chose to be called back rather than wait (2); any other key: keep waiting."""
     call = find_call(session, params)
-    legs.cancel_unrung_legs(session, call, now)  # the <Dial> after the offer never ran
+    ringing.cancel_unrung_legs(session, call, now)  # the <Dial> after the offer never ran
     if params.get("Digits", "").strip() != "2":
         return _next_step(session, settings, call, now, wording.HOLD)
     if call.from_number is None:
@@ -146,7 +146,7 @@ def screen(
     leg = _leg(session)
     if leg.call.ended_at is not None or leg.call.answered_by_id not in (None, leg.adviser_id):
         return twiml.say_and_hang_up(settings, wording.ALREADY_TAKEN)
-    legs.leg_picked_up(session, leg, now, _leg_sid(params, leg))
+    ringing.leg_picked_up(session, leg, now, _leg_sid(params, leg))
     return twiml.screen(
         settings,
         settings.offices[leg.call.office],
@@ -161,12 +161,12 @@ def screen_answer(
 ) -> VoiceResponse:
     """The adviser's key: 1 connects the caller; anything else hands the call on."""
     leg = _leg(session)
-    legs.leg_picked_up(session, leg, now, _leg_sid(params, leg))
+    ringing.leg_picked_up(session, leg, now, _leg_sid(params, leg))
     if params.get("Digits", "").strip() == "1":
-        if legs.leg_accepted(session, leg, now):
+        if ringing.leg_accepted(session, leg, now):
             return VoiceResponse()  # an empty document bridges the two legs
         return twiml.say_and_hang_up(settings, wording.ALREADY_TAKEN)
-    legs.leg_declined(session, leg, now)
+    ringing.leg_declined(session, leg, now)
     return twiml.say_and_hang_up(settings, wording.THANK_YOU_BYE)
 
 
@@ -177,7 +177,7 @@ def dial_result(
 ) -> VoiceResponse:
     """An adviser's leg ended: after a conversation say goodbye, otherwise try the next one."""
     leg = _leg(session)
-    helped = legs.dial_ended(
+    helped = ringing.dial_ended(
         session, leg, status_word(params, "DialCallStatus"), sid(params, "DialCallSid"), now
     )
     if helped:
@@ -186,7 +186,7 @@ def dial_result(
         return VoiceResponse()  # the caller has gone; Twilio ignores this answer
     # A repeat of this request means Twilio never got our first answer, so whoever it named
     # was never rung: ring them now instead (on a first request there is nothing to cancel).
-    legs.cancel_unrung_legs(session, leg.call, now)
+    ringing.cancel_unrung_legs(session, leg.call, now)
     return _next_step(session, settings, leg.call, now)
 
 
@@ -203,7 +203,7 @@ def leg_status(session: Session, settings: Settings, params: dict[str, str], now
     leg = _leg(session)
     if report.parent_sid is not None and report.parent_sid != leg.call.sid:
         return  # about another call: not this leg's status
-    legs.leg_status(session, leg, report, now)
+    ringing.leg_status(session, leg, report, now)
 
 
 @bp.post("/status")
