@@ -10,52 +10,27 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import responses
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpline import settings as settings_module
 from helpline.app import create_app, make_runtime
 from helpline.db import make_engine, normalise_url
 from helpline.migrate import upgrade
 from helpline.runtime import Runtime
 from helpline.settings import Settings
+from tests.constants import ACCOUNT, TOKEN
+from tests.factories import Clock, make_settings
+from webhooks.twilio_dialer import TwilioDialer
 
 PG_URL_VAR = "HELPLINE_TEST_DATABASE_URL"
-TOKEN = "test-auth-token"
-BASE_URL = "https://helpline.example.test"
-HEREFORD = "+441632960001"
-WORCS = "+441632960002"
-
-
-class Clock:
-    """A clock the tests move by hand; the code under test reads it as its only `now`."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.at += timedelta(**kwargs)
-        return self.at
-
-    def set(self, at: datetime) -> None:
-        self.at = at
-
-
-def make_settings(**env: str) -> Settings:
-    """Settings from the repository's defaults with test secrets."""
-    base = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE_URL, "SECRET_KEY": "test"}
-    base.update(env)
-    return settings_module.load(base)
 
 
 def _create_postgres_database(admin_url: str) -> tuple[str, Engine]:
@@ -159,3 +134,16 @@ def app(runtime: Runtime) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def twilio() -> Iterator[responses.RequestsMock]:
+    """Twilio's REST API, answered locally: a request nobody registered fails the test."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def twilio_dialer(twilio: responses.RequestsMock) -> TwilioDialer:
+    """The Twilio dialer for the test account, talking to the `twilio` stand-in."""
+    return TwilioDialer(ACCOUNT, TOKEN)

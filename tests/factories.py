@@ -1,20 +1,44 @@
-"""Building test data directly in the database, and signing requests as Twilio does."""
+"""Building test data and settings, a clock moved by hand, and signing requests as Twilio does."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
+from helpline import settings as settings_module
+from helpline.settings import Settings
 from rota.calendar import local_instant
 from rota.models import Adviser, Shift
 from rota.service import name_key
+from tests.constants import BASE_URL, LONDON, TOKEN
 
-LONDON = ZoneInfo("Europe/London")
+
+class Clock:
+    """A clock the tests move by hand; the code under test reads it as its only `now`."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.at += timedelta(**kwargs)
+        return self.at
+
+    def set(self, at: datetime) -> None:
+        self.at = at
+
+
+def make_settings(**env: str) -> Settings:
+    """Settings from the repository's defaults with test secrets."""
+    base = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE_URL, "SECRET_KEY": "test"}
+    base.update(env)
+    return settings_module.load(base)
 
 
 def adviser(
@@ -63,7 +87,12 @@ def shift(
 
 
 def signed_post(
-    client: FlaskClient, path: str, params: dict[str, str], *, token: str, base_url: str
+    client: FlaskClient,
+    path: str,
+    params: dict[str, str],
+    *,
+    token: str = TOKEN,
+    base_url: str = BASE_URL,
 ) -> TestResponse:
     """POST form parameters to `path`, signed for the public URL as Twilio would sign them."""
     signature = RequestValidator(token).compute_signature(base_url + path, params)

@@ -21,11 +21,9 @@ from calls.models import Call, CallLeg
 from helpline.db import Base
 from helpline.settings import Settings
 from rota.service import find_adviser
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
-from tests.factories import adviser, signed_post
+from tests.constants import ANN, HEREFORD, PARENT
+from tests.factories import Clock, adviser, signed_post
 
-PARENT = "+447700900123"
-ANN = "+447700900001"
 SID = "CA" + "ab" * 16
 HUGE = "9" * 300
 WORD = "x" * 300
@@ -47,7 +45,7 @@ def ids(client: FlaskClient, session: Session, settings: Settings, clock: Clock)
 
 
 def post(client: FlaskClient, path: str, params: dict[str, str]):  # type: ignore[no-untyped-def]
-    return signed_post(client, path, params, token=TOKEN, base_url=BASE_URL)
+    return signed_post(client, path, params)
 
 
 ABSURD = {

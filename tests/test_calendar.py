@@ -1,11 +1,9 @@
 """When an office is open: hours, split days, bank holidays, closures and clock changes."""
 
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
 
 from rota.calendar import OfficeCalendar, bank_holidays
-
-LONDON = ZoneInfo("Europe/London")
+from tests.constants import LONDON
 
 
 def office(**kwargs: object) -> OfficeCalendar:

@@ -12,12 +12,10 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from calls.models import Call, CallEvent, CallLeg
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
-from tests.factories import adviser, signed_post
+from tests.constants import ANN, BASE_URL, BEN, CAT, DAN, HEREFORD, OTHER_PARENT, PARENT
+from tests.factories import Clock, adviser, signed_post
 
 MONDAY = date(2026, 11, 30)
-PARENT = "+447700900123"
-ANN, BEN, CAT, DAN = "+447700900001", "+447700900002", "+447700900003", "+447700900004"
 SID = "CA" + "5" * 32
 
 
@@ -31,7 +29,7 @@ def team(session: Session) -> None:
 
 
 def post(client: FlaskClient, path: str, params: dict[str, str]) -> TestResponse:
-    return signed_post(client, path, params, token=TOKEN, base_url=BASE_URL)
+    return signed_post(client, path, params)
 
 
 def text(response: TestResponse) -> str:
@@ -146,7 +144,7 @@ def test_an_answered_call_whose_end_never_arrives_frees_the_adviser_when_her_leg
     assert leg_status(client, leg, "completed", 3, CallDuration="700").status_code == 200
     assert legs_of(session) == [("Ann Ash", "completed", True)]
     clock.advance(minutes=1)
-    params = {"CallSid": "CA" + "6" * 32, "From": "+447700900124", "To": HEREFORD}
+    params = {"CallSid": "CA" + "6" * 32, "From": OTHER_PARENT, "To": HEREFORD}
     assert ANN in text(post(client, "/voice/incoming", params))
 
 

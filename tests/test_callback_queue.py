@@ -20,10 +20,9 @@ from helpline.app import create_app, make_runtime
 from helpline.settings import Settings
 from helpline.simulator import CallPlayer, FlaskTransport, Result, Script
 from rota import service as rota
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, WORCS, Clock
-from tests.factories import adviser, signed_post
+from tests.constants import ANN, BASE_URL, HEREFORD, OTHER_PARENT, PARENT, TOKEN, WORCS
+from tests.factories import Clock, adviser, signed_post
 
-PARENT = "+447700900123"
 # Friday 4 December 2026, 18:30 in London (GMT): both offices closed for the weekend.
 FRIDAY_EVENING = datetime(2026, 12, 4, 18, 30, tzinfo=UTC)
 
@@ -241,8 +240,8 @@ def test_repeated_webhooks_change_nothing(app: Flask, session: Session, clock: C
         "RecordingUrl": "https://api.twilio.com/x",
     }
     for _ in range(2):
-        signed_post(client, "/voice/recording-status", params, token=TOKEN, base_url=BASE_URL)
-        signed_post(client, "/voice/recorded", params, token=TOKEN, base_url=BASE_URL)
+        signed_post(client, "/voice/recording-status", params)
+        signed_post(client, "/voice/recorded", params)
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Message)) == 1
     assert session.scalar(select(func.count()).select_from(Callback)) == 1
@@ -316,7 +315,7 @@ def offering_app(settings: Settings, sessions: sessionmaker[Session], clock: Clo
 def test_in_office_hours_a_caller_may_ask_to_be_called_back_instead_of_waiting(
     offering_app: Flask, session: Session, clock: Clock
 ) -> None:
-    adviser(session, "Ann Ash", "+447700900001", "herefordshire", date(2026, 11, 30))
+    adviser(session, "Ann Ash", ANN, "herefordshire", date(2026, 11, 30))
     session.commit()
     result = play(offering_app, Script(caller=PARENT, to=HEREFORD, digits=["2"]))
     assert "press 2 now" in " ".join(result.heard())
@@ -328,7 +327,7 @@ def test_in_office_hours_a_caller_may_ask_to_be_called_back_instead_of_waiting(
     # Ann was never rung, so she is free for the next caller straight away.
     second = play(
         offering_app,
-        Script(caller="+447700900124", to=HEREFORD, advisers={"+447700900001": "accept"}),
+        Script(caller=OTHER_PARENT, to=HEREFORD, advisers={ANN: "accept"}),
     )
     assert any(s.text.startswith("rings adviser +447700900001") for s in second.steps)
 
@@ -336,11 +335,9 @@ def test_in_office_hours_a_caller_may_ask_to_be_called_back_instead_of_waiting(
 def test_a_caller_who_ignores_the_offer_is_put_through(
     offering_app: Flask, session: Session, clock: Clock
 ) -> None:
-    adviser(session, "Ann Ash", "+447700900001", "herefordshire", date(2026, 11, 30))
+    adviser(session, "Ann Ash", ANN, "herefordshire", date(2026, 11, 30))
     session.commit()
-    result = play(
-        offering_app, Script(caller=PARENT, to=HEREFORD, advisers={"+447700900001": "accept"})
-    )
+    result = play(offering_app, Script(caller=PARENT, to=HEREFORD, advisers={ANN: "accept"}))
     assert any("caller connected" in s.text for s in result.steps)
     assert callbacks_json(session, clock) == []
 
@@ -375,7 +372,7 @@ def test_a_message_known_before_its_call_is_given_the_callers_number_later(
     sid, rec = "CA" + "7" * 32, "RE" + "7" * 32
 
     def post(path: str, params: dict[str, str]) -> None:
-        assert signed_post(client, path, params, token=TOKEN, base_url=BASE_URL).status_code == 200
+        assert signed_post(client, path, params).status_code == 200
 
     # The first webhook failed (no call stored); the recording is reported before anything else.
     post(
@@ -462,7 +459,7 @@ def test_a_message_known_before_its_call_is_given_the_number_while_the_office_is
     sid, rec = "CA" + "8" * 32, "RE" + "8" * 32
 
     def post(path: str, params: dict[str, str]) -> None:
-        assert signed_post(client, path, params, token=TOKEN, base_url=BASE_URL).status_code == 200
+        assert signed_post(client, path, params).status_code == 200
 
     post(
         "/voice/recording-status",
@@ -509,8 +506,6 @@ def test_a_deadline_that_cannot_be_worked_out_never_stops_a_message_being_filed(
             "RecordingStatus": "completed",
             "RecordingDuration": "25",
         },
-        token=TOKEN,
-        base_url=BASE_URL,
     )
 
     assert response.status_code == 200

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -28,16 +27,12 @@ from helpline.app import create_app, make_runtime
 from helpline.dialer import Dialer, LoggingDialer
 from helpline.runtime import Runtime
 from helpline.settings import Settings
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, WORCS, Clock, make_settings
-from tests.factories import adviser, signed_post
+from tests.constants import ACCOUNT, ANN, BASE_URL, CALLS_URL, HEREFORD, PARENT, TOKEN, WORCS
+from tests.factories import Clock, adviser, make_settings, signed_post
 from webhooks.callback_voice import attempt_webhooks
 from webhooks.twilio_dialer import TwilioDialer
 
-ACCOUNT = "AC" + "0" * 32
-CALLS_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
 ADVISER_NAME = "Alex Adams"
-ADVISER_PHONE = "+447700900001"  # Ofcom drama range
-PARENT = "+447700900123"  # Ofcom drama range
 CALL_SID = "CA" + "c" * 32
 MONDAY = date(2026, 11, 30)
 
@@ -66,7 +61,7 @@ class World:
     adviser_id: int
 
     def post(self, path: str, params: dict[str, str] | None = None) -> TestResponse:
-        return signed_post(self.client, path, params or {}, token=TOKEN, base_url=BASE_URL)
+        return signed_post(self.client, path, params or {})
 
     def attempt(self, attempt_id: int) -> Attempt:
         with self.runtime.sessions() as s:
@@ -90,7 +85,7 @@ def make_world(
     office: str = "herefordshire",
 ) -> World:
     """Seed the data; `dialer=None` leaves wiring the dialer to `make_runtime` itself."""
-    person = adviser(session, ADVISER_NAME, ADVISER_PHONE, "herefordshire", MONDAY)
+    person = adviser(session, ADVISER_NAME, ANN, "herefordshire", MONDAY)
     callback, created = filing.callback_for(session, settings, PARENT, office, clock())
     assert created
     staff_actions.assign(session, callback, person, "tester", clock())
@@ -104,17 +99,10 @@ def make_world(
 
 
 @pytest.fixture
-def twilio() -> Iterator[responses.RequestsMock]:
-    """Twilio's REST API, intercepted: any request not registered fails the test."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rs:
-        yield rs
-
-
-@pytest.fixture
 def world(
     session: Session, sessions: sessionmaker[Session], settings: Settings, clock: Clock
 ) -> World:
-    return make_world(session, sessions, settings, clock, TwilioDialer(ACCOUNT, "token"))
+    return make_world(session, sessions, settings, clock, TwilioDialer(ACCOUNT, TOKEN))
 
 
 def accept_calls(rs: responses.RequestsMock, sid: str = CALL_SID) -> None:
@@ -125,7 +113,7 @@ def accept_calls(rs: responses.RequestsMock, sid: str = CALL_SID) -> None:
         json={
             "sid": sid,
             "account_sid": ACCOUNT,
-            "to": ADVISER_PHONE,
+            "to": ANN,
             "from": HEREFORD,
             "status": "queued",
             "direction": "outbound-api",
@@ -167,7 +155,7 @@ def adviser_leg(attempt_id: int, status: str = "in-progress") -> dict[str, str]:
         "AccountSid": ACCOUNT,
         "CallSid": CALL_SID,
         "From": HEREFORD,
-        "To": ADVISER_PHONE,
+        "To": ANN,
         "CallStatus": status,
         "Direction": "outbound-api",
         "ApiVersion": "2010-04-01",
@@ -192,7 +180,7 @@ def test_call_back_rings_the_adviser_from_the_county_helpline_number(
     county: str,
 ) -> None:
     world = make_world(
-        session, sessions, settings, clock, TwilioDialer(ACCOUNT, "token"), office=office
+        session, sessions, settings, clock, TwilioDialer(ACCOUNT, TOKEN), office=office
     )
     accept_calls(twilio)
 
@@ -205,7 +193,7 @@ def test_call_back_rings_the_adviser_from_the_county_helpline_number(
     assert sent.url == CALLS_URL
     assert sent.headers["Authorization"].startswith("Basic ")
     fields = form(sent)
-    assert fields["To"] == [ADVISER_PHONE]
+    assert fields["To"] == [ANN]
     assert fields["From"] == [helpline]  # the county's number: never the adviser's or parent's
     assert fields["Url"] == [f"{BASE_URL}/voice/callback/adviser?attempt={result.attempt_id}"]
     assert fields["StatusCallback"] == [
@@ -278,7 +266,7 @@ def test_pressing_1_dials_the_parent_from_the_helpline_number(
     assert dial.get("action") == f"{BASE_URL}/voice/callback/dialled?attempt={attempt_id}"
     numbers = [n.text for n in dial.iter("Number")]
     assert numbers == [PARENT]
-    assert ADVISER_PHONE not in ET.tostring(root, encoding="unicode")
+    assert ANN not in ET.tostring(root, encoding="unicode")
 
 
 @pytest.mark.parametrize("digits", ["2", "", None, "*", "11"])
@@ -443,7 +431,7 @@ def test_without_credentials_the_call_is_not_placed_and_nothing_is_sent(
     assert result.placed is False
     assert "not placed" in result.message.lower()
     assert PARENT not in result.message
-    assert ADVISER_PHONE not in result.message
+    assert ANN not in result.message
     assert len(twilio.calls) == 0
     attempt = world.attempt(result.attempt_id)
     assert attempt.placed is False
@@ -494,7 +482,7 @@ def test_without_credentials_the_log_says_the_call_was_not_placed(
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "not placed" in text
     assert PARENT not in text
-    assert ADVISER_PHONE not in text
+    assert ANN not in text
 
 
 def test_a_refused_call_raises_and_is_recorded_as_not_placed_and_not_counted(
@@ -506,7 +494,7 @@ def test_a_refused_call_raises_and_is_recorded_as_not_placed_and_not_counted(
         status=400,
         json={
             "code": 21211,
-            "message": f"Invalid 'To' Phone Number: {ADVISER_PHONE}",
+            "message": f"Invalid 'To' Phone Number: {ANN}",
             "more_info": "https://www.twilio.com/docs/errors/21211",
             "status": 400,
         },
@@ -516,7 +504,7 @@ def test_a_refused_call_raises_and_is_recorded_as_not_placed_and_not_counted(
         call_back(world.runtime, world.callback_id, "tester")
 
     assert "21211" in str(raised.value)
-    assert ADVISER_PHONE not in str(raised.value)
+    assert ANN not in str(raised.value)
     assert PARENT not in str(raised.value)
     assert len(twilio.calls) == 1
     with world.runtime.sessions() as s:
@@ -816,7 +804,7 @@ def test_the_advisers_word_on_a_last_attempt_closed_automatically_replaces_it(
     twilio: responses.RequestsMock,
 ) -> None:
     one_try = replace(settings, callbacks=replace(settings.callbacks, max_attempts=1))
-    world = make_world(session, sessions, one_try, clock, TwilioDialer(ACCOUNT, "token"))
+    world = make_world(session, sessions, one_try, clock, TwilioDialer(ACCOUNT, TOKEN))
     attempt_id = placed_attempt(world, twilio)
     parent_does_not_answer(world, attempt_id)
     assert world.listed()["status"] == "unreachable"
@@ -868,7 +856,7 @@ def test_a_call_back_for_an_office_since_removed_still_reaches_the_parent(
 ) -> None:
     # Filed for an office that the configuration no longer has.
     world = make_world(
-        session, sessions, settings, clock, TwilioDialer(ACCOUNT, "token"), office="leominster"
+        session, sessions, settings, clock, TwilioDialer(ACCOUNT, TOKEN), office="leominster"
     )
     attempt_id = placed_attempt(world, twilio)
 

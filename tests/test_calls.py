@@ -16,12 +16,21 @@ from calls.report import recent_calls
 from helpline.settings import Settings
 from helpline.simulator import CallPlayer, FlaskTransport, Result, Script
 from rota.service import close_office
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, WORCS, Clock
-from tests.factories import adviser, signed_post
+from tests.constants import (
+    ANN,
+    BASE_URL,
+    BEN,
+    CAT,
+    HEREFORD,
+    OTHER_PARENT,
+    PARENT,
+    TOKEN,
+    WORCS,
+    parent,
+)
+from tests.factories import Clock, adviser, signed_post
 
 MONDAY = date(2026, 11, 30)
-PARENT = "+447700900123"
-ANN, BEN, CAT = "+447700900001", "+447700900002", "+447700900003"
 
 
 @pytest.fixture
@@ -159,36 +168,24 @@ def test_adviser_on_a_call_is_not_rung_until_it_ends(
 
     client = app.test_client()
     first = {"CallSid": "CA" + "1" * 32, "From": PARENT, "To": HEREFORD, "CallStatus": "ringing"}
-    twiml = signed_post(client, "/voice/incoming", first, token=TOKEN, base_url=BASE_URL)
+    twiml = signed_post(client, "/voice/incoming", first)
     assert ANN in twiml.get_data(as_text=True)
     leg = session.scalars(select(CallLeg)).one()
+    signed_post(client, f"/voice/screen?leg={leg.id}", {"CallSid": "CA" + "2" * 32})
     signed_post(
-        client,
-        f"/voice/screen?leg={leg.id}",
-        {"CallSid": "CA" + "2" * 32},
-        token=TOKEN,
-        base_url=BASE_URL,
-    )
-    signed_post(
-        client,
-        f"/voice/screen-answer?leg={leg.id}",
-        {"CallSid": "CA" + "2" * 32, "Digits": "1"},
-        token=TOKEN,
-        base_url=BASE_URL,
+        client, f"/voice/screen-answer?leg={leg.id}", {"CallSid": "CA" + "2" * 32, "Digits": "1"}
     )
     clock.advance(minutes=5)
-    second = player.play(Script(caller="+447700900124", to=HEREFORD, advisers={BEN: "accept"}))
+    second = player.play(Script(caller=OTHER_PARENT, to=HEREFORD, advisers={BEN: "accept"}))
     assert ANN not in rung(second) and rung(second)[0] == BEN
     # The first call ends; Ann can be rung again.
     signed_post(
         client,
         f"/voice/dial-result?leg={leg.id}",
         {"CallSid": first["CallSid"], "DialCallStatus": "completed", "DialCallDuration": "300"},
-        token=TOKEN,
-        base_url=BASE_URL,
     )
     clock.advance(minutes=30)
-    third = player.play(Script(caller="+447700900125", to=HEREFORD, advisers={ANN: "accept"}))
+    third = player.play(Script(caller=parent(25), to=HEREFORD, advisers={ANN: "accept"}))
     assert ANN in rung(third)
 
 
@@ -241,9 +238,7 @@ def ring_ann_then_wait(app: Flask, session: Session, clock: Clock, seconds: int)
     sid = "CA" + "5" * 32
 
     def post(path: str, params: dict[str, str]) -> str:
-        return signed_post(client, path, params, token=TOKEN, base_url=BASE_URL).get_data(
-            as_text=True
-        )
+        return signed_post(client, path, params).get_data(as_text=True)
 
     first = post("/voice/incoming", {"CallSid": sid, "From": PARENT, "To": HEREFORD})
     leg = session.scalars(select(CallLeg)).one()

@@ -19,12 +19,10 @@ from sqlalchemy import create_engine, text
 from helpline import settings as settings_module
 from helpline.cli import main
 from helpline.demo import demo_csv
+from tests.constants import ANN, BASE_URL, BEN, CAT, DAN, HEREFORD, PARENT, TOKEN, WORCS
 
 WEDNESDAY = date(2026, 12, 2)
 WEDNESDAY_LATE_MORNING = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)  # London is on GMT
-PARENT = "+447700900123"
-ALEX, BRYN = "+447700900001", "+447700900002"
-TOKEN = "t"
 HEADER = "name,phone,office,date,start,end,duty_officer"
 CALL_KEYS = {"sid", "from", "office", "status", "outcome", "answered_by", "started_at", "ended_at"}
 
@@ -54,7 +52,7 @@ class Cli:
             "DATABASE_URL": None if demo else f"sqlite:///{self.db_path}",
             "HELPLINE_DEMO_DATABASE_URL": f"sqlite:///{self.db_path}",
             "TWILIO_AUTH_TOKEN": token,
-            "PUBLIC_BASE_URL": "https://helpline.example.test",
+            "PUBLIC_BASE_URL": BASE_URL,
             "HELPLINE_DEMO": "1" if demo else "",
             "HELPLINE_CONFIG": self.config,
             "TWILIO_ACCOUNT_SID": None,
@@ -117,7 +115,7 @@ def caller_ids(output: str) -> list[str]:
 
 
 def test_db_upgrade_twice_is_harmless_and_keeps_data(cli: Cli) -> None:
-    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,no"))
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ANN},herefordshire,2026-12-02,09:00,17:00,no"))
 
     assert "up to date" in cli.ok("db", "upgrade")
 
@@ -131,8 +129,8 @@ def test_db_upgrade_twice_is_harmless_and_keeps_data(cli: Cli) -> None:
 
 def test_rota_import_prints_a_summary_and_a_second_import_changes_nothing(cli: Cli) -> None:
     path = cli.rota(
-        f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,yes",
-        f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,13:00,no",
+        f"Alex Adams,{ANN},herefordshire,2026-12-02,09:00,17:00,yes",
+        f"Alex Adams,{ANN},herefordshire,2026-12-03,09:00,13:00,no",
         "Cara Clarke,07700 900003,worcestershire,2026-12-02,09:30,16:30,no",
     )
 
@@ -148,7 +146,7 @@ def test_rota_import_prints_a_summary_and_a_second_import_changes_nothing(cli: C
 
 
 def test_rota_import_with_a_new_phone_updates_the_adviser(cli: Cli) -> None:
-    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,no"))
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ANN},herefordshire,2026-12-02,09:00,17:00,no"))
 
     output = cli.ok(
         "rota",
@@ -175,7 +173,7 @@ def test_rota_import_with_a_bad_row_names_line_and_field_and_imports_nothing(
     cli: Cli, bad_row: str, field: str
 ) -> None:
     path = cli.rota(
-        f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,no",
+        f"Alex Adams,{ANN},herefordshire,2026-12-02,09:00,17:00,no",
         bad_row,
         "Cara Clarke,+447700900003,worcestershire,2026-12-02,09:00,17:00,no",
     )
@@ -189,9 +187,9 @@ def test_rota_import_with_a_bad_row_names_line_and_field_and_imports_nothing(
 
 
 def test_a_bad_file_after_a_good_one_leaves_the_good_import_alone(cli: Cli) -> None:
-    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-02,09:00,17:00,no"))
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ANN},herefordshire,2026-12-02,09:00,17:00,no"))
     bad = cli.rota(
-        f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no",
+        f"Alex Adams,{ANN},herefordshire,2026-12-03,09:00,17:00,no",
         "Cara Clarke,+447700900003,worcestershire,2026-12-03,09:00,25:00,no",
         name="bad.csv",
     )
@@ -211,10 +209,10 @@ def test_rota_remove_clears_one_advisers_day(cli: Cli) -> None:
         "rota",
         "import",
         cli.rota(
-            f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,13:00,no",
-            f"Alex Adams,{ALEX},worcestershire,2026-12-03,13:00,17:00,no",
-            f"Alex Adams,{ALEX},herefordshire,2026-12-04,09:00,17:00,no",
-            f"Bryn Bowen,{BRYN},herefordshire,2026-12-03,09:00,17:00,no",
+            f"Alex Adams,{ANN},herefordshire,2026-12-03,09:00,13:00,no",
+            f"Alex Adams,{ANN},worcestershire,2026-12-03,13:00,17:00,no",
+            f"Alex Adams,{ANN},herefordshire,2026-12-04,09:00,17:00,no",
+            f"Bryn Bowen,{BEN},herefordshire,2026-12-03,09:00,17:00,no",
         ),
     )
 
@@ -227,7 +225,7 @@ def test_rota_remove_clears_one_advisers_day(cli: Cli) -> None:
 
 
 def test_rota_remove_today_ends_the_shift_in_progress_now(cli: Cli) -> None:
-    today = f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,no"
+    today = f"Alex Adams,{ANN},herefordshire,{WEDNESDAY},09:00,17:00,no"
     cli.ok("rota", "import", cli.rota(today))
 
     output = cli.ok("rota", "remove", "Alex Adams", str(WEDNESDAY))
@@ -247,7 +245,7 @@ def test_rota_remove_today_ends_the_shift_in_progress_now(cli: Cli) -> None:
 def test_rota_remove_refuses_an_unknown_adviser_or_a_bad_date(
     cli: Cli, args: tuple[str, str], message: str
 ) -> None:
-    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no"))
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ANN},herefordshire,2026-12-03,09:00,17:00,no"))
 
     result = cli.run("rota", "remove", *args)
 
@@ -264,9 +262,9 @@ def test_an_adviser_who_leaves_is_rung_no_more_and_their_callbacks_go_back(cli: 
         "rota",
         "import",
         cli.rota(
-            f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,no",
-            f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no",
-            f"Alex Adams,{ALEX},herefordshire,2026-12-04,09:00,17:00,no",
+            f"Alex Adams,{ANN},herefordshire,{WEDNESDAY},09:00,17:00,no",
+            f"Alex Adams,{ANN},herefordshire,2026-12-03,09:00,17:00,no",
+            f"Alex Adams,{ANN},herefordshire,2026-12-04,09:00,17:00,no",
         ),
     )
     callback_id = leave_a_message(cli)  # Alex does not answer
@@ -287,9 +285,9 @@ def test_an_adviser_who_leaves_is_rung_no_more_and_their_callbacks_go_back(cli: 
 
 def test_a_leaver_still_listed_in_a_later_rota_stays_away_until_brought_back(cli: Cli) -> None:
     rota = cli.rota(
-        f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,no",
-        f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no",
-        f"Bryn Bowen,{BRYN},herefordshire,2026-12-03,09:00,17:00,no",
+        f"Alex Adams,{ANN},herefordshire,{WEDNESDAY},09:00,17:00,no",
+        f"Alex Adams,{ANN},herefordshire,2026-12-03,09:00,17:00,no",
+        f"Bryn Bowen,{BEN},herefordshire,2026-12-03,09:00,17:00,no",
     )
     cli.ok("rota", "import", rota)
     cli.ok("advisers", "leave", "Alex Adams")
@@ -314,11 +312,11 @@ def test_a_leaver_still_listed_in_a_later_rota_stays_away_until_brought_back(cli
     assert f"Alex Adams is back (they had left on {WEDNESDAY})" in back
     assert "Added 0 advisers" in cli.ok("rota", "import", rota)
     result = cli.run("simulate", "call", "--to", "herefordshire", "--accept", "Alex Adams")
-    assert caller_ids(result.output) == [ALEX]
+    assert caller_ids(result.output) == [ANN]
 
 
 def test_leaving_twice_says_they_already_left(cli: Cli) -> None:
-    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no"))
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ANN},herefordshire,2026-12-03,09:00,17:00,no"))
     cli.ok("advisers", "leave", "Alex Adams")
 
     again = cli.ok("advisers", "leave", "ALEX ADAMS")
@@ -327,7 +325,7 @@ def test_leaving_twice_says_they_already_left(cli: Cli) -> None:
 
 
 def test_bringing_back_an_adviser_who_has_not_left_changes_nothing(cli: Cli) -> None:
-    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no"))
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ANN},herefordshire,2026-12-03,09:00,17:00,no"))
 
     output = cli.ok("advisers", "return", "Alex Adams")
 
@@ -406,9 +404,9 @@ def test_a_closed_office_sends_its_calls_to_the_partner_until_reopened(demo: Cli
     demo.ok("office", "open", "herefordshire", demo=True)
     reopened = demo.ok(*simulate, demo=True)
 
-    assert ALEX not in caller_ids(while_closed)
+    assert ANN not in caller_ids(while_closed)
     assert "outcome: answered_by_partner" in while_closed
-    assert caller_ids(reopened)[0] == ALEX
+    assert caller_ids(reopened)[0] == ANN
     assert reopened.rstrip().endswith("outcome: answered")
     newest, oldest = demo.calls(demo=True)
     assert (oldest["outcome"], oldest["answered_by"]) == ("answered_by_partner", "Cara Clarke")
@@ -432,10 +430,10 @@ def test_simulated_call_rings_past_a_voicemail_to_the_adviser_who_accepts(demo: 
     )
 
     assert "hears: Thank you for calling the Herefordshire helpline" in output
-    assert caller_ids(output) == [ALEX, BRYN]
-    assert f"[voicemail] {ALEX} answers" in output
-    assert f"caller connected to {BRYN}" in output
-    assert f"caller connected to {ALEX}" not in output
+    assert caller_ids(output) == [ANN, BEN]
+    assert f"[voicemail] {ANN} answers" in output
+    assert f"caller connected to {BEN}" in output
+    assert f"caller connected to {ANN}" not in output
     assert output.rstrip().endswith("outcome: answered")
 
     [call] = demo.calls(demo=True)
@@ -468,8 +466,8 @@ def test_withheld_caller_nobody_accepts_reaches_the_answer_machine(demo: Cli) ->
 
     assert "hears: Thank you for calling the Worcestershire helpline" in output
     # Worcestershire's advisers first, then the partner office's, then the answer machine.
-    assert caller_ids(output)[:2] == ["+447700900003", "+447700900004"]
-    assert set(caller_ids(output)) == {ALEX, BRYN, "+447700900003", "+447700900004"}
+    assert caller_ids(output)[:2] == [CAT, DAN]
+    assert set(caller_ids(output)) == {ANN, BEN, CAT, DAN}
     assert "caller connected" not in output
     assert "leaves a 30 s message" in output
     assert output.rstrip().endswith("outcome: voicemail")
@@ -490,15 +488,15 @@ def test_simulated_call_outside_the_demo_uses_office_hours_and_the_rota(cli: Cli
         "rota",
         "import",
         cli.rota(
-            f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,yes",
-            f"Bryn Bowen,{BRYN},herefordshire,{WEDNESDAY},13:00,17:00,no",  # not on shift yet
+            f"Alex Adams,{ANN},herefordshire,{WEDNESDAY},09:00,17:00,yes",
+            f"Bryn Bowen,{BEN},herefordshire,{WEDNESDAY},13:00,17:00,no",  # not on shift yet
         ),
     )
 
     result = cli.run("simulate", "call", "--to", "herefordshire", "--accept", "alex ADAMS")
 
     assert result.exit_code == 0, result.output
-    assert caller_ids(result.output) == [ALEX]
+    assert caller_ids(result.output) == [ANN]
     # the adviser sees the county's helpline number, never the parent's
     ring = next(line for line in result.output.splitlines() if "rings adviser" in line)
     assert "caller ID +441632960001" in ring and PARENT not in ring
@@ -511,8 +509,8 @@ def test_simulate_call_at_another_time_follows_that_times_hours_and_rota(cli: Cl
         "rota",
         "import",
         cli.rota(
-            f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,yes",
-            f"Bryn Bowen,{BRYN},herefordshire,{WEDNESDAY},13:00,17:00,no",
+            f"Alex Adams,{ANN},herefordshire,{WEDNESDAY},09:00,17:00,yes",
+            f"Bryn Bowen,{BEN},herefordshire,{WEDNESDAY},13:00,17:00,no",
         ),
     )
     afternoon = f"{WEDNESDAY}T14:00"
@@ -520,7 +518,7 @@ def test_simulate_call_at_another_time_follows_that_times_hours_and_rota(cli: Cl
         "simulate", "call", "--to", "herefordshire", "--accept", "Bryn Bowen", "--at", afternoon
     )
     assert result.exit_code == 0, result.output
-    assert BRYN in caller_ids(result.output)
+    assert BEN in caller_ids(result.output)
     evening = cli.run("simulate", "call", "--to", "herefordshire", "--at", f"{WEDNESDAY}T19:30")
     assert caller_ids(evening.output) == []
     assert "closed at the moment" in evening.output
@@ -563,7 +561,7 @@ def leave_a_message(cli: Cli) -> int:
 
 
 def test_assigning_to_an_adviser_off_shift_warns_and_the_assignment_stands(cli: Cli) -> None:
-    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,2026-12-03,09:00,17:00,no"))
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ANN},herefordshire,2026-12-03,09:00,17:00,no"))
     callback_id = leave_a_message(cli)
 
     output = cli.ok("callbacks", "assign", str(callback_id), "ALEX ADAMS")
@@ -629,17 +627,15 @@ fri = ["09:00-16:30"]
 
 
 def test_the_queue_still_works_a_callback_whose_office_was_removed(cli: Cli) -> None:
-    cli.ok(
-        "rota", "import", cli.rota(f"Alex Adams,{ALEX},herefordshire,{WEDNESDAY},09:00,17:00,no")
-    )
+    cli.ok("rota", "import", cli.rota(f"Alex Adams,{ANN},herefordshire,{WEDNESDAY},09:00,17:00,no"))
     cli.config = cli.write(
         "three-offices.toml",
         "".join(
             f'[offices.{key}]\nname = "{key.title()}"\nnumbers = ["{number}"]\n'
             f"fallback = []\n[offices.{key}.hours]{HOURS}\n"
             for key, number in (
-                ("herefordshire", "+441632960001"),
-                ("worcestershire", "+441632960002"),
+                ("herefordshire", HEREFORD),
+                ("worcestershire", WORCS),
                 ("leominster", "+441632960003"),
             )
         ),

@@ -19,12 +19,10 @@ from helpline.app import create_app, make_runtime
 from helpline.db import Base, session_factory
 from helpline.settings import Settings
 from rota.models import Adviser
-from tests.conftest import BASE_URL, HEREFORD, TOKEN
+from tests.constants import ANN, BEN, HEREFORD, PARENT
 from tests.factories import adviser, signed_post
 from webhooks import wording
 
-ANN, BEN = "+447700900001", "+447700900002"
-PARENT = "+447700900123"
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
 
@@ -66,7 +64,7 @@ def test_two_calls_at_once_ring_two_different_advisers(
         client = app.test_client()
         barrier.wait()
         params = {"CallSid": f"CA{n:032d}", "From": f"+44770090012{n}", "To": HEREFORD}
-        response = signed_post(client, "/voice/incoming", params, token=TOKEN, base_url=BASE_URL)
+        response = signed_post(client, "/voice/incoming", params)
         answers.append(response.get_data(as_text=True))
 
     threads = [threading.Thread(target=call, args=(n,)) for n in (1, 2)]
@@ -95,7 +93,7 @@ def at_once(app: Flask, requests: list[tuple[str, dict[str, str]]]) -> list[str]
         try:
             client = app.test_client()
             barrier.wait()
-            response = signed_post(client, path, params, token=TOKEN, base_url=BASE_URL)
+            response = signed_post(client, path, params)
             assert response.status_code == 200
             answers[n] = response.get_data(as_text=True)
         except BaseException as exc:
@@ -123,9 +121,7 @@ def test_the_recording_and_the_final_status_at_once_both_take_effect(
     sids = [f"CA{n:032d}" for n in range(40)]
     for n, sid in enumerate(sids):
         params = {"CallSid": sid, "From": f"+447700900{200 + n}", "To": HEREFORD}
-        assert "<Record" in signed_post(
-            client, "/voice/incoming", params, token=TOKEN, base_url=BASE_URL
-        ).get_data(as_text=True)
+        assert "<Record" in signed_post(client, "/voice/incoming", params).get_data(as_text=True)
     for n, sid in enumerate(sids):
         recording = {
             "CallSid": sid,
@@ -223,7 +219,7 @@ def test_a_ring_out_and_the_caller_hanging_up_at_once_leave_no_adviser_ringing(
     for n in range(20):
         sid = f"CA{n:032d}"
         params = {"CallSid": sid, "From": PARENT, "To": HEREFORD}
-        signed_post(client, "/voice/incoming", params, token=TOKEN, base_url=BASE_URL)
+        signed_post(client, "/voice/incoming", params)
         with Session(committed) as look:
             leg = look.scalars(
                 select(CallLeg.id).join(Call).where(Call.sid == sid).order_by(CallLeg.id.desc())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,18 +29,21 @@ from helpline.dialer import (
     LoggingDialer,
     RecordingInfo,
 )
+from tests.constants import (
+    ACCOUNT,
+    ANN,
+    API,
+    BASE_URL,
+    CALLS_URL,
+    HEREFORD,
+    PARENT,
+    RECORDINGS_URL,
+    TOKEN,
+)
 from webhooks.twilio_dialer import TwilioDialer
 
-ACCOUNT = "AC" + "0" * 32
-AUTH_TOKEN = "token"
-API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
-CALLS_URL = f"{API}/Calls.json"
-RECORDINGS_URL = f"{API}/Recordings.json"
-
-ADVISER = "+447700900001"  # Ofcom drama range (mobile)
-HELPLINE = "+441632960001"  # Ofcom drama range (Herefordshire's number in the defaults)
-CALL_URL = "https://helpline.example.test/voice/callback/adviser?attempt=7"
-STATUS_URL = "https://helpline.example.test/voice/callback/status?attempt=7"
+CALL_URL = f"{BASE_URL}/voice/callback/adviser?attempt=7"
+STATUS_URL = f"{BASE_URL}/voice/callback/status?attempt=7"
 CALL_SID = "CA" + "1" * 32
 REC_SID_1 = "RE" + "1" * 32
 REC_SID_2 = "RE" + "2" * 32
@@ -111,9 +113,7 @@ class Harness:
 
     def accept_calls(self, sid: str = CALL_SID) -> None:
         if self.twilio:
-            self.rs.add(
-                responses.POST, CALLS_URL, status=201, json=call_json(sid, ADVISER, HELPLINE)
-            )
+            self.rs.add(responses.POST, CALLS_URL, status=201, json=call_json(sid, ANN, HEREFORD))
 
     def refuse_calls(self, status: int, code: int, message: str) -> None:
         if self.twilio:
@@ -169,7 +169,7 @@ class Harness:
         self, sid: str, status: str, end_time: str | None, duration: str | None
     ) -> None:
         if self.twilio:
-            body = call_json(sid, ADVISER, HELPLINE, status=status)
+            body = call_json(sid, ANN, HEREFORD, status=status)
             body.update(
                 start_time="Mon, 30 Nov 2026 10:00:05 +0000", end_time=end_time, duration=duration
             )
@@ -208,17 +208,14 @@ class Harness:
 
 
 @pytest.fixture(params=["logging", "twilio"])
-def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+def harness(request: pytest.FixtureRequest, twilio: responses.RequestsMock) -> Harness:
     """Each implementation, with every HTTP request intercepted (an unexpected one fails)."""
-    dialer: Dialer = (
-        LoggingDialer() if request.param == "logging" else TwilioDialer(ACCOUNT, AUTH_TOKEN)
-    )
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rs:
-        yield Harness(request.param, dialer, rs)
+    dialer: Dialer = LoggingDialer() if request.param == "logging" else TwilioDialer(ACCOUNT, TOKEN)
+    return Harness(request.param, dialer, twilio)
 
 
 def place(dialer: Dialer) -> str | None:
-    return dialer.place_call(to=ADVISER, from_=HELPLINE, url=CALL_URL, status_callback=STATUS_URL)
+    return dialer.place_call(to=ANN, from_=HEREFORD, url=CALL_URL, status_callback=STATUS_URL)
 
 
 def form(request: Any) -> dict[str, list[str]]:
@@ -229,7 +226,7 @@ def form(request: Any) -> dict[str, list[str]]:
 
 
 def expected_authorization() -> str:
-    return "Basic " + base64.b64encode(f"{ACCOUNT}:{AUTH_TOKEN}".encode()).decode()
+    return "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
 
 
 def test_places_calls_says_which_kind_of_dialer_it_is(harness: Harness) -> None:
@@ -265,8 +262,8 @@ def test_place_call_sends_one_authenticated_form_post_to_calls_json(harness: Har
     assert request.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
     assert request.headers["Authorization"] == expected_authorization()
     fields = form(request)
-    assert fields["To"] == [ADVISER]
-    assert fields["From"] == [HELPLINE]
+    assert fields["To"] == [ANN]
+    assert fields["From"] == [HEREFORD]
     assert fields["Url"] == [CALL_URL]
     assert fields["StatusCallback"] == [STATUS_URL]
     assert fields["StatusCallbackEvent"] == EVENTS  # a list value repeats the key
@@ -298,10 +295,10 @@ def test_a_refused_call_raises_dialer_error_with_the_code_and_no_number(
 
     text = str(raised.value)
     assert str(code) in text
-    assert ADVISER not in text
-    assert ADVISER[1:] not in text
-    assert HELPLINE not in text
-    assert raised.value.__cause__ is None or ADVISER not in str(raised.value.__cause__)
+    assert ANN not in text
+    assert ANN[1:] not in text
+    assert HEREFORD not in text
+    assert raised.value.__cause__ is None or ANN not in str(raised.value.__cause__)
     assert len(harness.requests_made()) == 1
 
 
@@ -313,7 +310,7 @@ def test_twilio_out_of_reach_raises_dialer_error(harness: Harness) -> None:
         return
     with pytest.raises(DialerError) as raised:
         place(harness.dialer)
-    assert ADVISER not in str(raised.value)
+    assert ANN not in str(raised.value)
 
 
 def test_recent_recordings_is_a_list_of_recording_info(harness: Harness) -> None:
@@ -350,14 +347,14 @@ def test_recent_recordings_is_a_list_of_recording_info(harness: Harness) -> None
 
 
 def test_fetch_call_describes_a_known_call(harness: Harness) -> None:
-    harness.describe_call(CALL_SID, from_="+447700900123", to=HELPLINE)
+    harness.describe_call(CALL_SID, from_=PARENT, to=HEREFORD)
 
     info = harness.dialer.fetch_call(CALL_SID)
 
     if not harness.twilio:
         assert info is None
         return
-    assert info == CallInfo(sid=CALL_SID, from_number="+447700900123", to_number=HELPLINE)
+    assert info == CallInfo(sid=CALL_SID, from_number=PARENT, to_number=HEREFORD)
     (request,) = harness.requests_made()
     assert request.method == "GET"
     assert request.headers["Authorization"] == expected_authorization()
@@ -409,23 +406,23 @@ def test_no_phone_number_reaches_the_log_when_placing_a_call(
     place(harness.dialer)
 
     text = "\n".join(record.getMessage() for record in caplog.records)
-    for number in (ADVISER, HELPLINE, ADVISER[1:], HELPLINE[1:]):
+    for number in (ANN, HEREFORD, ANN[1:], HEREFORD[1:]):
         assert number not in text
 
 
 def test_no_phone_number_reaches_the_log_when_a_call_is_refused(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    harness.refuse_calls(400, 21211, f"Invalid 'To' Phone Number: {ADVISER}")
+    harness.refuse_calls(400, 21211, f"Invalid 'To' Phone Number: {ANN}")
     caplog.set_level(logging.DEBUG)
 
     with contextlib.suppress(DialerError):
         place(harness.dialer)
 
     text = "\n".join(record.getMessage() for record in caplog.records)
-    assert ADVISER not in text
-    assert ADVISER[1:] not in text
-    assert HELPLINE not in text
+    assert ANN not in text
+    assert ANN[1:] not in text
+    assert HEREFORD not in text
 
 
 def test_logging_dialer_logs_not_placed_without_any_number(
@@ -441,7 +438,7 @@ def test_logging_dialer_logs_not_placed_without_any_number(
     text = "\n".join(r.getMessage() for r in records)
     assert "not placed" in text
     assert max(r.levelno for r in records) >= logging.WARNING
-    for number in (ADVISER, HELPLINE, ADVISER[1:], HELPLINE[1:], "7700900001", "1632960001"):
+    for number in (ANN, HEREFORD, ANN[1:], HEREFORD[1:], "7700900001", "1632960001"):
         assert number not in text
 
 

@@ -18,10 +18,9 @@ from twilio.request_validator import RequestValidator
 
 from callbacks.models import Attempt, Callback, CallbackEvent, Message
 from calls.models import Call, CallEvent, CallLeg
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
-from tests.factories import adviser, signed_post
+from tests.constants import ANN, BASE_URL, HEREFORD, PARENT, TOKEN
+from tests.factories import Clock, adviser, signed_post
 
-PARENT = "+447700900123"
 SID = "CA" + "ab" * 16
 TABLES: tuple[type[Any], ...] = (
     Call,
@@ -56,7 +55,7 @@ def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
 
 def seed(session: Session, now: datetime) -> dict[str, int]:
     """A call ringing an adviser, and a callback with an attempt in progress."""
-    person = adviser(session, "Alex Adams", "+447700900001", "herefordshire", date(2026, 11, 30))
+    person = adviser(session, "Alex Adams", ANN, "herefordshire", date(2026, 11, 30))
     call = Call(
         sid=SID,
         from_number=PARENT,
@@ -156,6 +155,6 @@ def test_a_correctly_signed_request_does_change_something(
     ids = seed(session, clock())
     before = snapshot(session)
     path = f"/voice/screen?leg={ids['leg']}"
-    response = signed_post(client, path, forged_params(), token=TOKEN, base_url=BASE_URL)
+    response = signed_post(client, path, forged_params())
     assert response.status_code == 200
     assert snapshot(session) != before

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from callbacks.models import JobRun
 from helpline.migrate import current_heads
-from tests.conftest import Clock
+from tests.factories import Clock
 
 
 def health(client: FlaskClient) -> tuple[int, dict[str, Any]]:

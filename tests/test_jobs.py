@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -40,29 +40,31 @@ from helpline.scheduler import last_runs, run_job
 from helpline.settings import Settings
 from rota import service as rota
 from rota.models import Adviser, Shift
-from tests.conftest import HEREFORD, WORCS, Clock
-from tests.factories import LONDON, adviser, shift
+from tests.constants import (
+    ACCOUNT,
+    ANN,
+    API,
+    BEN,
+    CAT,
+    DAN,
+    HEREFORD,
+    LONDON,
+    OTHER_PARENT,
+    PARENT,
+    RECORDINGS_URL,
+    WORCS,
+    london,
+    parent,
+)
+from tests.factories import Clock, adviser, shift
 from webhooks.twilio_dialer import TwilioDialer
 
 MONDAY = date(2026, 11, 30)
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)
 FRIDAY = date(2026, 12, 4)
-ANN, BEN, CAT, DAN = "+447700900001", "+447700900002", "+447700900003", "+447700900004"
-PARENT = "+447700900123"
-OTHER_PARENT = "+447700900124"
 
 Job = Callable[[Session, JobContext, datetime], str] | Runner
-
-
-def london(day: date, hour: int, minute: int = 0) -> datetime:
-    """A local wall-clock time in London as the UTC instant the code works with."""
-    return datetime.combine(day, time(hour, minute), tzinfo=LONDON).astimezone(UTC)
-
-
-def parent(n: int) -> str:
-    """A distinct caller number in Ofcom's drama range."""
-    return f"+447700900{100 + n:03d}"
 
 
 @pytest.fixture
@@ -707,9 +709,6 @@ def test_start_clocks_gives_a_deadline_once_the_office_has_an_opening_in_sight(
 
 # --- reconcile-recordings -----------------------------------------------------------------
 
-ACCOUNT = "AC" + "0" * 32
-API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
-RECORDINGS_URL = re.compile(r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Recordings\.json.*")
 LOST_CALL = "CA" + "1" * 32
 LOST_RECORDING = "RE" + "1" * 32
 
@@ -761,29 +760,17 @@ def twilio_call(sid: str, from_: str, to: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def twilio() -> Iterator[responses.RequestsMock]:
-    """Twilio's REST API, answered locally; any request not registered fails the test."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def dialer() -> TwilioDialer:
-    return TwilioDialer(ACCOUNT, "token")
-
-
 def test_a_message_whose_webhooks_were_lost_becomes_a_callback(
     session: Session,
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
     twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
 
-    summary = run(reconcile_recordings, clock(), dialer=dialer)
+    summary = run(reconcile_recordings, clock(), dialer=twilio_dialer)
 
     assert summary == "checked 1 recording(s), recovered 1"
     # Twilio was asked for the last two days' recordings.
@@ -807,13 +794,13 @@ def test_reconciling_again_recovers_nothing_more(
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
     twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
-    run(reconcile_recordings, clock(), dialer=dialer)
+    run(reconcile_recordings, clock(), dialer=twilio_dialer)
 
-    summary = run(reconcile_recordings, clock() + timedelta(minutes=15), dialer=dialer)
+    summary = run(reconcile_recordings, clock() + timedelta(minutes=15), dialer=twilio_dialer)
 
     assert summary == "checked 1 recording(s), recovered 0"
     assert session.scalar(select(func.count()).select_from(Message)) == 1
@@ -827,7 +814,7 @@ def test_a_recording_the_webhooks_delivered_is_skipped(
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     received = london(MONDAY, 9, 30)
     calls.record_incoming(session, settings, LOST_CALL, PARENT, HEREFORD, received)
@@ -841,7 +828,7 @@ def test_a_recording_the_webhooks_delivered_is_skipped(
     )
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
 
-    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+    assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
         "checked 1 recording(s), recovered 0"
     )
 
@@ -856,13 +843,13 @@ def test_a_recording_whose_call_was_known_is_recovered_without_asking_twilio(
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     # The incoming webhook arrived (to Worcestershire's number); the recording callback did not.
     calls.record_incoming(session, settings, LOST_CALL, PARENT, WORCS, london(MONDAY, 9, 28))
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
 
-    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+    assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
         "checked 1 recording(s), recovered 1"
     )
 
@@ -876,13 +863,13 @@ def test_a_recording_of_a_call_not_to_the_helpline_is_skipped(
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     # A call back to a parent, placed from the helpline's number, that recorded something.
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
     twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, HEREFORD, PARENT))
 
-    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+    assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
         "checked 1 recording(s), recovered 0"
     )
 
@@ -896,7 +883,7 @@ def test_a_recording_whose_call_twilio_no_longer_has_is_skipped(
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
     twilio.get(
@@ -905,7 +892,7 @@ def test_a_recording_whose_call_twilio_no_longer_has_is_skipped(
         json={"code": 20404, "message": "The requested resource was not found", "status": 404},
     )
 
-    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+    assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
         "checked 1 recording(s), recovered 0"
     )
     assert list_callbacks(session, clock()) == []
@@ -916,13 +903,13 @@ def test_an_empty_recording_is_not_a_message(
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     empty = recording(LOST_RECORDING, LOST_CALL, duration="0")
     twilio.get(RECORDINGS_URL, json=recordings_page(empty))
     twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
 
-    assert run(reconcile_recordings, clock(), dialer=dialer) == (
+    assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
         "checked 1 recording(s), recovered 0"
     )
     assert list_callbacks(session, clock()) == []
@@ -939,12 +926,12 @@ def test_a_recovered_call_shows_as_a_voicemail_in_the_call_log(
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
     twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
 
-    run(reconcile_recordings, clock(), dialer=dialer)
+    run(reconcile_recordings, clock(), dialer=twilio_dialer)
 
     [shown] = recent_calls(session)
     # Twilio says the call completed at 09:30:45 and a message was left on it.
@@ -1185,7 +1172,7 @@ def test_recordings_past_retention_are_deleted_at_twilio_once_their_callback_is_
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     now = clock()
     done = old_message(session, settings, "RE" + "a" * 32, PARENT, 200, now)
@@ -1202,14 +1189,18 @@ def test_recordings_past_retention_are_deleted_at_twilio_once_their_callback_is_
     staff_actions.close(session, common.get(session, recent.callback_id or 0), "sorted", "Ann", now)
     twilio.delete(f"{API}/Recordings/{done.recording_sid}.json", status=204)
 
-    assert run(delete_recordings, now, dialer=dialer) == "deleted 1 recording(s) past retention"
+    assert (
+        run(delete_recordings, now, dialer=twilio_dialer) == "deleted 1 recording(s) past retention"
+    )
     session.refresh(done)
     session.refresh(still_open)
     session.refresh(recent)
     assert done.deleted_at is not None and done.duration_s == 30  # the statistics stay
     assert still_open.deleted_at is None and recent.deleted_at is None
     assert [c.request.method for c in twilio.calls] == ["DELETE"]
-    assert run(delete_recordings, now, dialer=dialer) == "deleted 0 recording(s) past retention"
+    assert (
+        run(delete_recordings, now, dialer=twilio_dialer) == "deleted 0 recording(s) past retention"
+    )
     assert len(twilio.calls) == 1
 
 
@@ -1219,7 +1210,7 @@ def test_a_recording_twilio_will_not_delete_is_tried_again_next_run(
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     now = clock()
     message = old_message(session, settings, "RE" + "d" * 32, PARENT, 400, now)
@@ -1228,9 +1219,11 @@ def test_a_recording_twilio_will_not_delete_is_tried_again_next_run(
     )
     url = f"{API}/Recordings/{message.recording_sid}.json"
     twilio.delete(url, status=500, json={"code": 20500, "message": "oops", "status": 500})
-    assert run(delete_recordings, now, dialer=dialer).endswith("1 failed")
+    assert run(delete_recordings, now, dialer=twilio_dialer).endswith("1 failed")
     twilio.replace(responses.DELETE, url, status=204)
-    assert run(delete_recordings, now, dialer=dialer) == "deleted 1 recording(s) past retention"
+    assert (
+        run(delete_recordings, now, dialer=twilio_dialer) == "deleted 1 recording(s) past retention"
+    )
     assert run(delete_recordings, now) == "skipped: no Twilio credentials"
 
 
@@ -1247,7 +1240,7 @@ def test_a_recording_claimed_by_a_run_that_died_is_deleted_an_hour_later(
     clock: Clock,
     run: Callable[..., str],
     twilio: responses.RequestsMock,
-    dialer: TwilioDialer,
+    twilio_dialer: TwilioDialer,
 ) -> None:
     now = clock()
     message = old_message(session, settings, "RE" + "f" * 32, PARENT, 400, now)
@@ -1260,8 +1253,14 @@ def test_a_recording_claimed_by_a_run_that_died_is_deleted_an_hour_later(
 
     # Soon after, the claim may still be another clock's, slow at Twilio: it is left alone.
     soon = now + timedelta(minutes=5)
-    assert run(delete_recordings, soon, dialer=dialer) == "deleted 0 recording(s) past retention"
+    assert (
+        run(delete_recordings, soon, dialer=twilio_dialer)
+        == "deleted 0 recording(s) past retention"
+    )
     later = now + timedelta(hours=1, minutes=1)
-    assert run(delete_recordings, later, dialer=dialer) == "deleted 1 recording(s) past retention"
+    assert (
+        run(delete_recordings, later, dialer=twilio_dialer)
+        == "deleted 1 recording(s) past retention"
+    )
     session.refresh(message)
     assert message.deleted_at == later

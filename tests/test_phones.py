@@ -4,6 +4,7 @@ import phonenumbers
 import pytest
 
 from helpline.phones import Costly, caller_number, extra_cost, is_withheld, spoken_digits, uk_number
+from tests.constants import HEREFORD, PARENT
 
 
 @pytest.mark.parametrize(
@@ -29,18 +30,18 @@ def test_withheld_placeholders_are_never_a_caller_identity(raw: str) -> None:
 
 
 def test_real_callers_are_kept_in_e164() -> None:
-    assert caller_number("+447700900123") == "+447700900123"
+    assert caller_number(PARENT) == PARENT
     assert caller_number("+14155550100") == "+14155550100"
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("07700 900123", "+447700900123"),
-        ("01632 960001", "+441632960001"),
+        ("07700 900123", PARENT),
+        ("01632 960001", HEREFORD),
         ("+44 20 7946 0000", "+442079460000"),
         ("0113 496 0000", "+441134960000"),
-        ("447700900123", "+447700900123"),
+        ("447700900123", PARENT),
     ],
 )
 def test_uk_numbers_including_ofcom_drama_ranges_are_accepted(raw: str, expected: str) -> None:
@@ -53,7 +54,7 @@ def test_numbers_nobody_could_be_called_back_on_are_refused(raw: str) -> None:
 
 
 def test_read_back_is_digit_by_digit_in_national_form() -> None:
-    assert spoken_digits("+447700900123") == "0 7 7 0 0, 9 0 0, 1 2 3"
+    assert spoken_digits(PARENT) == "0 7 7 0 0, 9 0 0, 1 2 3"
 
 
 @pytest.mark.parametrize(

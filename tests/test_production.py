@@ -19,6 +19,7 @@ import pytest
 
 from helpline import settings as settings_module
 from helpline.settings import ConfigError
+from tests.constants import BASE_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = str(Path(sys.executable).parent)
@@ -143,7 +144,7 @@ def test_the_web_app_warns_at_start_of_what_it_lacks_without_telling_secrets(
     assert "sess10n-secret" not in caplog.text
 
     caplog.clear()
-    monkeypatch.setenv("PUBLIC_BASE_URL", "https://helpline.example.test")
+    monkeypatch.setenv("PUBLIC_BASE_URL", BASE_URL)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "twilio-t0ken")
     wsgi()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

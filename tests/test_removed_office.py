@@ -27,13 +27,11 @@ from callbacks.models import Callback, Message
 from callbacks.report import list_callbacks
 from helpline.dialer import LoggingDialer
 from helpline.settings import Settings
-from tests.conftest import Clock
-from tests.factories import adviser
+from tests.constants import ANN, OTHER_PARENT, PARENT
+from tests.factories import Clock, adviser
 
 GONE = "leominster"  # an office that was configured once
 MONDAY = date(2026, 11, 30)
-PARENT, OTHER_PARENT = "+447700900123", "+447700900124"
-ALEX = "+447700900001"
 # Monday 30 November 2026, 16:30 in London (GMT): half an hour before the offices close.
 LATE_MONDAY = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
 
@@ -70,7 +68,7 @@ def test_a_retry_is_spaced_in_plain_hours(
     session: Session, settings: Settings, before: Settings, clock: Clock
 ) -> None:
     clock.set(LATE_MONDAY)
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", MONDAY)
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", MONDAY)
     callback, _ = filing.callback_for(session, before, PARENT, GONE, clock())
     same_hours, _ = filing.callback_for(session, before, OTHER_PARENT, "herefordshire", clock())
     for each in (callback, same_hours):
@@ -144,7 +142,7 @@ def test_the_scheduler_works_the_queue_around_such_callbacks(
     run_job: Callable[..., str],
 ) -> None:
     now = clock()  # Monday 10:00
-    adviser(session, "Alex Adams", ALEX, "worcestershire", MONDAY)
+    adviser(session, "Alex Adams", ANN, "worcestershire", MONDAY)
     # One filed with a deadline while the office was configured, due in three hours...
     due_soon, _ = filing.callback_for(session, before, PARENT, GONE, now)
     due_soon.due_at = now + timedelta(hours=3)

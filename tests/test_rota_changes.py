@@ -21,15 +21,13 @@ from helpline.simulator import CallPlayer, FlaskTransport, Script
 from rota import service as rota
 from rota.importer import RotaImportError, import_rota
 from rota.models import Adviser, Shift
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
-from tests.factories import adviser, shift
+from tests.constants import ANN, BASE_URL, BEN, HEREFORD, OTHER_PARENT, PARENT, TOKEN, parent
+from tests.factories import Clock, adviser, shift
 
 FRIDAY_BEFORE = date(2026, 11, 27)
 MONDAY = date(2026, 11, 30)
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)
-ALEX, BEN = "+447700900001", "+447700900002"
-PARENT, OTHER_PARENT = "+447700900123", "+447700900124"
 
 
 def shifts_of(session: Session, adviser_id: int) -> list[tuple[date, time, time]]:
@@ -71,7 +69,7 @@ def run_job(
 def test_removing_a_day_clears_that_days_shifts_and_no_others(
     session: Session, settings: Settings, clock: Clock
 ) -> None:
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", TUESDAY, time(9), time(13))
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", TUESDAY, time(9), time(13))
     shift(session, alex, "worcestershire", TUESDAY, time(13), time(17))
     shift(session, alex, "herefordshire", WEDNESDAY)
 
@@ -86,7 +84,7 @@ def test_removing_today_ends_the_shift_in_progress_now_and_its_callbacks_go_back
     session: Session, settings: Settings, clock: Clock, run_job: Callable[..., str]
 ) -> None:
     now = clock()  # Monday 10:00
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", MONDAY)
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", MONDAY)
     callback, _ = filing.callback_for(session, settings, PARENT, "herefordshire", now)
     staff_actions.assign(
         session, callback, alex, "scheduler", datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
@@ -109,7 +107,7 @@ def test_an_adviser_who_leaves_stops_now_and_hands_back_their_open_callbacks(
     session: Session, settings: Settings, clock: Clock
 ) -> None:
     now = clock()  # Monday 10:00, in Alex's shift
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", FRIDAY_BEFORE)
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", FRIDAY_BEFORE)
     shift(session, alex, "herefordshire", MONDAY)
     shift(session, alex, "worcestershire", TUESDAY)
     shift(session, alex, "herefordshire", WEDNESDAY)
@@ -146,14 +144,14 @@ def test_an_adviser_who_leaves_stops_now_and_hands_back_their_open_callbacks(
 def test_an_adviser_who_has_left_is_not_rung_for_calls(
     app: Flask, session: Session, settings: Settings, clock: Clock
 ) -> None:
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", MONDAY)
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", MONDAY)
     adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
     rota.leave(session, settings, alex, clock())
     session.commit()
     clock.advance(minutes=5)
 
     result = CallPlayer(FlaskTransport(app), TOKEN, BASE_URL).play(
-        Script(caller=PARENT, to=HEREFORD, advisers={ALEX: "accept", BEN: "accept"})
+        Script(caller=PARENT, to=HEREFORD, advisers={ANN: "accept", BEN: "accept"})
     )
 
     assert result.errors == []
@@ -164,7 +162,7 @@ def test_an_adviser_who_has_left_is_not_rung_for_calls(
 def test_leaving_twice_changes_nothing_more(
     session: Session, settings: Settings, clock: Clock
 ) -> None:
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", TUESDAY)
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", TUESDAY)
 
     assert rota.leave(session, settings, alex, clock()) == rota.Stopped(cut_short=0, removed=1)
     assert rota.left_on(settings, alex) == MONDAY
@@ -187,13 +185,13 @@ def test_a_reexported_rota_that_still_lists_a_leaver_is_refused_whole(
     session: Session, settings: Settings, clock: Clock
 ) -> None:
     now = clock()  # Monday 10:00, in Alex's shift
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", MONDAY)
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", MONDAY)
     rota.leave(session, settings, alex, now)
     reexported = rota_csv(
-        f"Alex Adams,{ALEX},herefordshire,{FRIDAY_BEFORE},09:00,17:00,no",
+        f"Alex Adams,{ANN},herefordshire,{FRIDAY_BEFORE},09:00,17:00,no",
         f"Ben Birch,{BEN},herefordshire,{TUESDAY},09:00,17:00,no",
-        f"alex adams,{ALEX},herefordshire,{MONDAY},09:00,17:00,no",
-        f"Alex Adams,{ALEX},worcestershire,{TUESDAY},09:00,17:00,no",
+        f"alex adams,{ANN},herefordshire,{MONDAY},09:00,17:00,no",
+        f"Alex Adams,{ANN},worcestershire,{TUESDAY},09:00,17:00,no",
     )
 
     with pytest.raises(RotaImportError) as caught:
@@ -214,10 +212,10 @@ def test_a_reexported_rota_that_still_lists_a_leaver_is_refused_whole(
 def test_a_rota_naming_a_leaver_only_before_they_left_is_imported(
     session: Session, settings: Settings, clock: Clock
 ) -> None:
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", TUESDAY)
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", TUESDAY)
     rota.leave(session, settings, alex, clock())
     history = rota_csv(
-        f"Alex Adams,{ALEX},herefordshire,{FRIDAY_BEFORE},09:00,17:00,no",
+        f"Alex Adams,{ANN},herefordshire,{FRIDAY_BEFORE},09:00,17:00,no",
         f"Ben Birch,{BEN},herefordshire,{TUESDAY},09:00,17:00,no",
     )
 
@@ -231,7 +229,7 @@ def test_a_rota_naming_a_leaver_only_before_they_left_is_imported(
 def test_an_adviser_brought_back_can_be_given_shifts_again(
     session: Session, settings: Settings, clock: Clock
 ) -> None:
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", FRIDAY_BEFORE)
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", FRIDAY_BEFORE)
     rota.leave(session, settings, alex, clock())
 
     assert rota.bring_back(session, settings, alex, clock()) == MONDAY
@@ -240,7 +238,7 @@ def test_an_adviser_brought_back_can_be_given_shifts_again(
     import_rota(
         session,
         settings,
-        rota_csv(f"Alex Adams,{ALEX},herefordshire,{TUESDAY},09:00,17:00,no"),
+        rota_csv(f"Alex Adams,{ANN},herefordshire,{TUESDAY},09:00,17:00,no"),
         clock(),
     )
     assert on_shift_now(session, datetime(2026, 12, 1, 12, tzinfo=UTC)) == ["Alex Adams"]
@@ -254,7 +252,7 @@ def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
     run_job: Callable[..., str],
 ) -> None:
     now = clock()  # Monday 10:00
-    alex = adviser(session, "Alex Adams", ALEX, "herefordshire", TUESDAY)
+    alex = adviser(session, "Alex Adams", ANN, "herefordshire", TUESDAY)
     rota.leave(session, settings, alex, now)
     # A shift written straight into the database after Alex left, past every check.
     shift(session, alex, "herefordshire", MONDAY)
@@ -271,7 +269,7 @@ def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
     with pytest.raises(common.CallbackError, match="Alex Adams has left"):
         attempts.start_attempt(session, other, alex, "Duty Officer", now)
     result = CallPlayer(FlaskTransport(app), TOKEN, BASE_URL).play(
-        Script(caller="+447700900125", to=HEREFORD, advisers={ALEX: "accept", BEN: "accept"})
+        Script(caller=parent(25), to=HEREFORD, advisers={ANN: "accept", BEN: "accept"})
     )
     rung = [s.text.split()[2] for s in result.steps if s.text.startswith("rings adviser")]
     assert rung == [BEN]
@@ -281,7 +279,7 @@ def test_the_demo_starts_again_after_one_of_its_advisers_left(
     session: Session, clock: Clock
 ) -> None:
     from helpline.demo import seed
-    from tests.conftest import make_settings
+    from tests.factories import make_settings
 
     demo = make_settings(HELPLINE_DEMO="1")
     seed(session, demo, clock())

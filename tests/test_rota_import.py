@@ -14,7 +14,7 @@ from rota.importer import ImportResult, RotaImportError, RotaRow, import_rota, p
 from rota.models import Adviser, Shift
 
 if TYPE_CHECKING:
-    from tests.conftest import Clock
+    from tests.factories import Clock
 
 HEADER = "name,phone,office,date,start,end,duty_officer"
 ALEX = "Alex Adams,+447700900001,herefordshire,2026-11-30,09:00,17:00,yes"

@@ -14,6 +14,7 @@ import pytest
 
 from helpline import settings as settings_module
 from helpline.settings import DEMO_AUTH_TOKEN, ConfigError, Settings, merge
+from tests.constants import PARENT
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 NINE_TO_FIVE = ((time(9, 0), time(17, 0)),)
@@ -385,7 +386,7 @@ def test_office_for_number_finds_the_office_listing_the_number() -> None:
     assert settings.office_for_number(worcs.numbers[0]) is worcs
 
 
-@pytest.mark.parametrize("number", ["+447700900123", "", "herefordshire"])
+@pytest.mark.parametrize("number", [PARENT, "", "herefordshire"])
 def test_office_for_number_is_none_for_a_number_no_office_lists(number: str) -> None:
     assert load().office_for_number(number) is None
 

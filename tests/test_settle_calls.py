@@ -27,21 +27,17 @@ from helpline.db import Base, session_factory
 from helpline.dialer import CallProgress, Dialer, LoggingDialer
 from helpline.scheduler import run_job
 from helpline.settings import Settings
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
-from tests.factories import adviser, signed_post
+from tests.constants import ACCOUNT, ANN, API, HEREFORD, OTHER_PARENT, PARENT, TOKEN
+from tests.factories import Clock, adviser, signed_post
 from webhooks.twilio_dialer import TwilioDialer
 
 MONDAY = date(2026, 11, 30)
-PARENT = "+447700900123"
-ANN = "+447700900001"
 SID = "CA" + "5" * 32
 LEG_SID = "CA" + "7" * 32
-ACCOUNT = "AC" + "0" * 32
-API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
 
 
 def post(client: FlaskClient, path: str, params: dict[str, str]) -> TestResponse:
-    response = signed_post(client, path, params, token=TOKEN, base_url=BASE_URL)
+    response = signed_post(client, path, params)
     assert response.status_code == 200
     return response
 
@@ -70,13 +66,6 @@ def twilio_call(sid: str, status: str, end: datetime | None, duration: int | Non
 
 
 @pytest.fixture
-def twilio() -> Iterator[responses.RequestsMock]:
-    """Twilio's REST API, answered locally; any request not registered fails the test."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
 def run(
     sessions: sessionmaker[Session], session: Session, settings: Settings
 ) -> Callable[..., str]:
@@ -102,7 +91,7 @@ def ann(session: Session) -> None:
 
 def rings_ann(client: FlaskClient, n: int) -> bool:
     """Whether a new call rings Ann (else she is still busy, and it goes to the answer machine)."""
-    params = {"CallSid": f"CA{n:032d}", "From": "+447700900124", "To": HEREFORD}
+    params = {"CallSid": f"CA{n:032d}", "From": OTHER_PARENT, "To": HEREFORD}
     return ANN in post(client, "/voice/incoming", params).get_data(as_text=True)
 
 
@@ -116,7 +105,7 @@ def test_an_answered_call_whose_end_never_arrived_is_settled_from_twilios_answer
 ) -> None:
     answered_call(client, session)
     start = clock()
-    dialer = TwilioDialer(ACCOUNT, "token")
+    dialer = TwilioDialer(ACCOUNT, TOKEN)
     clock.advance(minutes=9)
     assert run(clock(), dialer).startswith("checked 0 call(s)")  # a conversation goes on
     assert len(twilio.calls) == 0
@@ -155,7 +144,7 @@ def test_a_conversation_twilio_says_is_still_going_is_left_alone(
     twilio.get(f"{API}/Calls/{LEG_SID}.json", json=twilio_call(LEG_SID, "in-progress", None, None))
     twilio.get(f"{API}/Calls/{SID}.json", json=twilio_call(SID, "in-progress", None, None))
 
-    summary = run(clock(), TwilioDialer(ACCOUNT, "token"))
+    summary = run(clock(), TwilioDialer(ACCOUNT, TOKEN))
 
     assert summary == "checked 1 call(s): settled 0 call(s) and 0 leg(s), 0 of them as unknown"
     assert session.scalars(select(CallLeg)).one().state == "accepted"
@@ -195,7 +184,7 @@ def test_a_call_at_the_answer_machine_whose_end_never_arrived_is_a_missed_call(
     files_missed = dataclasses.replace(
         settings, callbacks=dataclasses.replace(settings.callbacks, missed_call_makes_callback=True)
     )
-    dialer = TwilioDialer(ACCOUNT, "token")
+    dialer = TwilioDialer(ACCOUNT, TOKEN)
     post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
     ended = clock() + timedelta(minutes=2)
     clock.advance(minutes=15)
@@ -223,7 +212,7 @@ def test_a_leg_that_never_rang_is_ended_without_asking_twilio(
     post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
     clock.advance(minutes=11)  # the answer naming Ann was lost; nothing more was heard
 
-    summary = run(clock(), TwilioDialer(ACCOUNT, "token"))
+    summary = run(clock(), TwilioDialer(ACCOUNT, TOKEN))
 
     assert summary.endswith("settled 0 call(s) and 1 leg(s), 1 of them as unknown")
     assert len(twilio.calls) == 0

@@ -26,10 +26,9 @@ from werkzeug.test import TestResponse
 from calls.models import Call
 from helpline.app import create_app, make_runtime
 from helpline.migrate import upgrade
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock, make_settings
-from tests.factories import signed_post
+from tests.constants import BASE_URL, HEREFORD, PARENT
+from tests.factories import Clock, make_settings, signed_post
 
-PARENT = "+447700900123"
 SID = "CA" + "cd" * 16
 ANSWER_WITHIN_S = 5.0
 GIVE_UP_AFTER_S = 12.0  # only so that a failing test ends; the promise is ANSWER_WITHIN_S
@@ -71,9 +70,7 @@ def timed_post(app: Flask, path: str, params: dict[str, str]) -> tuple[float, Te
     box: dict[str, TestResponse] = {}
 
     def send() -> None:
-        box["response"] = signed_post(
-            app.test_client(), path, params, token=TOKEN, base_url=BASE_URL
-        )
+        box["response"] = signed_post(app.test_client(), path, params)
 
     started = time.monotonic()
     thread = threading.Thread(target=send, daemon=True)

@@ -24,7 +24,7 @@ from helpline.dialer import CallInfo, RecordingInfo
 from helpline.runtime import Runtime
 from helpline.scheduler import run_job
 from helpline.settings import Settings
-from tests.conftest import HEREFORD
+from tests.constants import HEREFORD
 from tests.test_jobs import (
     LOST_CALL,
     LOST_RECORDING,

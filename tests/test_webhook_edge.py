@@ -14,15 +14,14 @@ from sqlalchemy.orm import Session
 from callbacks.models import Message
 from calls.models import Call, CallEvent
 from helpline.app import create_app, make_runtime
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock, make_settings
-from tests.factories import adviser, signed_post
+from tests.constants import ANN, BASE_URL, HEREFORD, PARENT, TOKEN
+from tests.factories import Clock, adviser, make_settings, signed_post
 
-PARENT = "+447700900123"
 SID = "CA" + "ab" * 16
 
 
 def post(client: FlaskClient, path: str, params: dict[str, str]):  # type: ignore[no-untyped-def]
-    return signed_post(client, path, params, token=TOKEN, base_url=BASE_URL)
+    return signed_post(client, path, params)
 
 
 def verbs(body: str) -> list[str]:
@@ -55,7 +54,7 @@ def test_signature_is_checked_against_the_public_url_not_the_internal_host(
     internal = signed_post(
         client, "/voice/incoming", params, token=TOKEN, base_url="http://localhost"
     )
-    public = signed_post(client, "/voice/incoming", params, token=TOKEN, base_url=BASE_URL)
+    public = signed_post(client, "/voice/incoming", params)
     assert (internal.status_code, public.status_code) == (403, 200)
 
 
@@ -220,10 +219,10 @@ def test_a_retried_incoming_webhook_makes_one_call_and_rings_the_adviser_after_a
 ) -> None:
     # Twilio retries a first request only when our answer never reached it, so the adviser
     # that answer named was never rung: ring them now rather than skip them.
-    adviser(session, "Ann Ash", "+447700900001", "herefordshire", date(2026, 11, 30))
+    adviser(session, "Ann Ash", ANN, "herefordshire", date(2026, 11, 30))
     session.commit()
     first = post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
     again = post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
-    assert "+447700900001" in first.get_data(as_text=True)
-    assert "+447700900001" in again.get_data(as_text=True)
+    assert ANN in first.get_data(as_text=True)
+    assert ANN in again.get_data(as_text=True)
     assert count(session, Call) == 1

@@ -1,5 +1,4 @@
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,8 +11,7 @@ from callbacks.working_time import (
     working_seconds_between,
 )
 from rota.calendar import OfficeCalendar, bank_holidays
-
-LONDON = ZoneInfo("Europe/London")
+from tests.constants import LONDON, london
 
 NINE_TO_FIVE = OfficeCalendar(
     hours={d: ((time(9), time(17)),) for d in range(5)},
@@ -28,11 +26,6 @@ FRIDAY_HALF_FOUR = OfficeCalendar(
     tz=LONDON,
     holidays=bank_holidays("england"),
 )
-
-
-def london(day: date, hour: int, minute: int = 0) -> datetime:
-    """The UTC instant of a London wall-clock time."""
-    return datetime.combine(day, time(hour, minute), tzinfo=LONDON).astimezone(UTC)
 
 
 def with_closures(*closures: tuple[datetime, datetime | None]) -> OfficeCalendar:
