@@ -1,5 +1,10 @@
 """Test fixtures: each database test runs on SQLite and, when a URL is given, on PostgreSQL.
 
+Tests sit in folders by kind, and each is marked with its folder's name: unit (pure, no
+database), db (services and jobs on a database), webhooks (signed requests to the app), cli
+(the `helpline` command, in this process) and process (real processes: gunicorn, the installed
+command). So `pytest -m unit` runs the quick ones, and `-m "not process"` all but the slowest.
+
 Set HELPLINE_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres) to
 run the PostgreSQL half: a fresh database is created for the run and dropped at the end. Each
 test runs inside a transaction that is rolled back, on a schema built by the real migrations.
@@ -31,6 +36,20 @@ from tests.factories import Clock, make_settings
 from webhooks.twilio_dialer import TwilioDialer
 
 PG_URL_VAR = "HELPLINE_TEST_DATABASE_URL"
+KINDS = ("unit", "db", "webhooks", "cli", "process")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its kind; a unit test that asks for a database is a mistake."""
+    for item in items:
+        parts = item.path.resolve().relative_to(TESTS).parts
+        kind = parts[0] if len(parts) > 1 and parts[0] in KINDS else None
+        if kind is None:
+            continue
+        item.add_marker(kind)
+        if kind == "unit" and "database_url" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid}: a unit test may not use the database")
 
 
 def _create_postgres_database(admin_url: str) -> tuple[str, Engine]:

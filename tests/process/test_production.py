@@ -21,7 +21,7 @@ from helpline import settings as settings_module
 from helpline.settings import ConfigError
 from tests.constants import BASE_URL
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = str(Path(sys.executable).parent)
 PROCESSES = ("release", "web", "clock")
 

@@ -25,7 +25,7 @@ from helpline.runtime import Runtime
 from helpline.scheduler import run_job
 from helpline.settings import Settings
 from tests.constants import HEREFORD
-from tests.test_jobs import (
+from tests.db.jobs.test_jobs import (
     LOST_CALL,
     LOST_RECORDING,
     MONDAY,
