@@ -10,6 +10,12 @@ from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")  # the service's time zone in config/defaults.toml
 
+# The week of the `clock` fixture, which starts at Monday 30 November 2026, 10:00 in London.
+MONDAY = date(2026, 11, 30)
+TUESDAY = date(2026, 12, 1)
+WEDNESDAY = date(2026, 12, 2)
+FRIDAY = date(2026, 12, 4)
+
 
 def london(day: date, hour: int, minute: int = 0) -> datetime:
     """The UTC instant of a London wall-clock time (the code works in UTC instants)."""

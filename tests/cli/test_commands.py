@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time as monotonic_time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,9 +19,8 @@ from sqlalchemy import create_engine, text
 from helpline import settings as settings_module
 from helpline.cli import main
 from helpline.demo import demo_csv
-from tests.constants import ANN, BASE_URL, BEN, CAT, DAN, HEREFORD, PARENT, TOKEN, WORCS
+from tests.constants import ANN, BASE_URL, BEN, CAT, DAN, HEREFORD, PARENT, TOKEN, WEDNESDAY, WORCS
 
-WEDNESDAY = date(2026, 12, 2)
 WEDNESDAY_LATE_MORNING = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)  # London is on GMT
 HEADER = "name,phone,office,date,start,end,duty_officer"
 CALL_KEYS = {"sid", "from", "office", "status", "outcome", "answered_by", "started_at", "ended_at"}

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from callbacks import attempts, filing, staff_actions
 from callbacks.jobs import (
-    JobContext,
     assign_callbacks,
     release_retries,
     return_to_pool,
@@ -25,13 +24,11 @@ from callbacks.jobs import (
 )
 from callbacks.models import Callback, Message
 from callbacks.report import list_callbacks
-from helpline.dialer import LoggingDialer
 from helpline.settings import Settings
-from tests.constants import ANN, OTHER_PARENT, PARENT
+from tests.constants import ANN, MONDAY, OTHER_PARENT, PARENT
 from tests.factories import Clock, adviser
 
 GONE = "leominster"  # an office that was configured once
-MONDAY = date(2026, 11, 30)
 # Monday 30 November 2026, 16:30 in London (GMT): half an hour before the offices close.
 LATE_MONDAY = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
 
@@ -42,21 +39,6 @@ def before(settings: Settings) -> Settings:
     hereford = settings.offices["herefordshire"]
     gone = replace(hereford, key=GONE, name="Leominster", numbers=("+441632960009",))
     return replace(settings, offices={**settings.offices, GONE: gone})
-
-
-@pytest.fixture
-def run_job(
-    sessions: sessionmaker[Session], session: Session, settings: Settings
-) -> Callable[..., str]:
-    def run(job: Callable[[Session, JobContext, datetime], str], now: datetime) -> str:
-        session.flush()
-        with sessions() as job_session:
-            summary = job(job_session, JobContext(settings, LoggingDialer()), now)
-            job_session.commit()
-        session.expire_all()
-        return summary
-
-    return run
 
 
 def listed(session: Session, now: datetime, callback_id: int) -> dict[str, Any]:
@@ -139,7 +121,7 @@ def test_the_scheduler_works_the_queue_around_such_callbacks(
     settings: Settings,
     before: Settings,
     clock: Clock,
-    run_job: Callable[..., str],
+    run: Callable[..., str],
 ) -> None:
     now = clock()  # Monday 10:00
     adviser(session, "Alex Adams", ANN, "worcestershire", MONDAY)
@@ -151,18 +133,18 @@ def test_the_scheduler_works_the_queue_around_such_callbacks(
     assert waiting.due_at is None
     session.commit()
 
-    assert run_job(warn_deadlines, now) == "raised 1 deadline warning(s)"
+    assert run(warn_deadlines, now) == "raised 1 deadline warning(s)"
     assert listed(session, now, due_soon.id)["warning"] == "due-soon"
-    assert run_job(start_clocks, now) == (
+    assert run(start_clocks, now) == (
         "started the clock of 0 callback(s); 1 still wait for an opening"
     )
     # Nobody works for a removed office's team, so whoever is on shift calls them back.
-    assert run_job(assign_callbacks, now) == "assigned 2 of 2 waiting callback(s)"
+    assert run(assign_callbacks, now) == "assigned 2 of 2 waiting callback(s)"
     assert listed(session, now, waiting.id)["assigned_to"] == "Alex Adams"
-    assert run_job(return_to_pool, now) == "returned 0 callback(s) to the pool"
+    assert run(return_to_pool, now) == "returned 0 callback(s) to the pool"
     callback = session.get_one(Callback, due_soon.id)
     attempts.record_outcome(session, settings, callback, "no-answer", "Alex", now)
     session.commit()
     later = now + timedelta(hours=2)
-    assert run_job(release_retries, later) == "released 1 retry"
+    assert run(release_retries, later) == "released 1 retry"
     assert [c["id"] for c in list_callbacks(session, later)] == [due_soon.id, waiting.id]

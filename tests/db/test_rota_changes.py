@@ -9,25 +9,33 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from callbacks import attempts, common, filing, staff_actions
-from callbacks.jobs import JobContext, assign_callbacks, return_to_pool
+from callbacks.jobs import assign_callbacks, return_to_pool
 from callbacks.models import Callback, CallbackEvent
 from callbacks.report import list_callbacks
-from helpline.dialer import LoggingDialer
 from helpline.settings import Settings
 from helpline.simulator import CallPlayer, FlaskTransport, Script
 from rota import service as rota
 from rota.importer import RotaImportError, import_rota
 from rota.models import Adviser, Shift
-from tests.constants import ANN, BASE_URL, BEN, HEREFORD, OTHER_PARENT, PARENT, TOKEN, parent
+from tests.constants import (
+    ANN,
+    BASE_URL,
+    BEN,
+    HEREFORD,
+    MONDAY,
+    OTHER_PARENT,
+    PARENT,
+    TOKEN,
+    TUESDAY,
+    WEDNESDAY,
+    parent,
+)
 from tests.factories import Clock, adviser, shift
 
 FRIDAY_BEFORE = date(2026, 11, 27)
-MONDAY = date(2026, 11, 30)
-TUESDAY = date(2026, 12, 1)
-WEDNESDAY = date(2026, 12, 2)
 
 
 def shifts_of(session: Session, adviser_id: int) -> list[tuple[date, time, time]]:
@@ -48,21 +56,6 @@ def listed(session: Session, now: datetime, callback_id: int) -> dict[str, Any]:
     return next(c for c in list_callbacks(session, now) if c["id"] == callback_id)
 
 
-@pytest.fixture
-def run_job(
-    sessions: sessionmaker[Session], session: Session, settings: Settings
-) -> Callable[..., str]:
-    def run(job: Callable[[Session, JobContext, datetime], str], now: datetime) -> str:
-        session.flush()
-        with sessions() as job_session:
-            summary = job(job_session, JobContext(settings, LoggingDialer()), now)
-            job_session.commit()
-        session.expire_all()
-        return summary
-
-    return run
-
-
 # helpline rota remove ADVISER DATE
 
 
@@ -81,7 +74,7 @@ def test_removing_a_day_clears_that_days_shifts_and_no_others(
 
 
 def test_removing_today_ends_the_shift_in_progress_now_and_its_callbacks_go_back(
-    session: Session, settings: Settings, clock: Clock, run_job: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
 ) -> None:
     now = clock()  # Monday 10:00
     alex = adviser(session, "Alex Adams", ANN, "herefordshire", MONDAY)
@@ -96,7 +89,7 @@ def test_removing_today_ends_the_shift_in_progress_now_and_its_callbacks_go_back
     # The hour worked stays on the rota (its work keeps its team); from now Alex is off shift.
     assert shifts_of(session, alex.id) == [(MONDAY, time(9), time(10))]
     assert on_shift_now(session, now) == []
-    assert run_job(return_to_pool, now) == "returned 1 callback(s) to the pool"
+    assert run(return_to_pool, now) == "returned 1 callback(s) to the pool"
     assert listed(session, now, callback.id)["assigned_to"] is None
 
 
@@ -249,7 +242,7 @@ def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
     session: Session,
     settings: Settings,
     clock: Clock,
-    run_job: Callable[..., str],
+    run: Callable[..., str],
 ) -> None:
     now = clock()  # Monday 10:00
     alex = adviser(session, "Alex Adams", ANN, "herefordshire", TUESDAY)
@@ -262,7 +255,7 @@ def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
     session.commit()
 
     assert on_shift_now(session, now) == ["Ben Birch"]
-    assert run_job(assign_callbacks, now) == "assigned 2 of 2 waiting callback(s)"
+    assert run(assign_callbacks, now) == "assigned 2 of 2 waiting callback(s)"
     assert {listed(session, now, c.id)["assigned_to"] for c in (callback, other)} == {"Ben Birch"}
     with pytest.raises(common.CallbackError, match="Alex Adams has left"):
         staff_actions.assign(session, callback, alex, "Duty Officer", now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from calls.models import Call, CallEvent, CallLeg
-from tests.constants import ANN, BASE_URL, BEN, CAT, DAN, HEREFORD, OTHER_PARENT, PARENT
+from tests.constants import ANN, BASE_URL, BEN, CAT, DAN, HEREFORD, MONDAY, OTHER_PARENT, PARENT
 from tests.factories import Clock, adviser, signed_post
 
-MONDAY = date(2026, 11, 30)
 SID = "CA" + "5" * 32
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
-from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,14 +26,23 @@ from helpline.app import create_app, make_runtime
 from helpline.dialer import Dialer, LoggingDialer
 from helpline.runtime import Runtime
 from helpline.settings import Settings
-from tests.constants import ACCOUNT, ANN, BASE_URL, CALLS_URL, HEREFORD, PARENT, TOKEN, WORCS
+from tests.constants import (
+    ACCOUNT,
+    ANN,
+    BASE_URL,
+    CALLS_URL,
+    HEREFORD,
+    MONDAY,
+    PARENT,
+    TOKEN,
+    WORCS,
+)
 from tests.factories import Clock, adviser, make_settings, signed_post
 from webhooks.callback_voice import attempt_webhooks
 from webhooks.twilio_dialer import TwilioDialer
 
 ADVISER_NAME = "Alex Adams"
 CALL_SID = "CA" + "c" * 32
-MONDAY = date(2026, 11, 30)
 
 
 def call_back(

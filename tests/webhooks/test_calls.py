@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -22,6 +22,7 @@ from tests.constants import (
     BEN,
     CAT,
     HEREFORD,
+    MONDAY,
     OTHER_PARENT,
     PARENT,
     TOKEN,
@@ -29,8 +30,6 @@ from tests.constants import (
     parent,
 )
 from tests.factories import Clock, adviser, signed_post
-
-MONDAY = date(2026, 11, 30)
 
 
 @pytest.fixture

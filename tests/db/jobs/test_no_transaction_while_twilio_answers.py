@@ -24,17 +24,8 @@ from helpline.dialer import CallInfo, RecordingInfo
 from helpline.runtime import Runtime
 from helpline.scheduler import run_job
 from helpline.settings import Settings
-from tests.constants import HEREFORD
-from tests.db.jobs.test_jobs import (
-    LOST_CALL,
-    LOST_RECORDING,
-    MONDAY,
-    PARENT,
-    _delete_everything,
-    london,
-    old_message,
-    parent,
-)
+from tests.constants import HEREFORD, MONDAY, PARENT, london, parent
+from tests.db.jobs.helpers import LOST_CALL, LOST_RECORDING, delete_everything, old_message
 
 NOW = london(MONDAY, 10)
 
@@ -97,7 +88,7 @@ def clean(engine: Engine) -> Iterator[Engine]:
     try:
         yield engine
     finally:
-        _delete_everything(engine)
+        delete_everything(engine)
 
 
 def runtime_on(engine: Engine, settings: Settings, dialer: object) -> Runtime:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,11 +27,10 @@ from helpline.db import Base, session_factory
 from helpline.dialer import CallProgress, Dialer, LoggingDialer
 from helpline.scheduler import run_job
 from helpline.settings import Settings
-from tests.constants import ACCOUNT, ANN, API, HEREFORD, OTHER_PARENT, PARENT, TOKEN
+from tests.constants import ACCOUNT, ANN, API, HEREFORD, MONDAY, OTHER_PARENT, PARENT, TOKEN
 from tests.factories import Clock, adviser, signed_post
 from webhooks.twilio_dialer import TwilioDialer
 
-MONDAY = date(2026, 11, 30)
 SID = "CA" + "5" * 32
 LEG_SID = "CA" + "7" * 32
 

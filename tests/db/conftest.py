@@ -1,0 +1,41 @@
+"""Fixtures for the tests on a database: running a scheduled job as the scheduler does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from callbacks.jobkit import Runner, in_transaction
+from callbacks.jobs import JobContext, delete_recordings, reconcile_recordings
+from helpline.dialer import LoggingDialer
+from helpline.settings import Settings
+
+Job = Callable[[Session, JobContext, datetime], str] | Runner
+
+
+@pytest.fixture
+def run(
+    sessions: sessionmaker[Session], session: Session, settings: Settings
+) -> Callable[..., str]:
+    """Run a job in a session of its own, as the scheduler does, then let the test look again."""
+
+    def run_once(
+        job: Job,
+        now: datetime,
+        *,
+        with_settings: Settings | None = None,
+        dialer: Any = None,
+    ) -> str:
+        session.flush()
+        ctx = JobContext(with_settings or settings, dialer or LoggingDialer())
+        # The jobs that call Twilio open their own transactions; the others get one.
+        runner = job if job in (reconcile_recordings, delete_recordings) else in_transaction(job)
+        summary = runner(sessions, ctx, now)
+        session.expire_all()
+        return summary
+
+    return run_once

@@ -1,0 +1,102 @@
+"""What the job tests share: making callbacks and looking at them as staff do, a Twilio that
+cannot be reached, and emptying a database that a test committed to."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for delete_everything
+from callbacks import filing
+from callbacks.messages import record_message
+from callbacks.models import Callback, CallbackEvent, DeadlineWarning, Message
+from callbacks.report import list_callbacks
+from calls import service as calls
+from helpline.db import Base
+from helpline.dialer import CallInfo, DialerError, RecordingInfo
+from helpline.settings import Settings
+from tests.constants import HEREFORD
+
+# A message whose webhooks never arrived, and its call.
+LOST_CALL = "CA" + "1" * 32
+LOST_RECORDING = "RE" + "1" * 32
+
+
+def new_callback(
+    session: Session, settings: Settings, phone: str, office: str, now: datetime
+) -> Callback:
+    callback, created = filing.callback_for(session, settings, phone, office, now)
+    assert created
+    return callback
+
+
+def holder(session: Session, callback: Callback) -> str | None:
+    session.refresh(callback)
+    return callback.assigned_to.name if callback.assigned_to else None
+
+
+def listed(session: Session, now: datetime, callback_id: int) -> dict[str, Any]:
+    """The callback as `helpline callbacks list --json` shows it."""
+    return next(c for c in list_callbacks(session, now) if c["id"] == callback_id)
+
+
+def events(session: Session, callback: Callback, kind: str) -> list[CallbackEvent]:
+    return list(
+        session.scalars(
+            select(CallbackEvent)
+            .where(CallbackEvent.callback_id == callback.id, CallbackEvent.kind == kind)
+            .order_by(CallbackEvent.id)
+        )
+    )
+
+
+def with_policy(settings: Settings, **changes: Any) -> Settings:
+    return dataclasses.replace(
+        settings, callbacks=dataclasses.replace(settings.callbacks, **changes)
+    )
+
+
+def warnings_of(session: Session, callback: Callback) -> list[str]:
+    return list(
+        session.scalars(
+            select(DeadlineWarning.kind)
+            .where(DeadlineWarning.callback_id == callback.id)
+            .order_by(DeadlineWarning.id)
+        )
+    )
+
+
+class UnreachableTwilio:
+    """A dialer with credentials whose API cannot be reached."""
+
+    places_calls = True
+
+    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+        raise DialerError("Twilio could not be reached")
+
+    def fetch_call(self, sid: str) -> CallInfo | None:
+        raise DialerError("Twilio could not be reached")
+
+
+def old_message(
+    session: Session, settings: Settings, sid: str, phone: str, days_ago: int, now: datetime
+) -> Message:
+    """A message received `days_ago` days before `now`, filed into its caller's callback."""
+    received = now - timedelta(days=days_ago)
+    call_sid = "CA" + sid[2:]
+    calls.record_incoming(session, settings, call_sid, phone, HEREFORD, received)
+    message = record_message(
+        session, settings, recording_sid=sid, call_sid=call_sid, duration_s=30, now=received
+    )
+    assert message is not None
+    return message
+
+
+def delete_everything(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
