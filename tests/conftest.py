@@ -33,7 +33,10 @@ from helpline.runtime import Runtime
 from helpline.settings import Settings
 from tests.constants import ACCOUNT, TOKEN
 from tests.factories import Clock, make_settings
+from tests.network import NetworkGuard
 from webhooks.twilio_dialer import TwilioDialer
+
+pytest_plugins = ["pytester"]  # tests/unit/test_network_guard.py runs a test run of its own
 
 PG_URL_VAR = "HELPLINE_TEST_DATABASE_URL"
 KINDS = ("unit", "db", "webhooks", "cli", "process")
@@ -43,13 +46,38 @@ TESTS = Path(__file__).resolve().parent
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its kind; a unit test that asks for a database is a mistake."""
     for item in items:
-        parts = item.path.resolve().relative_to(TESTS).parts
+        path = item.path.resolve()
+        parts = path.relative_to(TESTS).parts if path.is_relative_to(TESTS) else ()
         kind = parts[0] if len(parts) > 1 and parts[0] in KINDS else None
         if kind is None:
             continue
         item.add_marker(kind)
         if kind == "unit" and "database_url" in getattr(item, "fixturenames", ()):
             raise pytest.UsageError(f"{item.nodeid}: a unit test may not use the database")
+
+
+CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report: pytest.TestReport = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    return report
+
+
+@pytest.fixture(autouse=True)
+def no_network(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[NetworkGuard]:
+    """Every test runs off the network: reaching beyond this machine fails it, even when the
+    code under test catches the error."""
+    guard = NetworkGuard()
+    guard.install(monkeypatch)
+    yield guard
+    if guard.blocked and not request.node.stash.get(CALL_FAILED, False):
+        pytest.fail(f"the test tried to reach the network: {', '.join(guard.blocked)}")
 
 
 def _create_postgres_database(admin_url: str) -> tuple[str, Engine]:
