@@ -49,10 +49,16 @@ def forbidden() -> Response:
     )
 
 
+# A commit still under way at the deadline is waited for, because the answer must match what
+# it stores; the database's own limits end it long before this, and Twilio gives up at 15 s.
+LAST_ANSWER_S = 12.0
+
+
 class _Work:
     """One webhook's view and transaction, run in a thread of its own so that the request can
     answer at its deadline whatever the database does. Work that is too late is rolled back,
-    unless `keep_late` says nobody is waiting on its answer (a status callback)."""
+    unless `keep_late` says nobody is waiting on its answer (a status callback). Work already
+    committing when the deadline passes is not too late: its answer is waited for."""
 
     def __init__(self, view: Callable[..., VoiceResponse | None], keep_late: bool) -> None:
         self.view = view
@@ -60,6 +66,7 @@ class _Work:
         self.lock = threading.Lock()
         self.finished = threading.Event()
         self.too_late = False
+        self.committing = False
         self.failed = False
         self.result: VoiceResponse | None = None
 
@@ -69,6 +76,7 @@ class _Work:
             result = self.view(session, rt.settings, params, rt.clock())
             with self.lock:
                 undo = self.too_late and not self.keep_late
+                self.committing = not undo
             if undo:
                 session.rollback()
                 log.warning("webhook %s finished after its deadline; its work was undone", path)
@@ -83,13 +91,22 @@ class _Work:
             session.close()
             self.finished.set()
 
-    def wait(self, seconds: float) -> bool:
-        """Whether the work finished in time; if not, it is marked too late."""
+    def wait(self, seconds: float, commit_seconds: float) -> bool:
+        """Whether the work finished in time. If not, it is marked too late, unless it is
+        already committing: then whatever the commit does decides the answer, so it is waited
+        for, up to `commit_seconds` more."""
         if self.finished.wait(seconds):
             return True
         with self.lock:
-            self.too_late = not self.finished.is_set()
-        return not self.too_late
+            if self.finished.is_set():
+                return True
+            if not self.committing or self.keep_late:
+                self.too_late = True
+                return False
+        if self.finished.wait(commit_seconds):
+            return True
+        log.error("a commit was still under way %.0f s after its deadline", commit_seconds)
+        return False
 
 
 def _handle(
@@ -110,7 +127,8 @@ def _handle(
         daemon=True,
     )
     thread.start()
-    if not work.wait(rt.settings.database.webhook_deadline_ms / 1000):
+    deadline = rt.settings.database.webhook_deadline_ms / 1000
+    if not work.wait(deadline, max(0.0, LAST_ANSWER_S - deadline)):
         log.error(
             "webhook %s had no answer within its deadline; answered %s",
             path,
