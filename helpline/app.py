@@ -49,6 +49,10 @@ def database_engine(settings: Settings, role: Role) -> Engine:
         lock_timeout_ms=waits.lock_timeout_ms,
         idle_in_transaction_timeout_ms=waits.idle_in_transaction_timeout_ms,
         sqlite_busy_timeout_ms=waits.sqlite_busy_timeout_ms,
+        tcp_user_timeout_ms=waits.tcp_user_timeout_ms,
+        keepalives_idle_s=waits.keepalives_idle_seconds,
+        keepalives_interval_s=waits.keepalives_interval_seconds,
+        keepalives_count=waits.keepalives_count,
     )
     return make_engine(settings.database_url, limits)
 

@@ -69,6 +69,11 @@ class Limits:
     lock_timeout_ms: int = 0  # PostgreSQL
     idle_in_transaction_timeout_ms: int = 0  # PostgreSQL
     sqlite_busy_timeout_ms: int = 30_000  # SQLite: waiting for another writer
+    # PostgreSQL, on the client's socket (libpq): a network that goes silent after connecting.
+    tcp_user_timeout_ms: int = 0  # sent data left unacknowledged this long ends the connection
+    keepalives_idle_s: int = 0  # an idle connection is probed after this long...
+    keepalives_interval_s: int = 0  # ...and then this often
+    keepalives_count: int = 0  # probes lost before it is dropped (Linux: the user timeout rules)
 
 
 def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine:
@@ -102,15 +107,36 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_timeout", limits.pool_timeout_s)
-    if limits.connect_timeout_s and parsed.get_backend_name() == "postgresql":
-        # libpq's minimum is 2 s; a host with several addresses may take this long for each.
+    if parsed.get_backend_name() == "postgresql":
         connect_args = dict(kwargs.pop("connect_args", {}))
-        connect_args.setdefault("connect_timeout", max(2, limits.connect_timeout_s))
+        for name, value in _postgresql_socket_args(limits).items():
+            connect_args.setdefault(name, value)
         kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "postgresql":
         _limit_postgresql_sessions(engine, limits)
     return engine
+
+
+def _postgresql_socket_args(limits: Limits) -> dict[str, int]:
+    """libpq's own limits on the connection's socket. The server's timeouts only bound what
+    reaches the server: a connection whose network goes silent after connecting (a proxy or
+    NAT that drops its packets) would otherwise keep a query, or the pool's ping, waiting
+    for as long as the kernel retransmits, many minutes, holding a thread and a connection."""
+    args = {}
+    if limits.connect_timeout_s:
+        # libpq's minimum is 2 s; a host with several addresses may take this long for each.
+        args["connect_timeout"] = max(2, limits.connect_timeout_s)
+    if limits.tcp_user_timeout_ms:
+        args["tcp_user_timeout"] = limits.tcp_user_timeout_ms
+    if limits.keepalives_idle_s:
+        args["keepalives"] = 1
+        args["keepalives_idle"] = limits.keepalives_idle_s
+        if limits.keepalives_interval_s:
+            args["keepalives_interval"] = limits.keepalives_interval_s
+        if limits.keepalives_count:
+            args["keepalives_count"] = limits.keepalives_count
+    return args
 
 
 def _limit_postgresql_sessions(engine: Engine, limits: Limits) -> None:

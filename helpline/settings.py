@@ -97,6 +97,11 @@ class Waits:
     lock_timeout_ms: int = 2000
     idle_in_transaction_timeout_ms: int = 10000
     sqlite_busy_timeout_ms: int = 2000
+    # PostgreSQL, on the client's own socket: a network that goes silent ends the connection.
+    tcp_user_timeout_ms: int = 5000
+    keepalives_idle_seconds: int = 5
+    keepalives_interval_seconds: int = 2
+    keepalives_count: int = 3
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ class DatabasePolicy:
         lock_timeout_ms=30_000,
         idle_in_transaction_timeout_ms=300_000,
         sqlite_busy_timeout_ms=30_000,
+        tcp_user_timeout_ms=60_000,
+        keepalives_idle_seconds=30,
+        keepalives_interval_seconds=10,
+        keepalives_count=5,
     )
 
 
