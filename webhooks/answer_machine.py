@@ -154,7 +154,7 @@ def after_recording(settings: Settings) -> VoiceResponse:
 
 
 @bp.post("/recorded")
-@voice_webhook(after_recording)
+@voice_webhook(after_recording, keep_late=True)  # its thanks do not depend on the filing
 def recorded(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:

@@ -132,7 +132,7 @@ def _handle(
         log.error(
             "webhook %s had no answer within its deadline; answered %s",
             path,
-            "2xx, and its work goes on" if keep_late else "the fallback",
+            "the fallback, and its work goes on" if keep_late else "the fallback",
         )
         return twiml(fallback(rt.settings))
     if work.failed:
@@ -140,13 +140,18 @@ def _handle(
     return twiml(work.result if work.result is not None else VoiceResponse())
 
 
-def voice_webhook(fallback: Fallback) -> Callable[[View], Callable[[], Response]]:
-    """Wrap a voice view: refuse unsigned requests; on any failure answer `fallback` TwiML."""
+def voice_webhook(
+    fallback: Fallback, *, keep_late: bool = False
+) -> Callable[[View], Callable[[], Response]]:
+    """Wrap a voice view: refuse unsigned requests; on any failure answer `fallback` TwiML.
+
+    `keep_late`: the answer does not depend on the work (the fallback says the same), so work
+    that finishes after the deadline is kept rather than undone."""
 
     def decorate(view: View) -> Callable[[], Response]:
         @wraps(view)
         def handle() -> Response:
-            return _handle(view, fallback)
+            return _handle(view, fallback, keep_late=keep_late)
 
         return handle
 
