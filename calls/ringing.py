@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallLeg
 from calls.routing import OfficeNow, next_adviser, office_sequence
-from calls.service import OPEN_LEG_STATES, TERMINAL, StatusReport, record_event
+from calls.service import OPEN_LEG_STATES, TERMINAL, StatusReport, end_leg, record_event
 from helpline.settings import Settings
 from rota import availability
 from rota import service as rota
@@ -201,11 +201,7 @@ def dial_ended(
     if dial_sid and not leg.dial_sid:
         leg.dial_sid = dial_sid
     if leg.ended_at is None:
-        leg.ended_at = now
-        if leg.state == "accepted":
-            leg.state = "completed"
-        elif leg.state in OPEN_LEG_STATES:
-            leg.state = dial_status if dial_status in ("busy", "failed") else "no-answer"
+        end_leg(leg, now, dial_status if dial_status in ("busy", "failed") else "no-answer")
         record_event(
             session,
             leg.call.sid,

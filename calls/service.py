@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from calls.models import Call, CallEvent
+from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
 from helpline.settings import Office, Settings
 
@@ -177,12 +177,28 @@ def call_ended(call: Call, at: datetime, duration_s: int | None) -> None:
     call.duration_s = duration_s
     for leg in call.legs:
         if leg.ended_at is None:
-            leg.ended_at = max(at, leg.started_at)
-            if leg.state == "accepted":
-                leg.state = "completed"
-            elif leg.state in OPEN_LEG_STATES:
-                leg.state = "caller-gone"
+            end_leg(leg, at, "caller-gone")
     _settle(call)
+
+
+def leg_end_state(state: str, how: str) -> str:
+    """The state a leg in `state` ends in, when it ends `how`: the state an unanswered leg
+    takes ('busy', 'failed', 'no-answer', 'caller-gone'), or 'unknown' when nobody can say.
+
+    The one rule: a leg already over (declined, say) keeps saying so; one whose end nobody
+    knows is unknown; an accepted leg is completed; one still ringing or screening ends `how`.
+    """
+    if state not in (*OPEN_LEG_STATES, "accepted"):
+        return state
+    if how == "unknown":
+        return "unknown"
+    return "completed" if state == "accepted" else how
+
+
+def end_leg(leg: CallLeg, at: datetime, how: str) -> None:
+    """End the leg at `at` (never before it rang), in the state `leg_end_state` gives it."""
+    leg.ended_at = max(at, leg.started_at)
+    leg.state = leg_end_state(leg.state, how)
 
 
 def recovered_from_recording(

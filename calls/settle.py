@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from calls import ringing
 from calls.models import Call, CallEvent, CallLeg
-from calls.service import OPEN_LEG_STATES, TERMINAL, call_ended, find_call, record_event
+from calls.service import TERMINAL, call_ended, end_leg, find_call, record_event
 from helpline.dialer import CallProgress, Dialer, DialerError
 from helpline.settings import Settings
 
@@ -164,9 +164,7 @@ def apply(
             if leg is None or leg.ended_at is not None:
                 continue  # a webhook settled it meanwhile
             if call.ended_at is not None:
-                _end_leg(
-                    session, leg, "completed" if leg.accepted_at else "caller-gone", call.ended_at
-                )
+                _end_leg(session, leg, "caller-gone", call.ended_at)
             elif not _settle_leg(session, leg, answers.get(seen.sid or ""), heard, now):
                 continue
             result.legs += 1
@@ -215,11 +213,9 @@ def _settle_call(
     return how
 
 
-def _end_leg(session: Session, leg: CallLeg, state: str, at: datetime) -> None:
-    """End the leg at `at`; a leg already declined keeps saying so."""
-    if leg.state in (*OPEN_LEG_STATES, "accepted"):
-        leg.state = state
-    leg.ended_at = max(at, leg.started_at)
+def _end_leg(session: Session, leg: CallLeg, how: str, at: datetime) -> None:
+    """End the leg at `at` (see `calls.service.leg_end_state`), and say so in its events."""
+    end_leg(leg, at, how)
     record_event(
         session,
         leg.call.sid,
