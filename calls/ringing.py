@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallLeg
 from calls.routing import OfficeNow, next_adviser, office_sequence
-from calls.service import OPEN_LEG_STATES, TERMINAL, StatusReport, end_leg, record_event
+from calls.service import (
+    OPEN_LEG_STATES,
+    TERMINAL,
+    StatusReport,
+    end_leg,
+    record_event,
+    reopen_unknown_leg,
+)
 from helpline.settings import Settings
 from rota import availability
 from rota import service as rota
@@ -197,18 +204,21 @@ def leg_declined(session: Session, leg: CallLeg, now: datetime) -> None:
 def dial_ended(
     session: Session, leg: CallLeg, dial_status: str, dial_sid: str | None, now: datetime
 ) -> bool:
-    """The adviser's leg is over; True when it had been accepted (the caller was helped)."""
+    """The adviser's leg is over; True when it had been accepted (the caller was helped).
+
+    A leg settled as unknown (see calls.settle) takes its end from this word instead."""
     if dial_sid and not leg.dial_sid:
         leg.dial_sid = dial_sid
+    corrected = reopen_unknown_leg(leg)
     if leg.ended_at is None:
         end_leg(leg, now, dial_status if dial_status in ("busy", "failed") else "no-answer")
         record_event(
             session,
             leg.call.sid,
-            "leg-ended",
+            "leg-corrected" if corrected else "leg-ended",
             now,
             {"leg": leg.id, "dial_status": dial_status, "state": leg.state},
-            key=f"leg-ended:{leg.id}",
+            key=f"leg-{'corrected' if corrected else 'ended'}:{leg.id}",
         )
     return leg.accepted_at is not None
 

@@ -156,6 +156,8 @@ def record_status(
     if call is None:
         # The incoming webhook never reached us (or failed): keep the call all the same.
         call, _ = record_incoming(session, settings, sid, report.caller, report.to_number, now)
+    if status in TERMINAL and reopen_guessed_end(call):
+        record_event(session, sid, "corrected", now, {"status": status}, key=f"corrected:{sid}")
     newer = seq is None or call.last_sequence is None or seq > call.last_sequence
     if call.ended_at is not None and status not in TERMINAL:
         newer = False
@@ -179,6 +181,41 @@ def call_ended(call: Call, at: datetime, duration_s: int | None) -> None:
         if leg.ended_at is None:
             end_leg(leg, at, "caller-gone")
     _settle(call)
+
+
+def ended_without_final_status(call: Call) -> bool:
+    """Whether the service ended the call without Twilio's final status: settle-calls does so,
+    as unknown, after a long silence when Twilio cannot say. Every other end comes with a
+    final status (or, for a call known only from its recording, 'completed')."""
+    return call.ended_at is not None and call.status not in TERMINAL
+
+
+def reopen_guessed_end(call: Call) -> bool:
+    """Twilio's final status has come for a call that was ended without it: undo the guess, so
+    that `call_ended` ends the call, and any conversation on it ended as unknown, as Twilio
+    says. Only the guess is undone: legs that really ended, the adviser who answered, a
+    message left, all stay. True if there was a guess to undo."""
+    if not ended_without_final_status(call):
+        return False
+    call.ended_at = None
+    call.duration_s = None
+    for leg in call.legs:
+        if leg.accepted_at is not None:
+            reopen_unknown_leg(leg)
+    return True
+
+
+def reopen_unknown_leg(leg: CallLeg) -> bool:
+    """Twilio's word on the end of a leg that was settled as unknown has come after all: open
+    it again as it was when settled, so that the word ends it. True if it was unknown."""
+    if leg.state != "unknown":
+        return False
+    if leg.accepted_at is not None:
+        leg.state = "accepted"
+    else:
+        leg.state = "screening" if leg.picked_up_at is not None else "ringing"
+    leg.ended_at = None
+    return True
 
 
 def leg_end_state(state: str, how: str) -> str:

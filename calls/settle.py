@@ -11,10 +11,14 @@ and screen times), so one still open after `QUIET` has lost its end. A conversat
 about once nothing has been heard of its call for `QUIET`, and then at every run (one request
 per conversation; there are only as many as advisers). A call with no conversation is asked
 about once it is older than the longest wait for an adviser, the answer machine and the
-longest message allow, plus `QUIET`. When Twilio cannot say (no credentials, a call it does
-not know, or Twilio out of reach), a leg that was never accepted ends as unknown at once, and
-a conversation or a call after `GIVE_UP` of silence: longer than nearly any helpline call,
-and far shorter than the 4 hours an adviser would otherwise stay busy.
+longest message allow, plus `QUIET`. When Twilio cannot say (no credentials, or a call it
+does not know), a leg that was never accepted ends as unknown at once, and a conversation or a
+call after `GIVE_UP` of silence: longer than nearly any helpline call, and far shorter than the
+4 hours an adviser would otherwise stay busy. Twilio's final status, if it comes after all,
+corrects what was settled as unknown (`calls.service.record_status`, `calls.legs.dial_ended`).
+
+Twilio out of reach (or refusing to answer) is not "unknown to Twilio": nothing is settled on
+it, since Twilio may well know of a conversation still going; the next run asks again.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -35,6 +41,18 @@ from helpline.settings import Settings
 QUIET = timedelta(minutes=10)
 GIVE_UP = timedelta(minutes=90)
 BATCH = 50  # calls per run; each costs one or two requests to Twilio
+
+
+class Unreachable(Enum):
+    """Twilio could not be asked (out of reach, or it refused): no answer at all."""
+
+    UNREACHABLE = "unreachable"
+
+
+UNREACHABLE = Unreachable.UNREACHABLE
+# Twilio's word on a call or leg: where it stands, None when Twilio does not know it (or there
+# are no credentials to ask with), or UNREACHABLE when it could not be asked.
+Answer = CallProgress | None | Literal[Unreachable.UNREACHABLE]
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,7 @@ class Settled:
     calls: int = 0
     legs: int = 0
     unknown: int = 0
+    unreachable: int = 0  # calls and legs left for the next run: Twilio could not be asked
     ended: list[Call] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -71,6 +90,10 @@ class Settled:
         return (
             f"checked {self.checked} call(s): settled {self.calls} call(s) and {self.legs} "
             f"leg(s), {self.unknown} of them as unknown"
+        ) + (
+            f"; {self.unreachable} left for the next run: Twilio could not be asked"
+            if self.unreachable
+            else ""
         )
 
 
@@ -125,8 +148,8 @@ def due(session: Session, settings: Settings, now: datetime) -> list[OpenCall]:
     return found
 
 
-def ask(dialer: Dialer, open_calls: Iterable[OpenCall]) -> dict[str, CallProgress | None]:
-    """Twilio's word on each call and leg, by CallSid; None where it cannot say. No database."""
+def ask(dialer: Dialer, open_calls: Iterable[OpenCall]) -> dict[str, Answer]:
+    """Twilio's word on each call and leg, by CallSid (see `Answer`). No database."""
     wanted: list[str] = []
     for open_call in open_calls:
         if open_call.ended:
@@ -136,22 +159,23 @@ def ask(dialer: Dialer, open_calls: Iterable[OpenCall]) -> dict[str, CallProgres
         wanted.extend(leg.sid for leg in open_call.legs if leg.sid)
     if not dialer.places_calls:
         return dict.fromkeys(wanted)
-    answers: dict[str, CallProgress | None] = {}
+    answers: dict[str, Answer] = {}
     for sid in wanted:
         try:
             answers[sid] = dialer.fetch_call_status(sid)
         except DialerError:
-            answers[sid] = None  # asked again at the next run
+            answers[sid] = UNREACHABLE  # nothing is settled on it; asked again next run
     return answers
 
 
 def apply(
     session: Session,
     open_calls: Iterable[OpenCall],
-    answers: Mapping[str, CallProgress | None],
+    answers: Mapping[str, Answer],
     now: datetime,
 ) -> Settled:
-    """Settle what is still open, from Twilio's answers or, failing them, as unknown."""
+    """Settle what is still open, from Twilio's answers or, where Twilio does not know, as
+    unknown; what Twilio could not be asked about is left for the next run."""
     result = Settled()
     for open_call in open_calls:
         call = find_call(session, open_call.sid)  # locked, and read afresh
@@ -165,12 +189,19 @@ def apply(
                 continue  # a webhook settled it meanwhile
             if call.ended_at is not None:
                 _end_leg(session, leg, "caller-gone", call.ended_at)
-            elif not _settle_leg(session, leg, answers.get(seen.sid or ""), heard, now):
+            elif (answer := answers.get(seen.sid or "")) is UNREACHABLE:
+                result.unreachable += 1
+                continue
+            elif not _settle_leg(session, leg, answer, heard, now):
                 continue
             result.legs += 1
             result.unknown += leg.state == "unknown"
         if call.ended_at is None and open_call.ask_about_call:
-            how = _settle_call(session, call, answers.get(call.sid), heard, now)
+            answer = answers.get(call.sid)
+            if answer is UNREACHABLE:
+                result.unreachable += 1
+                continue
+            how = _settle_call(session, call, answer, heard, now)
             if how is not None:
                 result.calls += 1
                 result.unknown += how == "unknown"

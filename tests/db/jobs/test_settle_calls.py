@@ -220,7 +220,7 @@ def test_a_leg_that_never_rang_is_ended_without_asking_twilio(
 
 
 @pytest.mark.usefixtures("ann")
-def test_a_late_webhook_after_settling_changes_nothing_and_a_late_dial_result_rings_nobody(
+def test_a_late_dial_result_after_settling_rings_nobody_and_twilios_word_corrects_the_guess(
     client: FlaskClient,
     session: Session,
     clock: Clock,
@@ -236,8 +236,8 @@ def test_a_late_webhook_after_settling_changes_nothing_and_a_late_dial_result_ri
     )
     session.expire_all()
     call = session.scalars(select(Call).where(Call.sid == SID)).one()
-    assert call.outcome == "answered"
-    assert [leg.state for leg in session.scalars(select(CallLeg))] == ["unknown"]
+    assert (call.outcome, call.status, call.ended_at) == ("answered", "completed", clock())
+    assert [leg.state for leg in session.scalars(select(CallLeg))] == ["completed"]
 
 
 # --- no transaction is held open while Twilio is asked --------------------------------------
