@@ -22,7 +22,7 @@ from helpline.phones import uk_number
 from helpline.settings import Settings
 from rota.calendar import local_instant
 from rota.models import Adviser, Shift
-from rota.service import left_on, name_key
+from rota.service import left_on, name_key, stop_shifts
 
 COLUMNS = ("name", "phone", "office", "date", "start", "end", "duty_officer")
 NAME_MAX = 120  # the width of Adviser.name and Adviser.name_key
@@ -75,6 +75,8 @@ class ImportResult:
     shifts_updated: int = 0
     shifts_removed: int = 0
     shifts_unchanged: int = 0
+    shifts_cut_short: int = 0  # in progress, no longer in the file: they end now
+    shifts_kept: int = 0  # already worked, no longer in the file: they stay
 
     def summary(self) -> str:
         """One sentence for the person who ran the import (two when nothing changed)."""
@@ -84,12 +86,18 @@ class ImportResult:
             f"{self.shifts_updated}, removed {self.shifts_removed} and left "
             f"{self.shifts_unchanged} unchanged."
         )
+        if self.shifts_cut_short:
+            text += f" Ended {_count(self.shifts_cut_short, 'shift')} in progress now."
+        if self.shifts_kept:
+            were = "was" if self.shifts_kept == 1 else "were"
+            text += f" Kept {_count(self.shifts_kept, 'shift')} that {were} already worked."
         changed = (
             self.advisers_added,
             self.advisers_updated,
             self.shifts_added,
             self.shifts_updated,
             self.shifts_removed,
+            self.shifts_cut_short,
         )
         return text + (" Nothing changed." if not any(changed) else "")
 
@@ -320,14 +328,18 @@ def import_rota(session: Session, settings: Settings, text: str, now: datetime) 
     named = {(row.key, row.day) for row in rows}
     in_file = {(row.key, row.day, row.start) for row in rows}
     slots: dict[tuple[str, date, time], Shift] = {}
+    replaced: list[Shift] = []
     for shift, adviser in shifts:
         slot = (adviser.name_key, shift.day, shift.start)
         if slot in in_file:
             slots[slot] = shift
         elif slot[:2] in named:
-            session.delete(shift)
-            result.shifts_removed += 1
-    session.flush()
+            replaced.append(shift)
+    # As `rota remove` does: a shift worked stays, one in progress ends now.
+    stopped = stop_shifts(session, settings, replaced, now)
+    result.shifts_removed += stopped.removed
+    result.shifts_cut_short += stopped.cut_short
+    result.shifts_kept += stopped.kept
     for row in rows:
         stored = slots.get((row.key, row.day, row.start))
         if stored is None:

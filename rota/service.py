@@ -151,17 +151,30 @@ def open_office(session: Session, settings: Settings, key: str, now: datetime) -
 
 @dataclass(frozen=True)
 class Stopped:
-    """What stopping shifts did: shifts in progress that now end, and shifts removed."""
+    """What stopping shifts did: shifts in progress that now end, shifts removed, and shifts
+    already worked, which stay (statistics credit work to the shift's team)."""
 
     cut_short: int
     removed: int
+    kept: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether any shift was changed or removed."""
+        return bool(self.cut_short or self.removed)
 
 
-def _stop(session: Session, settings: Settings, shifts: Sequence[Shift], now: datetime) -> Stopped:
-    """End a shift in progress now (the work done in it keeps its team); remove the others."""
-    cut_short = removed = 0
+def stop_shifts(
+    session: Session, settings: Settings, shifts: Sequence[Shift], now: datetime
+) -> Stopped:
+    """Stop the shifts from now: one already worked stays as it is, one in progress ends now,
+    and one still to come is removed. Work is credited to the team of the shift the adviser
+    was on at the time, so removing a shift worked would rewrite the statistics."""
+    cut_short = removed = kept = 0
     for shift in shifts:
-        if shift.starts_at < now < shift.ends_at:
+        if shift.ends_at <= now:
+            kept += 1
+        elif shift.starts_at < now:
             shift.ends_at = now
             shift.end = now.astimezone(settings.timezone).time()
             cut_short += 1
@@ -169,17 +182,18 @@ def _stop(session: Session, settings: Settings, shifts: Sequence[Shift], now: da
             session.delete(shift)
             removed += 1
     session.flush()
-    return Stopped(cut_short, removed)
+    return Stopped(cut_short, removed, kept)
 
 
 def remove_day(
     session: Session, settings: Settings, adviser: Adviser, day: date, now: datetime
 ) -> Stopped:
-    """Clear the adviser's shifts on the local date `day`; a shift in progress ends now."""
+    """Clear the adviser's shifts on the local date `day` from now: a shift in progress ends
+    now, and shifts already worked stay (so a day in the past is left as it was)."""
     shifts = session.scalars(
         select(Shift).where(Shift.adviser_id == adviser.id, Shift.day == day)
     ).all()
-    return _stop(session, settings, shifts, now)
+    return stop_shifts(session, settings, shifts, now)
 
 
 def left_on(settings: Settings, adviser: Adviser) -> date | None:
@@ -201,7 +215,7 @@ def leave(session: Session, settings: Settings, adviser: Adviser, now: datetime)
     shifts = session.scalars(
         select(Shift).where(Shift.adviser_id == adviser.id, Shift.ends_at > now)
     ).all()
-    return _stop(session, settings, shifts, now)
+    return stop_shifts(session, settings, shifts, now)
 
 
 def bring_back(

@@ -43,7 +43,7 @@ def _plural(n: int, noun: str) -> str:
 @click.argument("day", metavar="DATE")
 @pass_state
 def rota_remove(state: State, adviser: str, day: str) -> None:
-    """Clear an adviser's shifts on a date (a shift in progress ends now)."""
+    """Clear an adviser's shifts on a date (a shift in progress ends now; worked ones stay)."""
     from rota import service
 
     try:
@@ -65,6 +65,11 @@ def rota_remove(state: State, adviser: str, day: str) -> None:
     done = ["the shift in progress ends now"] if stopped.cut_short else []
     if stopped.removed:
         done.append(f"removed {_plural(stopped.removed, 'shift')}")
+    if stopped.kept:
+        stays = "stays" if stopped.kept == 1 else "stay"
+        done.append(f"{_plural(stopped.kept, 'shift')} already worked {stays} on the rota")
+    if not stopped.changed:
+        done.append("nothing changed")
     click.echo(f"{name} on {local_day}: {'; '.join(done)}.")
 
 
