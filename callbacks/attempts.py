@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from callbacks import policy
 from callbacks.common import CallbackError, Conflict, event, require_open, require_working, save
-from callbacks.models import OPEN_STATUSES, Attempt, Callback, CallbackEvent
+from callbacks.models import OPEN_STATUSES, Attempt, Callback
 from callbacks.staff_actions import add_note, assign
 from callbacks.working_time import retry_at
 from helpline.settings import Settings
@@ -103,25 +103,17 @@ def start_attempt(
     return attempt
 
 
-def _unconfirmed_automatic(session: Session, callback: Callback) -> Attempt | None:
+def _unconfirmed_automatic(callback: Callback) -> Attempt | None:
     """The latest attempt when its outcome was recorded automatically (from Twilio's report)
     and nobody has given theirs since: the attempt an adviser's word is about.
 
-    Once a newer attempt has started (the retry), or someone has recorded an outcome after the
-    automatic one, there is none.
+    Once a newer attempt has started (the retry), or someone has given their word on it (which
+    makes its outcome the adviser's), there is none.
     """
     latest = callback.attempts[-1] if callback.attempts else None
     if latest is None or latest.outcome not in policy.OUTCOMES:
         return None
-    last_word = session.scalars(
-        select(CallbackEvent)
-        .where(CallbackEvent.callback_id == callback.id, CallbackEvent.kind.startswith("outcome-"))
-        .order_by(CallbackEvent.id.desc())
-        .limit(1)
-    ).first()
-    if last_word is None or last_word.detail.get("attempt_id") != latest.id:
-        return None
-    return latest if last_word.detail.get("automatic") else None
+    return latest if latest.outcome_source == "twilio" else None
 
 
 def record_outcome(
@@ -143,7 +135,7 @@ def record_outcome(
     """
     if outcome not in policy.OUTCOMES:
         raise CallbackError(f"unknown outcome '{outcome}' (use {', '.join(policy.OUTCOMES)})")
-    replacing = None if automatic else _unconfirmed_automatic(session, callback)
+    replacing = None if automatic else _unconfirmed_automatic(callback)
     if replacing is None:
         require_open(callback)
         attempt = next((a for a in reversed(callback.attempts) if a.outcome is None), None)
@@ -158,6 +150,7 @@ def record_outcome(
         attempt = replacing
     replaced = attempt.outcome
     attempt.outcome = outcome
+    attempt.outcome_source = "twilio" if automatic else "adviser"
     next_state = policy.after_outcome(
         outcome, counted_attempts(callback), settings.callbacks.max_attempts
     )

@@ -3,7 +3,7 @@
 On PostgreSQL the claim is `SELECT ... FOR UPDATE SKIP LOCKED`: a second clock running at the
 same moment skips the rows the first holds. SQLite takes a write lock at BEGIN, so there the
 runs simply queue. The jobs here work in one transaction each; those that call Twilio are in
-callbacks.recording_jobs and callbacks.settling and hold none while Twilio answers.
+callbacks.recording_jobs and callbacks.settle_calls_job and hold none while Twilio answers.
 """
 
 from __future__ import annotations

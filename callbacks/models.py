@@ -94,6 +94,9 @@ class Attempt(Base):
     parent_seconds: Mapped[int | None]
     placed: Mapped[bool] = mapped_column(default=False)  # False: logged only, no Twilio
     outcome: Mapped[str | None] = mapped_column(String(20))
+    # Who gave an outcome of policy.OUTCOMES: 'twilio' (recorded automatically from Twilio's
+    # report, which the adviser's word may replace) or 'adviser' (a person's word).
+    outcome_source: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str | None] = mapped_column(Text)
 
     callback: Mapped[Callback] = relationship(back_populates="attempts")

@@ -22,12 +22,12 @@ from flask import Flask
 from sqlalchemy import Engine, delete, event, select
 from sqlalchemy.orm import Session
 
-import helpline.models  # noqa: F401 - every table in Base.metadata for the clean-up
+import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the clean-up
 from calls.models import Call, CallLeg
 from helpline.app import create_app, make_runtime
 from helpline.db import Base
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock, make_settings
-from tests.factories import adviser, signed_post
+from tests.constants import BASE_URL, HEREFORD, TOKEN
+from tests.factories import Clock, adviser, make_settings, signed_post
 
 MONDAY = date(2026, 11, 30)
 ANN = "+447700900001"

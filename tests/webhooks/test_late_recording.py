@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, func, select
 from callbacks.models import Message
 from helpline.app import create_app, make_runtime
 from helpline.migrate import upgrade
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock, make_settings
-from tests.factories import signed_post
+from tests.constants import BASE_URL, HEREFORD, TOKEN
+from tests.factories import Clock, make_settings, signed_post
 
 SID = "CA" + "f1" * 16
 RECORDING = "RE" + "f2" * 16

@@ -15,8 +15,8 @@ from callbacks.jobs import JOBS, JobContext
 from calls.models import Call, CallLeg
 from helpline.dialer import CallProgress
 from helpline.settings import Settings
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
-from tests.factories import adviser, signed_post
+from tests.constants import BASE_URL, HEREFORD, TOKEN
+from tests.factories import Clock, adviser, signed_post
 
 SID = "CA" + "6" * 32
 LEG_SID = "CA" + "8" * 32

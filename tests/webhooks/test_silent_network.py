@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from helpline.app import database_engine
-from tests.conftest import make_settings
+from tests.factories import make_settings
 
 GIVE_UP_AFTER_S = 30.0  # only so that a failing test ends; the promise is a few seconds
 BIG = "x" * 8_000_000  # more than the proxy's kernel takes in without being read

@@ -18,8 +18,7 @@ from helpline.settings import Settings
 from rota import service as rota
 from rota.importer import import_rota
 from rota.models import Shift
-from tests.conftest import Clock
-from tests.factories import adviser, shift
+from tests.factories import Clock, adviser, shift
 
 FRIDAY_BEFORE = date(2026, 11, 27)
 MONDAY = date(2026, 11, 30)  # the clock: Monday 10:00

@@ -26,9 +26,9 @@ from callbacks.jobs import JOBS, JobContext
 from calls.models import Call, CallLeg
 from helpline.dialer import Dialer, LoggingDialer
 from helpline.settings import Settings
-from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock
-from tests.factories import adviser, signed_post
-from webhooks.rest import TwilioDialer
+from tests.constants import BASE_URL, HEREFORD, TOKEN
+from tests.factories import Clock, adviser, signed_post
+from webhooks.twilio_dialer import TwilioDialer
 
 MONDAY = date(2026, 11, 30)
 PARENT = "+447700900123"

@@ -1,5 +1,5 @@
 """The one rule for the state an adviser's leg ends in, whoever ends it: the dial result or the
-leg's own status (`calls.legs.dial_ended`), the call's end (`calls.service.call_ended`), or the
+leg's own status (`calls.ringing.dial_ended`), the call's end (`calls.service.call_ended`), or the
 settle-calls job (`calls.settle`)."""
 
 from __future__ import annotations
