@@ -95,8 +95,9 @@ def start_attempt(
         )
     if callback.assigned_to_id != adviser.id:
         assign(session, callback, adviser, actor, now)
-    attempt = Attempt(callback_id=callback.id, adviser_id=adviser.id, started_at=now)
-    session.add(attempt)
+    # Appended through the relationship only: adding a row that already names its callback, then
+    # appending it, lets the collection's first load flush and find it, and list it twice.
+    attempt = Attempt(adviser_id=adviser.id, started_at=now)
     callback.attempts.append(attempt)
     save(session, callback)
     event(session, callback, "attempt-started", actor, now, attempt_id=attempt.id)
@@ -141,8 +142,7 @@ def record_outcome(
         attempt = next((a for a in reversed(callback.attempts) if a.outcome is None), None)
         if attempt is None:
             adviser_id = callback.assigned_to_id
-            attempt = Attempt(callback_id=callback.id, adviser_id=adviser_id, started_at=now)
-            session.add(attempt)
+            attempt = Attempt(adviser_id=adviser_id, started_at=now)
             callback.attempts.append(attempt)
     elif callback.status not in (*OPEN_STATUSES, "unreachable"):
         raise CallbackError(f"callback {callback.id} is already {callback.status}")
