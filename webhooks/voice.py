@@ -130,9 +130,9 @@ def callback_request(
     if not created:
         event(session, callback, "request-joined", "service", now)
     calls.callback_requested(session, call, now)
-    return twiml.say_and_hang_up(
-        settings, wording.callback_promised(settings.callbacks.promise_working_days)
-    )
+    # Promise only the deadline the callback has: none while its office has no opening in sight.
+    days = settings.callbacks.promise_working_days if callback.due_at is not None else None
+    return twiml.say_and_hang_up(settings, wording.callback_promised(days))
 
 
 @bp.post("/screen")

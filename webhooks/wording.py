@@ -65,12 +65,16 @@ CALLBACK_OFFER = (
 )
 
 
-def callback_promised(days: int) -> str:
-    """What a caller who asked to be called back hears."""
-    unit = "working day" if days == 1 else "working days"
+def callback_promised(days: int | None) -> str:
+    """What a caller who asked to be called back hears (`days` None: the callback has no
+    deadline, since its office has no opening in sight, so no time is promised)."""
+    if days is None:
+        when = "as soon as they can"
+    else:
+        when = f"within {days} {'working day' if days == 1 else 'working days'}"
     return (
-        f"Thank you. An adviser will call you back within {days} {unit} on the number you "
-        "are calling from. The call will come from this helpline's number. Goodbye."
+        f"Thank you. An adviser will call you back {when} on the number you are calling from. "
+        "The call will come from this helpline's number. Goodbye."
     )
 
 
@@ -91,13 +95,24 @@ def answer_machine_intro(office: Office, was_open: bool) -> str:
     return f"Sorry, our {office.name} helpline is closed at the moment."
 
 
-def promise(days: int) -> str:
-    """The call-back promise."""
-    unit = "working day" if days == 1 else "working days"
+def closed_until_further_notice(office: Office) -> str:
+    """Why the caller has reached the answer machine, instead of the hours, when the office
+    has hours but no opening in sight."""
+    return f"Sorry, our {office.name} helpline is closed until further notice."
+
+
+def promise(days: int | None, *, office_open: bool = False) -> str:
+    """The call-back promise. `days` None: the callback will have no deadline, since the
+    office has no opening in sight, so no time is promised; `office_open` says whether the
+    office is open now all the same (it closes later for an unknown time)."""
+    if days is None:
+        when = "as soon as they can" if office_open else "as soon as the office reopens"
+    else:
+        when = f"within {days} {'working day' if days == 1 else 'working days'}"
     return (
         "Please leave a message after the tone with your name and what you would like help "
-        f"with. An adviser will call you back within {days} {unit}. The call will come from "
-        "this helpline's number."
+        f"with. An adviser will call you back {when}. The call will come from this helpline's "
+        "number."
     )
 
 
