@@ -83,6 +83,16 @@ def trying(office: Office) -> str:
     return f"Thank you for waiting. We are now trying our advisers in {office.name}."
 
 
+def passed_to_partner(rung: Office, partner: Office, *, rung_open: bool) -> str:
+    """What a caller hears when their call goes to another office's advisers from the start."""
+    why = (
+        f"None of our {rung.name} advisers is free just now"
+        if rung_open
+        else f"Our {rung.name} helpline is closed at the moment"
+    )
+    return f"{why}, so we are passing your call to our advisers in {partner.name}."
+
+
 def screen_prompt(office: Office) -> str:
     """What an adviser hears on answering, before the caller is connected."""
     return f"{office.name} helpline call. Press 1 to accept."
