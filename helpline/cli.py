@@ -11,10 +11,10 @@ import click
 from helpline import cli_queue, cli_simulate
 from helpline import settings as settings_module
 from helpline.app import check_web_start, create_app, make_runtime
-from helpline.cli_base import State, fail, parse_time, pass_state, print_json
+from helpline.cli_base import Commands, State, fail, parse_time, pass_state, print_json
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.option(
     "--demo",
     is_flag=True,

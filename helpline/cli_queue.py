@@ -8,6 +8,7 @@ import click
 from sqlalchemy.orm import Session
 
 from helpline.cli_base import State, fail, pass_state, print_json
+from helpline.logs import DATABASE_UNAVAILABLE
 
 
 @click.group()
@@ -196,5 +197,7 @@ def jobs_run(state: State, name: str) -> None:
         fail(f"no job '{name}' (jobs: {', '.join(JOBS)})")
     try:
         click.echo(f"{name}: {run_job(state.runtime, name)}")
+    except DATABASE_UNAVAILABLE:
+        raise  # the command group says so plainly
     except Exception as exc:
         fail(f"{name} failed: {type(exc).__name__}")

@@ -1,14 +1,23 @@
-"""`helpline db upgrade` says what it did."""
+"""The `helpline` commands and the webhooks facing the database: what `helpline db upgrade`
+did, and a short plain message, never a traceback, when the database cannot be reached."""
 
 from __future__ import annotations
 
+import logging
+import socket
 from pathlib import Path
 
+import pytest
 from alembic import command
 from click.testing import CliRunner, Result
 
+from helpline.app import create_app, make_runtime
 from helpline.cli import main
 from helpline.migrate import alembic_config, current_heads
+from tests.conftest import BASE_URL, HEREFORD, TOKEN, Clock, make_settings
+from tests.factories import signed_post
+
+PARENT = "+447700900123"
 
 
 def helpline(url: str, *args: str) -> Result:
@@ -54,3 +63,74 @@ def test_db_upgrade_on_a_current_database_changes_nothing_and_says_so(database_u
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"The database is already up to date, at revision {head}."
+
+
+# A database that cannot be reached.
+
+PASSWORD = "s3cret-pw"
+
+
+@pytest.fixture
+def unreachable() -> str:
+    """A PostgreSQL URL, with a password, whose port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"postgresql://helpline:{PASSWORD}@127.0.0.1:{port}/helpline"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("db", "upgrade"),
+        ("calls", "list", "--json"),
+        ("callbacks", "list"),
+        ("office", "close", "herefordshire"),
+        ("jobs", "run", "assign-callbacks"),
+    ],
+)
+def test_a_command_against_an_unreachable_database_says_so_in_one_short_message(
+    unreachable: str, args: tuple[str, ...]
+) -> None:
+    result = helpline(unreachable, *args)
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a traceback
+    said = result.output.strip()
+    assert said.startswith("Error: the database at 127.0.0.1:")
+    assert "did not answer (OperationalError" in said
+    assert "Check DATABASE_URL" in said
+    assert len(said.splitlines()) <= 3
+    assert PASSWORD not in said and "Traceback" not in said
+
+
+def test_a_webhook_failing_on_an_unreachable_database_logs_a_short_plain_line(
+    unreachable: str, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(make_runtime(make_settings(DATABASE_URL=unreachable), clock=clock))
+    incoming = {"CallSid": "CA" + "d0" * 16, "From": PARENT, "To": HEREFORD}
+    caplog.set_level(logging.INFO)
+
+    response = signed_post(
+        app.test_client(), "/voice/incoming", incoming, token=TOKEN, base_url=BASE_URL
+    )
+
+    assert response.status_code == 200 and "<Record" in response.get_data(as_text=True)
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert line.startswith(
+        "webhook /voice/incoming failed: database unavailable (OperationalError)"
+    )
+    assert line.count(" <- ") <= 2  # a few frames of the service's own code, no more
+    assert PASSWORD not in caplog.text and PARENT not in caplog.text
+
+
+def test_a_job_failing_on_an_unreachable_database_logs_a_short_plain_line(
+    unreachable: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    helpline(unreachable, "jobs", "run", "assign-callbacks")
+
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert line.startswith("job assign-callbacks failed: database unavailable (OperationalError)")
+    assert line.count(" <- ") <= 2 and PASSWORD not in caplog.text
