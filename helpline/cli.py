@@ -11,7 +11,15 @@ import click
 from helpline import cli_queue, cli_simulate
 from helpline import settings as settings_module
 from helpline.app import check_web_start, create_app, make_runtime
-from helpline.cli_base import Commands, State, fail, parse_time, pass_state, print_json
+from helpline.cli_base import (
+    Commands,
+    State,
+    fail,
+    local_time,
+    parse_time,
+    pass_state,
+    print_json,
+)
 
 
 @click.group(cls=Commands)
@@ -290,7 +298,7 @@ def calls_list(state: State, as_json: bool, limit: int) -> None:
         return
     for row in rows:
         click.echo(
-            f"{row['started_at']}  {row['office']:<15} {row['status']:<12} "
+            f"{local_time(row['started_at'], state)}  {row['office']:<15} {row['status']:<12} "
             f"{row['outcome'] or '-':<20} {row['answered_by'] or ''}"
         )
 

@@ -117,6 +117,14 @@ def parse_time(value: str | None, state: State, option: str) -> datetime | None:
     return parsed
 
 
+def local_time(value: str | datetime | None, state: State) -> str:
+    """A time as people in the offices read it: local, with its zone (2026-07-01 10:00 BST)."""
+    if value is None:
+        return "-"
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at.astimezone(state.runtime.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def print_json(data: Any) -> None:
     """Print data as indented JSON."""
     click.echo(json.dumps(data, indent=2))

@@ -7,7 +7,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from helpline.cli_base import State, fail, pass_state, print_json
+from helpline.cli_base import State, fail, local_time, pass_state, print_json
 from helpline.logs import DATABASE_UNAVAILABLE
 
 
@@ -45,7 +45,7 @@ def callbacks_list(state: State, as_json: bool) -> None:
         return
     for row in rows:
         flag = f" [{row['warning']}]" if row["warning"] else ""
-        due = f"due {row['due_at']}" if row["due_at"] else NO_DEADLINE
+        due = f"due {local_time(row['due_at'], state)}" if row["due_at"] else NO_DEADLINE
         click.echo(
             f"#{row['id']:<5} {row['status']:<11} {row['office']:<15} {due}  "
             f"{row['assigned_to'] or '-':<20} "
@@ -178,7 +178,8 @@ def jobs_list(state: State) -> None:
     for job in JOBS.values():
         run = runs.get(job.name)
         last = (
-            f"last run {run.started_at.isoformat()} {'ok' if run.ok else 'FAILED'}: {run.summary}"
+            f"last run {local_time(run.started_at, state)} {'ok' if run.ok else 'FAILED'}: "
+            f"{run.summary}"
             if run
             else "never run"
         )
