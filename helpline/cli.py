@@ -49,6 +49,7 @@ def db_upgrade(state: State) -> None:
     """Create or migrate the database, and say which it did."""
     from helpline.migrate import current_revision, upgrade
 
+    state.migrating = True
     engine = state.runtime.sessions.kw["bind"]  # with the commands' waits
     before = current_revision(engine)
     upgrade(engine=engine)

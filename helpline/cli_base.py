@@ -27,6 +27,7 @@ class State:
     def __init__(self, demo: bool) -> None:
         self.demo = demo
         self.database_url: str | None = None  # once the settings are read
+        self.migrating = False  # `db upgrade` migrates the demo's database itself
         self._runtime: Runtime | None = None
 
     @property
@@ -41,7 +42,7 @@ class State:
                 raise click.ClickException(f"configuration: {exc}") from exc
             self.database_url = settings.database_url
             configure_logging(settings.log_level)
-            if self.demo:
+            if self.demo and not self.migrating:
                 from helpline.migrate import upgrade
 
                 upgrade(settings.database_url)  # the demo's own database is always kept current

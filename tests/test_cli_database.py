@@ -134,3 +134,16 @@ def test_a_job_failing_on_an_unreachable_database_logs_a_short_plain_line(
     [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert line.startswith("job assign-callbacks failed: database unavailable (OperationalError)")
     assert line.count(" <- ") <= 2 and PASSWORD not in caplog.text
+
+
+def test_db_upgrade_in_the_demo_says_it_created_the_demos_schema(tmp_path: Path) -> None:
+    env = {
+        "HELPLINE_DEMO_DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3",
+        "HELPLINE_CONFIG": None,
+        "HELPLINE_ENV": None,
+    }
+
+    result = CliRunner().invoke(main, ["--demo", "db", "upgrade"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "Created the database schema at revision" in result.output
