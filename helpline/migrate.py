@@ -36,6 +36,14 @@ def upgrade(
     command.upgrade(alembic_config(url, connection, engine), "head")
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None when it has no schema yet."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 @cache
 def current_heads() -> tuple[str, ...]:
     """The newest revisions the scripts define (read once: they do not change while running)."""

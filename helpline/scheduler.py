@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from callbacks.jobs import JOBS, JobContext
 from callbacks.models import JobRun
 from helpline.db import unit_of_work
+from helpline.logs import describe_failure
 from helpline.runtime import Runtime
 
 log = logging.getLogger("helpline.scheduler")
@@ -30,7 +31,7 @@ def run_job(runtime: Runtime, name: str) -> str:
     try:
         summary = job.run(runtime.sessions, context(runtime), started)
     except Exception as exc:
-        log.error("job %s failed: %s", name, type(exc).__name__)
+        log.error("job %s failed: %s", name, describe_failure(exc))
         _record(runtime, name, started, ok=False, summary=f"failed: {type(exc).__name__}")
         raise
     _record(runtime, name, started, ok=True, summary=summary)

@@ -388,7 +388,10 @@ def load_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such configuration file") from exc
+        # A relative path is read from the folder the process started in (on a Procfile
+        # platform, the app's folder): say which, since that is where it went wrong.
+        where = "" if path.is_absolute() else f" (looked for {Path.cwd() / path})"
+        raise ConfigError(f"{path}: no such configuration file{where}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
 

@@ -8,6 +8,7 @@ from flask import Blueprint, request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
+from callbacks import filing
 from callbacks.messages import attach_orphans, record_message
 from calls import service as calls
 from calls.models import Call
@@ -21,12 +22,32 @@ from webhooks.edge import status_webhook, voice_webhook
 bp = Blueprint("answer_machine", __name__, url_prefix="/voice")
 
 
-def _message(response: VoiceResponse, settings: Settings) -> VoiceResponse:
+def _deadline_in_sight(session: Session, settings: Settings, call: Call, now: datetime) -> bool:
+    """Whether a message left now gets a deadline: not while its office has no opening in
+    sight (closed until further notice, or no hours), as the queue decides it."""
+    return filing.promise(session, settings, call.office, now) is not None
+
+
+def _promise(
+    session: Session, settings: Settings, call: Call, now: datetime, in_sight: bool | None = None
+) -> str:
+    """The promise the queue will keep for a message on this call: working days when its
+    callback gets a deadline, and no time at all otherwise."""
+    if in_sight is None:
+        in_sight = _deadline_in_sight(session, settings, call, now)
+    if in_sight:
+        return wording.promise(settings.callbacks.promise_working_days)
+    is_open = rota.calendar(session, settings, call.office, now, days=2).is_open(now)
+    return wording.promise(None, office_open=is_open)
+
+
+def _message(response: VoiceResponse, settings: Settings, promise: str) -> VoiceResponse:
     return twiml.take_message(
         response,
         settings,
         action=url("/voice/recorded"),
         recording_status=url("/voice/recording-status"),
+        promise=promise,
     )
 
 
@@ -55,12 +76,15 @@ def answer_machine(
     calls.entered_answer_machine(session, call, now)
     office = settings.offices[call.office]
     was_open = rota.calendar(session, settings, office.key, now, days=2).is_open(now)
+    in_sight = _deadline_in_sight(session, settings, call, now)
     response = twiml.speak(
-        settings, *prefix, *twiml.machine_intro(settings, office, was_open=was_open)
+        settings,
+        *prefix,
+        *twiml.machine_intro(settings, office, was_open=was_open, in_sight=in_sight),
     )
     if _needs_number(settings, call):
         return _ask(response, settings, wording.ASK_NUMBER)
-    return _message(response, settings)
+    return _message(response, settings, _promise(session, settings, call, now, in_sight))
 
 
 @bp.post("/answer-machine")
@@ -80,7 +104,7 @@ def record(
     """Straight to the promise and the beep."""
     call = find_call(session, params)
     calls.entered_answer_machine(session, call, now)
-    return _message(VoiceResponse(), settings)
+    return _message(VoiceResponse(), settings, _promise(session, settings, call, now))
 
 
 @bp.post("/callback-number")
@@ -91,14 +115,15 @@ def callback_number(
     """The caller keyed a number (or only #): check it and read it back."""
     call = find_call(session, params)
     digits = "".join(ch for ch in params.get("Digits", "") if ch.isdigit())
+    promise = _promise(session, settings, call, now)
     if not digits:
-        return _message(twiml.speak(settings, wording.NO_NUMBER), settings)
+        return _message(twiml.speak(settings, wording.NO_NUMBER), settings, promise)
     costly = extra_cost(digits)
     if costly is not None:
-        return _refused(call, settings, wording.costly_number(costly))
+        return _refused(call, settings, wording.costly_number(costly), promise)
     number = uk_number(digits)
     if number is None:
-        return _refused(call, settings, wording.NOT_A_NUMBER)
+        return _refused(call, settings, wording.NOT_A_NUMBER, promise)
     call.keyed_number = number
     return twiml.confirm_number(
         VoiceResponse(),
@@ -108,11 +133,11 @@ def callback_number(
     )
 
 
-def _refused(call: Call, settings: Settings, why: str) -> VoiceResponse:
+def _refused(call: Call, settings: Settings, why: str, promise: str) -> VoiceResponse:
     """A keyed number that cannot be used: a failed try; ask again while tries remain."""
     call.number_tries += 1
     if call.number_tries >= settings.callbacks.number_entry_tries:
-        return _message(twiml.speak(settings, why, wording.NO_NUMBER), settings)
+        return _message(twiml.speak(settings, why, wording.NO_NUMBER), settings, promise)
     return _ask(twiml.speak(settings, why), settings, wording.ASK_AGAIN)
 
 
@@ -125,13 +150,14 @@ def confirm(
     once more and then counts as a failed try, so a caller who presses nothing still reaches
     the beep."""
     call = find_call(session, params)
+    promise = _promise(session, settings, call, now)
     if call.keyed_number is None:
-        return _message(VoiceResponse(), settings)
+        return _message(VoiceResponse(), settings, promise)
     pressed = params.get("Digits", "").strip()
     if pressed == "1":
         call.callback_number = call.keyed_number
         calls.record_event(session, call.sid, "callback-number", now, key=f"number:{call.sid}")
-        return _message(twiml.speak(settings, wording.NUMBER_KEPT), settings)
+        return _message(twiml.speak(settings, wording.NUMBER_KEPT), settings, promise)
     read_again = request.args.get("again") == "1"
     if pressed != "2" and not read_again:
         return twiml.confirm_number(
@@ -144,7 +170,7 @@ def confirm(
     call.number_tries += 1
     why = () if pressed == "2" else (wording.NOT_CONFIRMED,)
     if call.number_tries >= settings.callbacks.number_entry_tries:
-        return _message(twiml.speak(settings, *why, wording.NO_NUMBER), settings)
+        return _message(twiml.speak(settings, *why, wording.NO_NUMBER), settings, promise)
     return _ask(twiml.speak(settings, *why), settings, wording.ASK_AGAIN)
 
 

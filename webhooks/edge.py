@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -13,6 +12,7 @@ from flask import Response, copy_current_request_context, current_app, request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
+from helpline.logs import describe_failure
 from helpline.runtime import Runtime
 from helpline.settings import Settings
 from webhooks.security import is_from_twilio
@@ -36,9 +36,7 @@ def twiml(response: VoiceResponse | str, status: int = 200) -> Response:
 
 def log_failure(where: str, exc: BaseException) -> None:
     """Log an error by type and code location only: messages can carry numbers or notes."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    place = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames))
-    log.error("%s failed with %s at %s", where, type(exc).__name__, place)
+    log.error("%s failed: %s", where, describe_failure(exc))
 
 
 def forbidden() -> Response:

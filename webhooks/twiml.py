@@ -74,13 +74,19 @@ def speak(settings: Settings, *texts: str) -> VoiceResponse:
     return response
 
 
-def machine_intro(settings: Settings, office: Office, *, was_open: bool) -> list[str]:
-    """Why the caller is here, the office hours, signposting and the privacy notice."""
+def machine_intro(
+    settings: Settings, office: Office, *, was_open: bool, in_sight: bool = True
+) -> list[str]:
+    """Why the caller is here, the office hours (or that it is closed until further notice,
+    when it has hours but no opening in sight), signposting and the privacy notice."""
     machine = settings.answer_machine
-    texts = [
-        wording.answer_machine_intro(office, was_open),
-        wording.hours_sentence(office, bank_holidays=settings.bank_holidays != "none"),
-    ]
+    if in_sight or was_open or not office.hours:
+        texts = [
+            wording.answer_machine_intro(office, was_open),
+            wording.hours_sentence(office, bank_holidays=settings.bank_holidays != "none"),
+        ]
+    else:
+        texts = [wording.closed_until_further_notice(office)]
     texts.extend(wording.signposting(machine))
     if machine.privacy_notice:
         texts.append(machine.privacy_notice)
@@ -88,11 +94,16 @@ def machine_intro(settings: Settings, office: Office, *, was_open: bool) -> list
 
 
 def take_message(
-    response: VoiceResponse, settings: Settings, *, action: str, recording_status: str
+    response: VoiceResponse,
+    settings: Settings,
+    *,
+    action: str,
+    recording_status: str,
+    promise: str | None = None,
 ) -> VoiceResponse:
-    """The promise, then the beep and the recording."""
+    """The promise (by default in working days), then the beep and the recording."""
     speaker = Speaker(settings)
-    speaker.say(response, wording.promise(settings.callbacks.promise_working_days))
+    speaker.say(response, promise or wording.promise(settings.callbacks.promise_working_days))
     speaker.say(response, wording.FINISH)
     record(response, settings, action=action, recording_status=recording_status)
     return response

@@ -22,6 +22,7 @@ from calls import service as calls
 from calls.models import Call, CallLeg
 from helpline.phones import caller_number
 from helpline.settings import Settings
+from rota import service as rota
 from webhooks import twiml, wording
 from webhooks.answer_machine import answer_machine
 from webhooks.common import (
@@ -67,7 +68,8 @@ def _next_step(
 ) -> VoiceResponse:
     """Ring the next free adviser, or open the answer machine.
 
-    On the first ring the caller is asked to hold, and (if configured) offered a call back.
+    On the first ring the caller is asked to hold, and (if configured) offered a call back. A
+    caller whose call goes to another office's advisers is told so, from the first ring on.
     """
     before = [leg.office for leg in call.legs if leg.state != "cancelled"]
     leg = ringing.ring_next(
@@ -78,6 +80,12 @@ def _next_step(
     response = twiml.speak(settings, *prefix)
     if before and before[-1] != leg.office:
         twiml.Speaker(settings).say(response, wording.trying(settings.offices[leg.office]))
+    elif not before and leg.office != call.office:
+        rung_open = rota.calendar(session, settings, call.office, now, days=2).is_open(now)
+        notice = wording.passed_to_partner(
+            settings.offices[call.office], settings.offices[leg.office], rung_open=rung_open
+        )
+        twiml.Speaker(settings).say(response, notice)
     if first and settings.callbacks.office_hours_callback_offer:
         twiml.offer_callback(response, settings, action=url("/voice/callback-request"))
     elif first:
@@ -132,9 +140,9 @@ def callback_request(
     if not created:
         event(session, callback, "request-joined", "service", now)
     calls.callback_requested(session, call, now)
-    return twiml.say_and_hang_up(
-        settings, wording.callback_promised(settings.callbacks.promise_working_days)
-    )
+    # Promise only the deadline the callback has: none while its office has no opening in sight.
+    days = settings.callbacks.promise_working_days if callback.due_at is not None else None
+    return twiml.say_and_hang_up(settings, wording.callback_promised(days))
 
 
 @bp.post("/screen")

@@ -11,45 +11,84 @@ from helpline.settings import AnswerMachine, Office
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def spoken_time(at: time) -> str:
-    """09:00 -> 9am; 16:30 -> 4:30pm; 12:00 -> midday."""
+LAST_MINUTE = time(23, 59)  # a range ending then runs to the end of the day
+
+
+def spoken_time(at: time, *, end: bool = False) -> str:
+    """09:00 -> 9am; 16:30 -> 4:30pm; 12:00 -> midday; 00:00, and 23:59 as an end -> midnight."""
     if at == time(12, 0):
         return "midday"
+    if at == time(0, 0) or (end and at >= LAST_MINUTE):
+        return "midnight"
     hour = at.hour % 12 or 12
     suffix = "am" if at.hour < 12 else "pm"
     return f"{hour}{suffix}" if at.minute == 0 else f"{hour}:{at.minute:02d}{suffix}"
 
 
-def _ranges(ranges: Sequence[tuple[time, time]]) -> str:
-    return " and ".join(f"{spoken_time(a)} to {spoken_time(b)}" for a, b in ranges)
+def _listed(items: Sequence[str]) -> str:
+    """a; a and b; a, b and c."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _merged(ranges: Sequence[tuple[time, time]]) -> list[tuple[time, time]]:
+    """Ranges that touch or overlap joined into one."""
+    merged: list[tuple[time, time]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+ALL_DAY = "all day"
+
+
+def _day_hours(ranges: Sequence[tuple[time, time]]) -> str:
+    """One day's hours: 'from 9am to 5pm', 'from 9am to 12:30pm and from 1:30pm to 5pm', or
+    'all day' when they cover the whole day."""
+    merged = _merged(ranges)
+    if len(merged) == 1 and merged[0][0] == time(0, 0) and merged[0][1] >= LAST_MINUTE:
+        return ALL_DAY
+    return " and ".join(f"from {spoken_time(a)} to {spoken_time(b, end=True)}" for a, b in merged)
+
+
+def _days(days: Sequence[int]) -> str:
+    """Weekdays (Monday = 0) as said: 'every day', 'Monday to Friday', 'Saturday and Sunday',
+    'Monday, Wednesday and Friday'."""
+    if list(days) == list(range(7)):
+        return "every day"
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    names: list[str] = []
+    for run in runs:
+        if len(run) >= 3:
+            names.append(f"{DAY_NAMES[run[0]]} to {DAY_NAMES[run[-1]]}")
+        else:
+            names.extend(DAY_NAMES[day] for day in run)
+    return _listed(names)
 
 
 def hours_sentence(office: Office, bank_holidays: bool = True) -> str:
-    """The office's weekly hours as one sentence, grouping consecutive days alike."""
+    """The office's weekly hours as one sentence, grouping the days with the same hours."""
     hours: Mapping[int, Sequence[tuple[time, time]]] = office.hours
-    groups: list[tuple[int, int, str]] = []
+    groups: dict[str, list[int]] = {}  # in the order of each group's first day
     for day in range(7):
-        ranges = hours.get(day)
-        if not ranges:
-            continue
-        text = _ranges(ranges)
-        if groups and groups[-1][1] == day - 1 and groups[-1][2] == text:
-            groups[-1] = (groups[-1][0], day, text)
-        else:
-            groups.append((day, day, text))
+        if hours.get(day):
+            groups.setdefault(_day_hours(hours[day]), []).append(day)
     if not groups:
         return f"Our {office.name} helpline has no regular opening hours."
-    parts = []
-    for first, last, text in groups:
-        if (first, last) == (0, 6):
-            days = "every day"
-        elif first == last:
-            days = DAY_NAMES[first]
-        else:
-            days = f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
-        parts.append(f"{days}, {text}")
-    joined = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
-    closed = ", except bank holidays" if bank_holidays else ""
+    closed = ", except on bank holidays" if bank_holidays else ""
+    if list(groups) == [ALL_DAY]:
+        return (
+            f"Our {office.name} helpline is open 24 hours a day, {_days(groups[ALL_DAY])}{closed}."
+        )
+    parts = [f"{_days(days)} {text}" for text, days in groups.items()]
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", and " + parts[-1]
     return f"Our {office.name} helpline is open {joined}{closed}."
 
 
@@ -65,18 +104,32 @@ CALLBACK_OFFER = (
 )
 
 
-def callback_promised(days: int) -> str:
-    """What a caller who asked to be called back hears."""
-    unit = "working day" if days == 1 else "working days"
+def callback_promised(days: int | None) -> str:
+    """What a caller who asked to be called back hears (`days` None: the callback has no
+    deadline, since its office has no opening in sight, so no time is promised)."""
+    if days is None:
+        when = "as soon as they can"
+    else:
+        when = f"within {days} {'working day' if days == 1 else 'working days'}"
     return (
-        f"Thank you. An adviser will call you back within {days} {unit} on the number you "
-        "are calling from. The call will come from this helpline's number. Goodbye."
+        f"Thank you. An adviser will call you back {when} on the number you are calling from. "
+        "The call will come from this helpline's number. Goodbye."
     )
 
 
 def trying(office: Office) -> str:
     """What a caller hears when their call moves on to another office's advisers."""
     return f"Thank you for waiting. We are now trying our advisers in {office.name}."
+
+
+def passed_to_partner(rung: Office, partner: Office, *, rung_open: bool) -> str:
+    """What a caller hears when their call goes to another office's advisers from the start."""
+    why = (
+        f"None of our {rung.name} advisers is free just now"
+        if rung_open
+        else f"Our {rung.name} helpline is closed at the moment"
+    )
+    return f"{why}, so we are passing your call to our advisers in {partner.name}."
 
 
 def screen_prompt(office: Office) -> str:
@@ -91,13 +144,24 @@ def answer_machine_intro(office: Office, was_open: bool) -> str:
     return f"Sorry, our {office.name} helpline is closed at the moment."
 
 
-def promise(days: int) -> str:
-    """The call-back promise."""
-    unit = "working day" if days == 1 else "working days"
+def closed_until_further_notice(office: Office) -> str:
+    """Why the caller has reached the answer machine, instead of the hours, when the office
+    has hours but no opening in sight."""
+    return f"Sorry, our {office.name} helpline is closed until further notice."
+
+
+def promise(days: int | None, *, office_open: bool = False) -> str:
+    """The call-back promise. `days` None: the callback will have no deadline, since the
+    office has no opening in sight, so no time is promised; `office_open` says whether the
+    office is open now all the same (it closes later for an unknown time)."""
+    if days is None:
+        when = "as soon as they can" if office_open else "as soon as the office reopens"
+    else:
+        when = f"within {days} {'working day' if days == 1 else 'working days'}"
     return (
         "Please leave a message after the tone with your name and what you would like help "
-        f"with. An adviser will call you back within {days} {unit}. The call will come from "
-        "this helpline's number."
+        f"with. An adviser will call you back {when}. The call will come from this helpline's "
+        "number."
     )
 
 

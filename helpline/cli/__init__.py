@@ -7,10 +7,10 @@ from __future__ import annotations
 import click
 
 from helpline.cli import callbacks, calls, jobs, rota, serving, simulate
-from helpline.cli.base import State
+from helpline.cli.base import Commands, State
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.option(
     "--demo",
     is_flag=True,

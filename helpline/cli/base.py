@@ -10,12 +10,14 @@ from datetime import datetime
 from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from helpline import settings as settings_module
 from helpline.app import make_runtime
 from helpline.db import unit_of_work
-from helpline.logs import configure_logging
+from helpline.logs import DATABASE_UNAVAILABLE, configure_logging
 from helpline.runtime import Runtime
 
 
@@ -24,6 +26,8 @@ class State:
 
     def __init__(self, demo: bool) -> None:
         self.demo = demo
+        self.database_url: str | None = None  # once the settings are read
+        self.migrating = False  # `db upgrade` migrates the demo's database itself
         self._runtime: Runtime | None = None
 
     @property
@@ -36,8 +40,9 @@ class State:
                 settings = settings_module.load(env)
             except settings_module.ConfigError as exc:
                 raise click.ClickException(f"configuration: {exc}") from exc
+            self.database_url = settings.database_url
             configure_logging(settings.log_level)
-            if self.demo:
+            if self.demo and not self.migrating:
                 from helpline.migrate import upgrade
 
                 upgrade(settings.database_url)  # the demo's own database is always kept current
@@ -51,6 +56,48 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+class Commands(click.Group):
+    """The `helpline` command group: a database that cannot be reached ends any command with a
+    short message and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DATABASE_UNAVAILABLE as exc:
+            state = ctx.find_object(State)
+            url = state.database_url if state is not None else None
+            raise click.ClickException(database_unavailable(exc, url)) from None
+
+
+def database_unavailable(exc: Exception, url: str | None) -> str:
+    """What failed, in one or two lines: where the database is (never its password) and the
+    driver's first line of explanation."""
+    where, password = "named by DATABASE_URL", None
+    if url:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:  # an unreadable URL is named no further
+            parsed = None
+        if parsed is not None:
+            password = parsed.password
+            if parsed.get_backend_name() == "sqlite":
+                where = f"in {parsed.database or 'memory'}"
+            else:
+                port = f":{parsed.port}" if parsed.port else ""
+                where = f"at {parsed.host or 'localhost'}{port}/{parsed.database or ''}"
+    orig = getattr(exc, "orig", None)
+    first_line = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else ""
+    if password:
+        first_line = first_line.replace(str(password), "***")
+    reason = type(exc).__name__ + (f": {first_line[:200]}" if first_line else "")
+    if getattr(exc, "statement", None) is None:
+        return (
+            f"the database {where} did not answer ({reason}).\n"
+            "Check DATABASE_URL, and that the database is running and can be reached from here."
+        )
+    return f"the database {where} failed ({reason}); try again, and if it keeps failing, check it."
 
 
 def fail(message: str) -> None:
@@ -69,6 +116,14 @@ def parse_time(value: str | None, state: State, option: str) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=state.runtime.settings.timezone)
     return parsed
+
+
+def local_time(value: str | datetime | None, state: State) -> str:
+    """A time as people in the offices read it: local, with its zone (2026-07-01 10:00 BST)."""
+    if value is None:
+        return "-"
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at.astimezone(state.runtime.settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def print_json(data: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from helpline.cli.base import State, fail, pass_state, print_json
+from helpline.cli.base import State, fail, local_time, pass_state, print_json
 
 
 @click.group()
@@ -44,7 +44,7 @@ def callbacks_list(state: State, as_json: bool) -> None:
         return
     for row in rows:
         flag = f" [{row['warning']}]" if row["warning"] else ""
-        due = f"due {row['due_at']}" if row["due_at"] else NO_DEADLINE
+        due = f"due {local_time(row['due_at'], state)}" if row["due_at"] else NO_DEADLINE
         click.echo(
             f"#{row['id']:<5} {row['status']:<11} {row['office']:<15} {due}  "
             f"{row['assigned_to'] or '-':<20} "

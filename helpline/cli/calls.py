@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from helpline.cli.base import State, pass_state, print_json
+from helpline.cli.base import State, local_time, pass_state, print_json
 
 
 @click.group()
@@ -27,6 +27,6 @@ def calls_list(state: State, as_json: bool, limit: int) -> None:
         return
     for row in rows:
         click.echo(
-            f"{row['started_at']}  {row['office']:<15} {row['status']:<12} "
+            f"{local_time(row['started_at'], state)}  {row['office']:<15} {row['status']:<12} "
             f"{row['outcome'] or '-':<20} {row['answered_by'] or ''}"
         )

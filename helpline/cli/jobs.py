@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from helpline.cli.base import State, fail, pass_state
+from helpline.cli.base import State, fail, local_time, pass_state
+from helpline.logs import DATABASE_UNAVAILABLE
 
 
 @click.command()
@@ -34,7 +35,8 @@ def jobs_list(state: State) -> None:
     for job in JOBS.values():
         run = runs.get(job.name)
         last = (
-            f"last run {run.started_at.isoformat()} {'ok' if run.ok else 'FAILED'}: {run.summary}"
+            f"last run {local_time(run.started_at, state)} {'ok' if run.ok else 'FAILED'}: "
+            f"{run.summary}"
             if run
             else "never run"
         )
@@ -53,5 +55,7 @@ def jobs_run(state: State, name: str) -> None:
         fail(f"no job '{name}' (jobs: {', '.join(JOBS)})")
     try:
         click.echo(f"{name}: {run_job(state.runtime, name)}")
+    except DATABASE_UNAVAILABLE:
+        raise  # the command group says so plainly
     except Exception as exc:
         fail(f"{name} failed: {type(exc).__name__}")

@@ -18,11 +18,21 @@ def db() -> None:
 @db.command("upgrade")
 @pass_state
 def db_upgrade(state: State) -> None:
-    """Create or migrate the database."""
-    from helpline.migrate import upgrade
+    """Create or migrate the database, and say which it did."""
+    from helpline.migrate import current_revision, upgrade
 
-    upgrade(engine=state.runtime.sessions.kw["bind"])  # with the commands' waits
-    click.echo("database is up to date")
+    state.migrating = True
+    engine = state.runtime.sessions.kw["bind"]  # with the commands' waits
+    before = current_revision(engine)
+    upgrade(engine=engine)
+    after = current_revision(engine)
+    engine.dispose()  # leave no connection open
+    if before is None:
+        click.echo(f"Created the database schema at revision {after}; it is up to date.")
+    elif before != after:
+        click.echo(f"Migrated the database from revision {before} to {after}; it is up to date.")
+    else:
+        click.echo(f"The database is already up to date, at revision {after}.")
 
 
 # --- serving --------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_both_offices_closed_caller_leaves_a_message(
     result = play(app, Script(caller=PARENT, to=WORCS, message_seconds=35))
     assert rung(result) == []
     heard = " ".join(result.heard())
-    assert "closed" in heard and "Monday to Thursday, 9am to 5pm" in heard
+    assert "closed" in heard and "Monday to Thursday from 9am to 5pm" in heard
     assert "within 2 working days" in heard and "0 8 0 8, 8 0 8, 3 5 5 5" in heard
     call = stored(session, result)
     assert call.outcome == "voicemail"
