@@ -1,0 +1,169 @@
+"""`helpline --demo simulate ...` as a tester or a script runs it, on a demo database of its own;
+the call log is read back with `calls list --json`, as a user would."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from helpline import settings as settings_module
+from helpline.cli import main
+from helpline.demo import demo_csv
+
+NOW = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)  # a Wednesday late morning; London is on GMT
+ALEX, BRYN = "+447700900001", "+447700900002"
+
+
+class Demo:
+    """Runs `helpline --demo ...` against a demo database in a folder of its own."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.runner = CliRunner()
+
+    def run(self, *args: str) -> Result:
+        env = {
+            "HELPLINE_DEMO_DATABASE_URL": f"sqlite:///{self.folder}/demo.sqlite3",
+            "DATABASE_URL": None,
+            "HELPLINE_DEMO": None,
+            "HELPLINE_CONFIG": None,
+            "TWILIO_AUTH_TOKEN": None,
+            "TWILIO_ACCOUNT_SID": None,
+            "PUBLIC_BASE_URL": None,
+        }
+        return self.runner.invoke(main, ["--demo", *args], env=env)
+
+    def ok(self, *args: str) -> str:
+        result = self.run(*args)
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        return result.stdout
+
+    def play(self, *args: str) -> dict[str, Any]:
+        """Play a call to Herefordshire with --json; what it printed."""
+        report = json.loads(self.ok("simulate", "call", "--to", "herefordshire", "--json", *args))
+        assert isinstance(report, dict)
+        return report
+
+    def calls(self) -> list[dict[str, Any]]:
+        listed = json.loads(self.ok("calls", "list", "--json"))
+        assert isinstance(listed, list)
+        return listed
+
+
+def seconds(call: dict[str, Any], start: str, end: str) -> float:
+    return (datetime.fromisoformat(call[end]) - datetime.fromisoformat(call[start])).total_seconds()
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Demo:
+    """A demo whose rota (two advisers in each office, all day) is in place; now is fixed."""
+    monkeypatch.setattr("helpline.clock.now", lambda: NOW)
+    demo = Demo(tmp_path)
+    rota = tmp_path / "demo.csv"
+    rota.write_text(demo_csv(settings_module.load({"HELPLINE_DEMO": "1"}), NOW), encoding="utf-8")
+    demo.ok("rota", "import", str(rota))
+    return demo
+
+
+def test_a_three_minute_conversation_is_listed_with_its_wait_and_talk(demo: Demo) -> None:
+    report = demo.play(
+        "--voicemail", "Alex Adams", "--accept", "Bryn Bowen", "--talk-seconds", "180"
+    )
+
+    assert (report["outcome"], report["answered_by"], report["talk_s"]) == (
+        "answered",
+        "Bryn Bowen",
+        180,
+    )
+    assert report["times"] == "simulated"
+    pressed = next(s["at_s"] for s in report["steps"] if s["text"] == "presses 1")
+    assert report["wait_s"] == pressed > 20  # past Alex's voicemail, which heard the screen
+    [call] = demo.calls()
+    assert call["sid"] == report["sid"] and call["outcome"] == "answered"
+    assert seconds(call, "started_at", "ended_at") > report["wait_s"] + 180
+    assert datetime.fromisoformat(call["started_at"]) == NOW
+
+
+def test_a_caller_who_gives_up_after_30_s_is_listed_as_abandoned_after_30_s(demo: Demo) -> None:
+    output = demo.ok("simulate", "call", "--to", "herefordshire", "--hang-up-after", "30")
+
+    assert "[caller] hangs up" in output
+    assert output.rstrip().endswith("wait 30 s\noutcome: abandoned")
+    [call] = demo.calls()
+    assert (call["outcome"], call["status"], call["answered_by"]) == (
+        "abandoned",
+        "completed",
+        None,
+    )
+    assert seconds(call, "started_at", "ended_at") == 30
+
+
+def test_a_call_left_in_progress_is_listed_without_an_outcome(demo: Demo) -> None:
+    output = demo.ok(
+        "simulate", "call", "--to", "herefordshire", "--accept", "Alex Adams", "--in-progress"
+    )
+
+    assert "the call is left in progress" in output
+    assert output.rstrip().endswith("outcome: none yet, the call is in progress")
+    [call] = demo.calls()
+    assert (call["outcome"], call["ended_at"], call["answered_by"]) == (None, None, "Alex Adams")
+
+
+@pytest.mark.parametrize(
+    ("step", "outcome"),
+    [("greeting", "abandoned"), ("ringing", "abandoned"), ("before-beep", "missed")],
+)
+def test_a_caller_can_hang_up_at_a_named_step(demo: Demo, step: str, outcome: str) -> None:
+    report = demo.play("--hang-up-at", step)
+
+    assert report["outcome"] == outcome
+    hung_up = next(s["at_s"] for s in report["steps"] if s["text"] == "hangs up")
+    assert report["wait_s"] == round(hung_up) or outcome == "missed"
+    heard = " ".join(report["heard"])
+    assert ("Please hold" in heard) is (step != "greeting")
+    assert ("none of our advisers can take your call" in heard) is (step == "before-beep")
+    assert not any("hears the beep" in s["text"] for s in report["steps"])
+
+
+def test_the_time_each_phone_takes_moves_the_wait_on(demo: Demo) -> None:
+    both = ("--accept", "Alex Adams", "--accept", "Bryn Bowen")
+    usual = demo.play(*both)
+    slow = demo.play(*both, "--ring-seconds", "15", "--screen-seconds", "6")
+
+    assert slow["wait_s"] - usual["wait_s"] == (15 - 8) + (6 - 4)
+    assert usual["talk_s"] == slow["talk_s"] == 120
+
+
+def test_a_message_of_45_s_is_kept_as_45_s(demo: Demo) -> None:
+    report = demo.play("--message-seconds", "45")
+
+    assert report["outcome"] == "voicemail"
+    [callback] = json.loads(demo.ok("callbacks", "list", "--json"))
+    [message] = callback["messages"]
+    assert message["duration_s"] == 45
+    beep = next(s["at_s"] for s in report["steps"] if "hears the beep" in s["text"])
+    received = datetime.fromisoformat(message["received_at"])
+    assert (received - NOW).total_seconds() == beep + 45
+
+
+def test_json_for_scripts_has_the_sid_outcome_figures_and_what_was_heard(demo: Demo) -> None:
+    report = demo.play("--accept", "Alex Adams", "--accept", "Bryn Bowen")
+
+    assert report["sid"].startswith("CA") and len(report["sid"]) == 34
+    assert {"outcome", "status", "wait_s", "talk_s", "started_at", "ended_at"} <= set(report)
+    assert report["heard"][0].startswith("Thank you for calling the Herefordshire helpline")
+    assert all({"at_s", "who", "text"} == set(step) for step in report["steps"])
+    assert report["errors"] == []
+
+
+def test_hang_up_options_that_contradict_each_other_are_refused(demo: Demo) -> None:
+    result = demo.run("simulate", "call", "--hang-up-after", "30", "--in-progress")
+
+    assert result.exit_code != 0
+    assert "--hang-up-after and --in-progress cannot be used together" in result.output
+    assert demo.calls() == []
