@@ -4,7 +4,7 @@ the call log is read back with `calls list --json`, as a user would."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,54 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Demo:
     rota.write_text(demo_csv(settings_module.load({"HELPLINE_DEMO": "1"}), NOW), encoding="utf-8")
     demo.ok("rota", "import", str(rota))
     return demo
+
+
+def test_the_first_demo_command_on_a_fresh_demo_makes_its_database_and_rota(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("helpline.clock.now", lambda: NOW)
+    fresh = Demo(tmp_path / "fresh")
+
+    played = fresh.run(
+        "simulate",
+        "call",
+        "--to",
+        "herefordshire",
+        "--voicemail",
+        "Alex Adams",
+        "--accept",
+        "Bryn Bowen",
+    )
+
+    assert played.exit_code == 0, played.output
+    assert "Demo: made the demo rota for the week from today" in played.stderr
+    assert f"caller connected to {BRYN}" in played.stdout
+    [call] = fresh.calls()  # the rota is there now: nothing more is said on stderr
+    assert (call["outcome"], call["answered_by"]) == ("answered", "Bryn Bowen")
+
+
+def test_a_scripts_first_demo_command_still_prints_only_its_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("helpline.clock.now", lambda: NOW)
+    fresh = Demo(tmp_path)
+
+    listed = fresh.run("calls", "list", "--json")
+
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+    assert "made the demo rota" in listed.stderr
+
+
+def test_a_demo_last_used_weeks_ago_gets_a_rota_for_the_week_from_today(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo.ok("advisers", "leave", "Alex Adams")
+    monkeypatch.setattr("helpline.clock.now", lambda: NOW + timedelta(days=20))
+
+    report = demo.play("--accept", "Bryn Bowen")
+
+    assert (report["outcome"], report["answered_by"]) == ("answered", "Bryn Bowen")
+    assert not any(ALEX in step["text"] for step in report["steps"])  # who left stays away
 
 
 def test_a_three_minute_conversation_is_listed_with_its_wait_and_talk(demo: Demo) -> None:
