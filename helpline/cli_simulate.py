@@ -1,11 +1,12 @@
-"""`helpline simulate call`: play a call through the webhooks, from names and office keys, with
-time passing."""
+"""`helpline simulate call` and `simulate week`: play calls through the webhooks, from names and
+office keys, with time passing."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import click
@@ -271,3 +272,47 @@ def summary(found: dict[str, Any] | None) -> str:
     else:
         lines.append(f"outcome: {found['outcome']}")
     return "\n".join(lines)
+
+
+@simulate.command("week")
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same week.")
+@click.option(
+    "--from",
+    "first_day",
+    default=None,
+    help="The week's first day (YYYY-MM-DD); default: 7 days before today.",
+)
+@click.option(
+    "--calls-per-day",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1, max=500),
+    help="Calls to both counties on an ordinary open day (fewer on weekends and bank holidays).",
+)
+@pass_state
+def simulate_week(state: State, seed: int, first_day: str | None, calls_per_day: int) -> None:
+    """Fill the demo with a week of calls played through the webhooks, as Twilio would."""
+    from helpline.simulate_week import WeekError, play_week
+
+    if not state.demo:
+        fail(
+            "simulate week fills a call log with made-up calls, so it runs only on the demo's "
+            "database: use helpline --demo simulate week"
+        )
+    start: date | None = None
+    if first_day is not None:
+        try:
+            start = date.fromisoformat(first_day)
+        except ValueError:
+            fail(f"--from: '{first_day}' is not a date like 2026-11-23")
+    try:
+        report = play_week(
+            state.runtime,
+            seed=seed,
+            first_day=start,
+            calls_per_day=calls_per_day,
+            echo=lambda text: click.echo(text, err=True),
+        )
+    except WeekError as exc:
+        fail(str(exc))
+    click.echo(report)

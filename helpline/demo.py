@@ -1,10 +1,10 @@
 """Demo data: two advisers on shift in each office, all day, for a week from today; made by any
-`--demo` command when missing."""
+`--demo` command when missing. `simulate week` adds the rota of the week it plays."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from helpline.db import unit_of_work
 from helpline.migrate import upgrade
 from helpline.runtime import Runtime
 from helpline.settings import Settings
+from rota.calendar import bank_holidays
 from rota.importer import ImportResult, import_rota
 from rota.models import Adviser, Shift
 from rota.service import name_key
@@ -24,6 +25,7 @@ ADVISERS = (
     ("Dev Desai", "+447700900004", "worcestershire"),
 )
 HEADER = "name,phone,office,date,start,end,duty_officer"
+PART_TIME = {"Bryn Bowen": 4}  # weekday (Monday = 0) the adviser does not work in a usual week
 
 
 def demo_csv(settings: Settings, today: datetime, days: int = 7, left: Collection[str] = ()) -> str:
@@ -38,6 +40,29 @@ def demo_csv(settings: Settings, today: datetime, days: int = 7, left: Collectio
                 continue
             duty = "yes" if index == 0 else "no"
             lines.append(f"{name},{phone},{office},{day.isoformat()},00:00,23:59,{duty}")
+    return "\n".join(lines) + "\n"
+
+
+def week_csv(settings: Settings, first_day: date, left: Collection[str] = ()) -> str:
+    """A usual week's rota from `first_day`: each adviser works their office's hours, except on
+    bank holidays and their day off; the first adviser at work each day is duty officer."""
+    lines = [HEADER]
+    holidays = bank_holidays(settings.bank_holidays)
+    for offset in range(7):
+        day = first_day + timedelta(days=offset)
+        duty_given = False
+        for name, phone, key in ADVISERS:
+            office = settings.offices.get(key)
+            if office is None or name_key(name) in left or day in holidays:
+                continue
+            if PART_TIME.get(name) == day.weekday():
+                continue
+            for start, end in office.hours.get(day.weekday(), ()):
+                duty = "no" if duty_given else "yes"
+                duty_given = True
+                lines.append(
+                    f"{name},{phone},{key},{day.isoformat()},{start:%H:%M},{end:%H:%M},{duty}"
+                )
     return "\n".join(lines) + "\n"
 
 

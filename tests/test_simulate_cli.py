@@ -4,9 +4,10 @@ the call log is read back with `calls list --json`, as a user would."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -14,8 +15,10 @@ from click.testing import CliRunner, Result
 from helpline import settings as settings_module
 from helpline.cli import main
 from helpline.demo import demo_csv
+from rota.calendar import local_instant
 
 NOW = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)  # a Wednesday late morning; London is on GMT
+LONDON = ZoneInfo("Europe/London")
 ALEX, BRYN = "+447700900001", "+447700900002"
 
 
@@ -50,7 +53,7 @@ class Demo:
         return report
 
     def calls(self) -> list[dict[str, Any]]:
-        listed = json.loads(self.ok("calls", "list", "--json"))
+        listed = json.loads(self.ok("calls", "list", "--json", "--limit", "1000"))
         assert isinstance(listed, list)
         return listed
 
@@ -215,3 +218,93 @@ def test_hang_up_options_that_contradict_each_other_are_refused(demo: Demo) -> N
     assert result.exit_code != 0
     assert "--hang-up-after and --in-progress cannot be used together" in result.output
     assert demo.calls() == []
+
+
+# helpline --demo simulate week
+
+
+def local(call: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(call["started_at"]).astimezone(LONDON)
+
+
+def in_usual_hours(call: dict[str, Any]) -> bool:
+    """Within the offices' usual hours: Monday to Thursday 9 to 5, Friday 9 to 4:30."""
+    at = local(call)
+    closes = time(16, 30) if at.weekday() == 4 else time(17)
+    return at.weekday() < 5 and time(9) <= at.time() < closes
+
+
+def without_timing(output: str) -> str:
+    return "\n".join(line for line in output.splitlines() if not line.endswith("s to play.)"))
+
+
+def test_simulate_week_fills_the_demo_with_the_past_week_of_both_counties(demo: Demo) -> None:
+    output = demo.ok("simulate", "week", "--calls-per-day", "12")
+
+    assert "failed" not in output
+    calls = demo.calls()
+    week_start = local_instant(date(2026, 11, 25), time(0), LONDON)
+    assert calls and all(week_start <= local(c) < week_start + timedelta(days=7) for c in calls)
+    assert f"Played {len(calls)} calls from Wednesday 25 November to Tuesday 1 December 2026" in (
+        output
+    )
+    assert {c["office"] for c in calls} == {"herefordshire", "worcestershire"}
+    outcomes = {c["outcome"] for c in calls}
+    assert {"answered", "answered_by_partner", "voicemail"} <= outcomes and None not in outcomes
+    live = [c for c in calls if c["outcome"] in ("answered", "answered_by_partner")]
+    assert all(in_usual_hours(c) for c in live)  # out of hours only the answer machine answers
+    assert any(c["outcome"] == "voicemail" and not in_usual_hours(c) for c in calls)
+    assert any(c["from"] is None for c in calls)  # hidden numbers
+    morning = sum(1 for c in calls if 9 <= local(c).hour < 12)
+    afternoon = sum(1 for c in calls if 14 <= local(c).hour < 17)
+    assert morning > afternoon  # calls peak mid-morning
+    for office in ("herefordshire", "worcestershire"):
+        answered = sum(1 for c in calls if (c["office"], c["outcome"]) == (office, "answered"))
+        column = 0 if office == "herefordshire" else 1
+        row = next(line for line in output.splitlines() if line.startswith("answered "))
+        assert int(row.split()[1 + column]) == answered
+    callbacks = json.loads(demo.ok("callbacks", "list", "--json"))
+    assert any(c["status"] == "completed" for c in callbacks)  # advisers called parents back
+
+
+def test_the_same_seed_plays_the_same_week(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("helpline.clock.now", lambda: NOW)
+    one, two = Demo(tmp_path / "one"), Demo(tmp_path / "two")
+
+    first = one.ok("simulate", "week", "--seed", "7", "--calls-per-day", "6")
+    second = two.ok("simulate", "week", "--seed", "7", "--calls-per-day", "6")
+
+    assert without_timing(first) == without_timing(second)
+    assert one.calls() == two.calls() != []
+    other = Demo(tmp_path / "other")
+    other.ok("simulate", "week", "--seed", "8", "--calls-per-day", "2")
+    assert other.calls() != one.calls()
+
+
+def test_a_week_with_a_bank_holiday_has_nobody_answering_that_day(demo: Demo) -> None:
+    output = demo.ok("simulate", "week", "--from", "2026-08-31", "--calls-per-day", "6")
+
+    assert "bank holiday: Monday 31 August" in output
+    calls = demo.calls()
+    holiday = [c for c in calls if local(c).date() == date(2026, 8, 31)]
+    assert holiday and all(c["outcome"] in ("voicemail", "missed", "abandoned") for c in holiday)
+    tuesday = [c for c in calls if local(c).date() == date(2026, 9, 1)]
+    assert any(c["outcome"] == "answered" for c in tuesday)
+
+
+def test_a_week_is_played_once_only_after_it_has_ended_and_only_in_the_demo(
+    demo: Demo, tmp_path: Path
+) -> None:
+    demo.ok("simulate", "week", "--calls-per-day", "3")
+    played = len(demo.calls())
+
+    again = demo.run("simulate", "week", "--calls-per-day", "3")
+    unfinished = demo.run("simulate", "week", "--from", "2026-11-30")
+    real = CliRunner().invoke(
+        main, ["simulate", "week"], env={"DATABASE_URL": f"sqlite:///{tmp_path}/real.sqlite3"}
+    )
+
+    assert again.exit_code != 0 and "already has" in again.output
+    assert unfinished.exit_code != 0 and "has not ended yet" in unfinished.output
+    assert real.exit_code != 0 and "helpline --demo simulate week" in real.output
+    assert len(demo.calls()) == played
