@@ -249,6 +249,8 @@ def call_report(result: Any, found: dict[str, Any] | None, *, simulated: bool) -
     report: dict[str, Any] = {"sid": result.call_sid}
     report.update(found or {"outcome": None, "in_call_log": False})
     report["times"] = "simulated" if simulated else "real"
+    report["caller_hung_up"] = result.hung_up
+    report["left_in_progress"] = result.left_open
     report["heard"] = result.heard()
     report["steps"] = [
         {"at_s": round(step.at, 1), "who": step.who, "text": step.text} for step in result.steps

@@ -172,7 +172,7 @@ def test_a_call_left_in_progress_is_listed_without_an_outcome(demo: Demo) -> Non
 def test_a_caller_can_hang_up_at_a_named_step(demo: Demo, step: str, outcome: str) -> None:
     report = demo.play("--hang-up-at", step)
 
-    assert report["outcome"] == outcome
+    assert (report["outcome"], report["caller_hung_up"]) == (outcome, True)
     hung_up = next(s["at_s"] for s in report["steps"] if s["text"] == "hangs up")
     assert report["wait_s"] == round(hung_up) or outcome == "missed"
     heard = " ".join(report["heard"])
@@ -210,6 +210,7 @@ def test_json_for_scripts_has_the_sid_outcome_figures_and_what_was_heard(demo: D
     assert report["heard"][0].startswith("Thank you for calling the Herefordshire helpline")
     assert all({"at_s", "who", "text"} == set(step) for step in report["steps"])
     assert report["errors"] == []
+    assert (report["caller_hung_up"], report["left_in_progress"]) == (False, False)
 
 
 def test_hang_up_options_that_contradict_each_other_are_refused(demo: Demo) -> None:

@@ -238,6 +238,20 @@ def test_a_phone_nobody_answers_rings_for_the_services_ring_time(
     assert stored(session, result).answered_by is not None
 
 
+@pytest.mark.usefixtures("team")
+def test_a_caller_nobody_answers_reaches_the_answer_machine_when_the_last_phone_rings_out(
+    line: Line, session: Session
+) -> None:
+    result = line.play(Script(caller=PARENT, to="+441632960001", message_seconds=30))
+
+    call = stored(session, result)
+    rang_out = [s.at for s in result.steps if s.text.endswith(": no-answer")]
+    assert len(rang_out) == 2  # Ann, then Ben; nobody works in Worcestershire today
+    assert since_start(call, call.reached_answer_machine_at) == rang_out[-1]
+    message = session.scalars(select(Message)).one()
+    assert since_start(call, message.received_at) == at(result, "hears the beep") + 30
+
+
 def test_a_message_is_received_when_the_caller_finishes_it(line: Line, session: Session) -> None:
     result = line.play(Script(caller=PARENT, to="+441632960001", message_seconds=45))
 
