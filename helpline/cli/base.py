@@ -42,11 +42,13 @@ class State:
                 raise click.ClickException(f"configuration: {exc}") from exc
             self.database_url = settings.database_url
             configure_logging(settings.log_level)
-            if self.demo and not self.migrating:
-                from helpline.migrate import upgrade
-
-                upgrade(settings.database_url)  # the demo's own database is always kept current
             self._runtime = make_runtime(settings, role="background")
+            if self.demo and not self.migrating:
+                from helpline.demo import prepare
+
+                done = prepare(self._runtime)  # the demo is ready before it is ever served
+                if done:
+                    click.echo(done, err=True)
         return self._runtime
 
     @contextmanager

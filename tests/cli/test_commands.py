@@ -107,7 +107,11 @@ def demo(cli: Cli) -> Cli:
 
 def caller_ids(output: str) -> list[str]:
     """The phones rung, in order, from the simulator's transcript."""
-    return [line.split()[3] for line in output.splitlines() if "rings adviser" in line]
+    return [
+        line.split("rings adviser ")[1].split()[0]
+        for line in output.splitlines()
+        if "rings adviser" in line
+    ]
 
 
 # helpline db upgrade

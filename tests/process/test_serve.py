@@ -86,6 +86,7 @@ def test_the_demo_server_answers_health_checks_and_plays_whole_calls(
     )
     assert played.returncode == 0, played.stderr
     assert "caller connected to +447700900002" in played.stdout
+    assert "times are real" in played.stderr  # it cannot move a running service's clock
     listed = subprocess.run(  # noqa: S603
         [HELPLINE, "calls", "list", "--json"],
         env=env,
