@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -263,3 +263,8 @@ def message_left(session: Session, call: Call) -> None:
     """A message from this call has been recorded."""
     call.message_left = True
     _settle(call)
+
+
+def latest_moment(session: Session) -> datetime | None:
+    """The latest instant the call log has recorded anything at, if it has anything."""
+    return session.scalar(select(func.max(CallEvent.at)))

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import click
 from sqlalchemy.orm import Session
 
+from calls.service import latest_moment
 from helpline.app import create_app, make_runtime
 from helpline.cli.base import State, fail, parse_time, pass_state
 from helpline.phones import to_e164
@@ -212,7 +213,7 @@ def simulate_call(
         )
     else:
         # The runtime's clock is the only source of now: the simulator moves it on.
-        clock = SimulatedClock(at or runtime.clock())
+        clock = SimulatedClock(at or start_after_what_was_played(state, runtime.clock()))
         runtime = make_runtime(
             settings, sessions=runtime.sessions, clock=clock, dialer=runtime.dialer
         )
@@ -242,6 +243,14 @@ def simulate_call(
         click.echo(summary(found))
     if result.errors:
         sys.exit(1)
+
+
+def start_after_what_was_played(state: State, now: datetime) -> datetime:
+    """Now, or later if calls played before ran on past it in simulated time: one played call
+    follows another, as on a real line, so nobody is in two conversations at once."""
+    with state.transaction() as session:
+        latest = latest_moment(session)
+    return max(now, latest) if latest is not None else now
 
 
 def call_report(result: Any, found: dict[str, Any] | None, *, simulated: bool) -> dict[str, Any]:

@@ -309,3 +309,15 @@ def test_a_week_is_played_once_only_after_it_has_ended_and_only_in_the_demo(
     assert unfinished.exit_code != 0 and "has not ended yet" in unfinished.output
     assert real.exit_code != 0 and "helpline --demo simulate week" in real.output
     assert len(demo.calls()) == played
+
+
+def test_calls_played_one_after_another_follow_each_other_in_time(demo: Demo) -> None:
+    # The wall clock stands still here (as it nearly does between two commands), yet the first
+    # call ran on for minutes of simulated time: the second starts once the first has ended, so
+    # one adviser is never in two conversations at once.
+    demo.play("--accept", "Alex Adams", "--talk-seconds", "180")
+    demo.play("--accept", "Alex Adams", "--talk-seconds", "180")
+
+    second, first = demo.calls()
+    assert first["answered_by"] == second["answered_by"] == "Alex Adams"
+    assert datetime.fromisoformat(second["started_at"]) >= datetime.fromisoformat(first["ended_at"])
