@@ -104,17 +104,22 @@ def start_attempt(
     return attempt
 
 
-def _unconfirmed_automatic(callback: Callback) -> Attempt | None:
-    """The latest attempt when its outcome was recorded automatically (from Twilio's report)
-    and nobody has given theirs since: the attempt an adviser's word is about.
+def attempt_corrected(callback: Callback, now: datetime) -> Attempt | None:
+    """The attempt whose outcome a person's word at `now` replaces, if it is about one that
+    already has an outcome; None when it is about an attempt still to be given one (or made from
+    a desk phone, which counts as a new attempt).
 
-    Once a newer attempt has started (the retry), or someone has given their word on it (which
-    makes its outcome the adviser's), there is none.
+    The word is about the latest attempt when its outcome was Twilio's automatic one and no newer
+    attempt has started (the adviser knows better), or while the callback waits for its retry
+    (no call can have been made since, so the word corrects the one already recorded).
     """
     latest = callback.attempts[-1] if callback.attempts else None
     if latest is None or latest.outcome not in policy.OUTCOMES:
         return None
-    return latest if latest.outcome_source == "twilio" else None
+    if latest.outcome_source == "twilio":
+        return latest
+    waiting = callback.next_attempt_at is not None and callback.next_attempt_at > now
+    return latest if waiting and callback.status in OPEN_STATUSES else None
 
 
 def record_outcome(
@@ -130,13 +135,14 @@ def record_outcome(
 ) -> str:
     """Record how an attempt went, then complete, retry or give up; returns the new status.
 
-    An attempt's outcome is recorded once: a person's word right after an `automatic` one
-    (Twilio's "no answer") replaces it for the same attempt rather than counting another, and
-    the callback follows the new outcome (a pending retry becomes completed, say).
+    An attempt's outcome is recorded once: a person's word about an attempt that already has
+    one (see `attempt_corrected`) replaces it rather than counting another, and the callback
+    follows the new outcome from the same count of attempts (a pending retry becomes completed,
+    say, or keeps its time).
     """
     if outcome not in policy.OUTCOMES:
         raise CallbackError(f"unknown outcome '{outcome}' (use {', '.join(policy.OUTCOMES)})")
-    replacing = None if automatic else _unconfirmed_automatic(callback)
+    replacing = None if automatic else attempt_corrected(callback, now)
     if replacing is None:
         require_open(callback)
         attempt = next((a for a in reversed(callback.attempts) if a.outcome is None), None)
@@ -148,7 +154,7 @@ def record_outcome(
         raise CallbackError(f"callback {callback.id} is already {callback.status}")
     else:
         attempt = replacing
-    replaced = attempt.outcome
+    replaced, replaced_source = attempt.outcome, attempt.outcome_source
     attempt.outcome = outcome
     attempt.outcome_source = "twilio" if automatic else "adviser"
     next_state = policy.after_outcome(
@@ -185,9 +191,14 @@ def record_outcome(
     detail: dict[str, Any] = {"attempt_id": attempt.id, "status": callback.status}
     if automatic:
         detail["automatic"] = True
+    kind = f"outcome-{outcome}"
     if replacing is not None:
         detail["replaced"] = replaced
-    event(session, callback, f"outcome-{outcome}", actor, now, **detail)
+        if replaced_source != "twilio":
+            # A person correcting a person's word: the history shows both outcomes.
+            kind = "outcome-corrected"
+            detail["outcome"] = outcome
+    event(session, callback, kind, actor, now, **detail)
     if note:
         add_note(session, callback, actor, note, now)
     return callback.status

@@ -82,6 +82,8 @@ def test_twilios_no_answer_and_the_last_attempt_work_too(
     other, _ = filing.callback_for(session, before, OTHER_PARENT, GONE, clock())
     for _ in range(settings.callbacks.max_attempts - 1):
         attempts.record_outcome(session, settings, other, "left-message", "Alex", clock())
+        assert other.next_attempt_at is not None
+        clock.set(other.next_attempt_at)  # each further attempt once its retry is due
     last = attempts.record_outcome(session, settings, other, "left-message", "Alex", clock())
     assert last == "unreachable"
 

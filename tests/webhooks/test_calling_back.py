@@ -840,7 +840,7 @@ def test_once_the_retry_has_started_the_advisers_word_is_about_the_new_attempt(
     assert world.listed()["attempts"] == 2
 
 
-def test_an_outcome_the_adviser_has_confirmed_is_not_replaced_again(
+def test_the_advisers_further_word_before_the_retry_corrects_the_same_attempt(
     world: World, twilio: responses.RequestsMock
 ) -> None:
     attempt_id = placed_attempt(world, twilio)
@@ -848,7 +848,22 @@ def test_an_outcome_the_adviser_has_confirmed_is_not_replaced_again(
 
     assert adviser_says(world, "no-answer") == "open"
     assert world.listed()["attempts"] == 1
-    # A further word is about another try (made by hand, off the system), as before.
+    # No call can have been made while the retry waits: the word corrects the one attempt.
+    assert adviser_says(world, "left-message") == "open"
+
+    assert outcomes(world) == ["left-message"]
+    assert world.listed()["attempts"] == 1
+
+
+def test_once_the_retry_is_due_the_advisers_word_is_a_further_attempt(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    attempt_id = placed_attempt(world, twilio)
+    parent_does_not_answer(world, attempt_id)
+    assert adviser_says(world, "no-answer") == "open"
+    world.runtime.clock.advance(hours=3)  # type: ignore[attr-defined]
+
+    # A try made by hand, off the system, once the retry was due.
     assert adviser_says(world, "left-message") == "open"
 
     assert outcomes(world) == ["no-answer", "left-message"]
