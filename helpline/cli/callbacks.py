@@ -112,19 +112,20 @@ def callbacks_outcome(
     from callbacks import attempts, common
 
     def act(session: Session) -> str:
+        settings, now = state.runtime.settings, state.runtime.clock()
         callback = common.get(session, callback_id)
+        corrected = attempts.attempt_corrected(callback, now)
         status = attempts.record_outcome(
-            session,
-            state.runtime.settings,
-            callback,
-            outcome,
-            actor,
-            state.runtime.clock(),
-            note=note,
+            session, settings, callback, outcome, actor, now, note=note
         )
         if status == "open" and callback.next_attempt_at:
-            return f"a retry is due from {callback.next_attempt_at.isoformat()}"
-        return status
+            status = f"a retry is due from {callback.next_attempt_at.isoformat()}"
+        if corrected is None:
+            return status
+        return (
+            f"attempt {attempts.counted_attempts(callback)} of "
+            f"{settings.callbacks.max_attempts} corrected to {outcome}; {status}"
+        )
 
     click.echo(f"callback {callback_id}: {_queue_action(state, callback_id, act)}")
 

@@ -579,6 +579,29 @@ def test_assigning_to_an_adviser_off_shift_warns_and_the_assignment_stands(cli: 
     assert (callback["status"], callback["assigned_to"]) == ("assigned", "Alex Adams")
 
 
+def test_a_second_outcome_while_the_retry_waits_corrects_the_attempt_made(cli: Cli) -> None:
+    callback_id = str(leave_a_message(cli))
+    first = cli.ok("callbacks", "outcome", callback_id, "no-answer", "--note", "first")
+    assert f"callback {callback_id}: a retry is due from " in first
+    due = first.split("a retry is due from ")[1].strip()
+
+    corrected = cli.ok("callbacks", "outcome", callback_id, "left-message", "--note", "correction")
+
+    assert corrected.strip() == (
+        f"callback {callback_id}: attempt 1 of 3 corrected to left-message; "
+        f"a retry is due from {due}"
+    )
+    cli.ok("callbacks", "outcome", callback_id, "no-answer")
+    [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
+    assert (callback["status"], callback["attempts"]) == ("open", 1)
+
+    done = cli.ok("callbacks", "outcome", callback_id, "spoke")
+
+    assert done.strip() == f"callback {callback_id}: attempt 1 of 3 corrected to spoke; completed"
+    [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
+    assert (callback["status"], callback["attempts"]) == ("completed", 1)
+
+
 # an office closed until further notice
 
 
