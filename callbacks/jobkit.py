@@ -3,6 +3,8 @@
 A job is run with a session factory: most jobs do all their work in one transaction
 (`in_transaction`); the jobs that call Twilio open short transactions of their own, so that
 no transaction, and on SQLite no write lock, is held while Twilio answers.
+
+Each job returns what it did as counts (a `JobResult`, in callbacks.job_results).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callbacks.job_results import JobResult
 from helpline.db import unit_of_work
 from helpline.dialer import Dialer
 from helpline.settings import Settings
@@ -22,6 +25,7 @@ from helpline.settings import Settings
 ACTOR = "scheduler"
 BATCH = 500
 T = TypeVar("T")
+R = TypeVar("R", bound=JobResult)
 
 
 @dataclass(frozen=True)
@@ -33,14 +37,15 @@ class JobContext:
     after_claim: Callable[[], None] = lambda: None  # a test seam for overlapping runs
 
 
-SessionJob = Callable[[Session, JobContext, datetime], str]
-Runner = Callable[[sessionmaker[Session], JobContext, datetime], str]
+Runner = Callable[[sessionmaker[Session], JobContext, datetime], JobResult]
 
 
-def in_transaction(job: SessionJob) -> Runner:
+def in_transaction(
+    job: Callable[[Session, JobContext, datetime], R],
+) -> Callable[[sessionmaker[Session], JobContext, datetime], R]:
     """Run a job that claims and writes in one transaction, committed when it returns."""
 
-    def run(sessions: sessionmaker[Session], ctx: JobContext, now: datetime) -> str:
+    def run(sessions: sessionmaker[Session], ctx: JobContext, now: datetime) -> R:
         with unit_of_work(sessions) as session:
             return job(session, ctx, now)
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from callbacks import clocks, common, policy, staff_actions
+from callbacks.job_results import Assigned, ClocksStarted, Released, Returned, Warned
 from callbacks.jobkit import ACTOR, Runner, in_transaction
 from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
 from callbacks.jobkit import claim as _claim
@@ -30,7 +31,7 @@ from rota.models import Adviser, Shift
 log = logging.getLogger("helpline.jobs")
 
 
-def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> str:
+def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> Assigned:
     """Give unassigned callbacks to advisers on shift, own county first, balancing open work."""
     settings = ctx.settings
     waiting = _claim(
@@ -46,7 +47,7 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> str:
     )
     ctx.after_claim()
     if not waiting:
-        return "nothing to assign"
+        return Assigned(waiting=0, assigned=0)
     margin = timedelta(minutes=settings.callbacks.min_shift_left_minutes)
     working = [a for a in rota.on_shift(session, now) if a.ends_at - now >= margin]
     loads: dict[int | None, int] = {
@@ -76,10 +77,10 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> str:
         callback = by_id[callback_id]
         callback.next_attempt_at = None
         staff_actions.assign(session, callback, session.get_one(Adviser, adviser_id), ACTOR, now)
-    return f"assigned {len(pairs)} of {len(waiting)} waiting callback(s)"
+    return Assigned(waiting=len(waiting), assigned=len(pairs))
 
 
-def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> str:
+def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> Returned:
     """Put back in the pool the callbacks of advisers whose shift has ended since the callback
     was given to them and who are not on shift now.
 
@@ -114,10 +115,10 @@ def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> str:
     ctx.after_claim()
     for callback in held:
         staff_actions.unassign(session, callback, ACTOR, now, reason="shift ended")
-    return f"returned {len(held)} callback(s) to the pool"
+    return Returned(returned=len(held))
 
 
-def release_retries(session: Session, ctx: JobContext, now: datetime) -> str:
+def release_retries(session: Session, ctx: JobContext, now: datetime) -> Released:
     """Make callbacks whose retry time has come ready for assignment again."""
     due = _claim(
         session,
@@ -130,10 +131,10 @@ def release_retries(session: Session, ctx: JobContext, now: datetime) -> str:
         callback.next_attempt_at = None
         common.event(session, callback, "retry-due", ACTOR, now)
     session.flush()
-    return f"released {len(due)} retr{'y' if len(due) == 1 else 'ies'}"
+    return Released(released=len(due))
 
 
-def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
+def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
     """Warn the duty officer of first attempts due within `warn_before_hours` working hours
     (so a Monday 09:30 deadline is flagged on Friday afternoon, not at 05:30 on Monday), and of
     those overdue."""
@@ -188,20 +189,21 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> str:
         )
         raised += 1
     session.flush()
-    return f"raised {raised} deadline warning(s)"
+    return Warned(raised=raised)
 
 
-def start_clocks(session: Session, ctx: JobContext, now: datetime) -> str:
+def start_clocks(session: Session, ctx: JobContext, now: datetime) -> ClocksStarted:
     """Give a deadline to callbacks filed with none, once their office has an opening in sight
     (reopening the office does this at once; this catches every other way it comes back)."""
-    if not clocks.count_waiting(session):
-        return "no callback waits for an opening"
+    waiting = clocks.count_waiting(session)
+    if not waiting:
+        return ClocksStarted(waiting=0, started=0, still_waiting=0)
     deadlines = clocks.deadlines_in_sight(session, ctx.settings, now)
     held = _claim(session, clocks.waiting(deadlines).order_by(Callback.id)) if deadlines else []
     ctx.after_claim()
     started = clocks.start(session, held, deadlines, now, ACTOR)
     left = clocks.count_waiting(session)
-    return f"started the clock of {started} callback(s); {left} still wait for an opening"
+    return ClocksStarted(waiting=waiting, started=started, still_waiting=left)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callbacks.job_results import Deleted, Reconciled, Skipped
 from callbacks.jobkit import JobContext, claim
 from callbacks.messages import record_message
 from callbacks.models import OPEN_STATUSES, Callback, Message
@@ -33,11 +34,13 @@ DELETION_LEASE = timedelta(hours=1)
 DELETION_BATCH = 100
 
 
-def reconcile_recordings(sessions: sessionmaker[Session], ctx: JobContext, now: datetime) -> str:
+def reconcile_recordings(
+    sessions: sessionmaker[Session], ctx: JobContext, now: datetime
+) -> Reconciled | Skipped:
     """File any message whose webhooks never arrived, from Twilio's list of recordings; each
     in a transaction of its own, so one that fails is counted and the others are still filed."""
     if not ctx.dialer.places_calls:
-        return "skipped: no Twilio credentials"
+        return Skipped("no Twilio credentials")
     listed = ctx.dialer.recent_recordings(
         now - timedelta(days=ctx.settings.callbacks.reconcile_days)
     )
@@ -57,9 +60,7 @@ def reconcile_recordings(sessions: sessionmaker[Session], ctx: JobContext, now: 
             failed += 1
     if recovered:
         log.warning("recovered %s message(s) that no webhook had delivered", recovered)
-    return f"checked {len(listed)} recording(s), recovered {recovered}" + (
-        f", {failed} failed" if failed else ""
-    )
+    return Reconciled(checked=len(listed), recovered=recovered, failed=failed)
 
 
 def _known(session: Session, listed: list[RecordingInfo]) -> tuple[set[str], set[str]]:
@@ -131,7 +132,9 @@ def _file(
     return 1
 
 
-def delete_recordings(sessions: sessionmaker[Session], ctx: JobContext, now: datetime) -> str:
+def delete_recordings(
+    sessions: sessionmaker[Session], ctx: JobContext, now: datetime
+) -> Deleted | Skipped:
     """Delete at Twilio the recordings older than the retention period, once their callback is
     closed; the message's record (time, length, county) stays for the statistics.
 
@@ -139,7 +142,7 @@ def delete_recordings(sessions: sessionmaker[Session], ctx: JobContext, now: dat
     is asked with no transaction open; the results are then kept in a short transaction. A
     recording Twilio will not delete is released for the next run."""
     if not ctx.dialer.places_calls:
-        return "skipped: no Twilio credentials"
+        return Skipped("no Twilio credentials")
     with unit_of_work(sessions) as session:
         claimed = _claim_deletions(session, ctx.settings, now)
     ctx.after_claim()
@@ -161,9 +164,7 @@ def delete_recordings(sessions: sessionmaker[Session], ctx: JobContext, now: dat
         log.warning(
             "%s recording(s) could not be deleted at Twilio; the next run retries", len(failed)
         )
-    return f"deleted {len(deleted)} recording(s) past retention" + (
-        f", {len(failed)} failed" if failed else ""
-    )
+    return Deleted(deleted=len(deleted), failed=len(failed))
 
 
 @dataclass(frozen=True)

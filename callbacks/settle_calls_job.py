@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from callbacks.job_results import SettledCalls
 from callbacks.messages import attach_orphans, file_missed_call
 from calls import settle
 from helpline.db import unit_of_work
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from callbacks.jobkit import JobContext
 
 
-def settle_calls(sessions: sessionmaker[Session], ctx: JobContext, now: datetime) -> str:
+def settle_calls(sessions: sessionmaker[Session], ctx: JobContext, now: datetime) -> SettledCalls:
     """Ask Twilio about calls and adviser legs whose end never arrived, and settle them.
 
     What to check is read in one short transaction, committed before Twilio is asked, so
@@ -33,4 +34,10 @@ def settle_calls(sessions: sessionmaker[Session], ctx: JobContext, now: datetime
             attach_orphans(session, ctx.settings, call, now)
             if call.outcome == "missed":
                 file_missed_call(session, ctx.settings, call, now)
-    return result.summary()
+    return SettledCalls(
+        checked=result.checked,
+        calls=result.calls,
+        legs=result.legs,
+        unknown=result.unknown,
+        unreachable=result.unreachable,
+    )

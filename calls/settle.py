@@ -85,17 +85,6 @@ class Settled:
     unreachable: int = 0  # calls and legs left for the next run: Twilio could not be asked
     ended: list[Call] = field(default_factory=list)
 
-    def summary(self) -> str:
-        """One line for the job's log."""
-        return (
-            f"checked {self.checked} call(s): settled {self.calls} call(s) and {self.legs} "
-            f"leg(s), {self.unknown} of them as unknown"
-        ) + (
-            f"; {self.unreachable} left for the next run: Twilio could not be asked"
-            if self.unreachable
-            else ""
-        )
-
 
 def longest_call_without_adviser(settings: Settings) -> timedelta:
     """Waiting for advisers, then the answer machine and the longest message, with a margin."""

@@ -10,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import func, select
 
+from callbacks.job_results import JobResult
 from callbacks.jobs import JOBS, JobContext
 from callbacks.models import JobRun
 from helpline.db import unit_of_work
@@ -24,19 +25,21 @@ def context(runtime: Runtime) -> JobContext:
     return JobContext(settings=runtime.settings, dialer=runtime.dialer)
 
 
-def run_job(runtime: Runtime, name: str) -> str:
-    """Run one job now, record the run, and return its summary (raising on failure)."""
+def run_job(runtime: Runtime, name: str) -> JobResult:
+    """Run one job now, record the run with its summary, and return what it did (raising on
+    failure). The one place a run's result becomes its line in the log and in `job_run`."""
     job = JOBS[name]
     started = runtime.clock()
     try:
-        summary = job.run(runtime.sessions, context(runtime), started)
+        result = job.run(runtime.sessions, context(runtime), started)
     except Exception as exc:
         log.error("job %s failed: %s", name, describe_failure(exc))
         _record(runtime, name, started, ok=False, summary=f"failed: {type(exc).__name__}")
         raise
+    summary = result.summary()
     _record(runtime, name, started, ok=True, summary=summary)
     log.info("job %s: %s", name, summary)
-    return summary
+    return result
 
 
 def _record(runtime: Runtime, name: str, started: datetime, *, ok: bool, summary: str) -> None:

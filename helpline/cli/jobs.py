@@ -54,7 +54,7 @@ def jobs_run(state: State, name: str) -> None:
     if name not in JOBS:
         fail(f"no job '{name}' (jobs: {', '.join(JOBS)})")
     try:
-        click.echo(f"{name}: {run_job(state.runtime, name)}")
+        click.echo(f"{name}: {run_job(state.runtime, name).summary()}")
     except DATABASE_UNAVAILABLE:
         raise  # the command group says so plainly
     except Exception as exc:

@@ -9,18 +9,19 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from callbacks.job_results import JobResult
 from callbacks.jobkit import Runner, in_transaction
 from callbacks.jobs import JobContext, delete_recordings, reconcile_recordings
 from helpline.dialer import LoggingDialer
 from helpline.settings import Settings
 
-Job = Callable[[Session, JobContext, datetime], str] | Runner
+Job = Callable[[Session, JobContext, datetime], JobResult] | Runner
 
 
 @pytest.fixture
 def run(
     sessions: sessionmaker[Session], session: Session, settings: Settings
-) -> Callable[..., str]:
+) -> Callable[..., JobResult]:
     """Run a job in a session of its own, as the scheduler does, then let the test look again."""
 
     def run_once(
@@ -29,13 +30,13 @@ def run(
         *,
         with_settings: Settings | None = None,
         dialer: Any = None,
-    ) -> str:
+    ) -> JobResult:
         session.flush()
         ctx = JobContext(with_settings or settings, dialer or LoggingDialer())
         # The jobs that call Twilio open their own transactions; the others get one.
         runner = job if job in (reconcile_recordings, delete_recordings) else in_transaction(job)
-        summary = runner(sessions, ctx, now)
+        result = runner(sessions, ctx, now)
         session.expire_all()
-        return summary
+        return result
 
     return run_once

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from callbacks import attempts, filing, staff_actions
+from callbacks.job_results import Assigned, ClocksStarted, JobResult, Released, Returned, Warned
 from callbacks.jobs import (
     assign_callbacks,
     release_retries,
@@ -123,7 +124,7 @@ def test_the_scheduler_works_the_queue_around_such_callbacks(
     settings: Settings,
     before: Settings,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
 ) -> None:
     now = clock()  # Monday 10:00
     adviser(session, "Alex Adams", ANN, "worcestershire", MONDAY)
@@ -135,18 +136,16 @@ def test_the_scheduler_works_the_queue_around_such_callbacks(
     assert waiting.due_at is None
     session.commit()
 
-    assert run(warn_deadlines, now) == "raised 1 deadline warning(s)"
+    assert run(warn_deadlines, now) == Warned(raised=1)
     assert listed(session, now, due_soon.id)["warning"] == "due-soon"
-    assert run(start_clocks, now) == (
-        "started the clock of 0 callback(s); 1 still wait for an opening"
-    )
+    assert run(start_clocks, now) == (ClocksStarted(waiting=1, started=0, still_waiting=1))
     # Nobody works for a removed office's team, so whoever is on shift calls them back.
-    assert run(assign_callbacks, now) == "assigned 2 of 2 waiting callback(s)"
+    assert run(assign_callbacks, now) == Assigned(waiting=2, assigned=2)
     assert listed(session, now, waiting.id)["assigned_to"] == "Alex Adams"
-    assert run(return_to_pool, now) == "returned 0 callback(s) to the pool"
+    assert run(return_to_pool, now) == Returned(returned=0)
     callback = session.get_one(Callback, due_soon.id)
     attempts.record_outcome(session, settings, callback, "no-answer", "Alex", now)
     session.commit()
     later = now + timedelta(hours=2)
-    assert run(release_retries, later) == "released 1 retry"
+    assert run(release_retries, later) == Released(released=1)
     assert [c["id"] for c in list_callbacks(session, later)] == [due_soon.id, waiting.id]

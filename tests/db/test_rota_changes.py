@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callbacks import attempts, common, filing, staff_actions
+from callbacks.job_results import Assigned, JobResult, Returned
 from callbacks.jobs import assign_callbacks, return_to_pool
 from callbacks.models import Callback, CallbackEvent
 from callbacks.report import list_callbacks
@@ -74,7 +75,7 @@ def test_removing_a_day_clears_that_days_shifts_and_no_others(
 
 
 def test_removing_today_ends_the_shift_in_progress_now_and_its_callbacks_go_back(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     now = clock()  # Monday 10:00
     alex = adviser(session, "Alex Adams", ANN, "herefordshire", MONDAY)
@@ -89,7 +90,7 @@ def test_removing_today_ends_the_shift_in_progress_now_and_its_callbacks_go_back
     # The hour worked stays on the rota (its work keeps its team); from now Alex is off shift.
     assert shifts_of(session, alex.id) == [(MONDAY, time(9), time(10))]
     assert on_shift_now(session, now) == []
-    assert run(return_to_pool, now) == "returned 1 callback(s) to the pool"
+    assert run(return_to_pool, now) == Returned(returned=1)
     assert listed(session, now, callback.id)["assigned_to"] is None
 
 
@@ -242,7 +243,7 @@ def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
     session: Session,
     settings: Settings,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
 ) -> None:
     now = clock()  # Monday 10:00
     alex = adviser(session, "Alex Adams", ANN, "herefordshire", TUESDAY)
@@ -255,7 +256,7 @@ def test_a_leaver_with_a_shift_somehow_left_is_neither_rung_nor_given_work(
     session.commit()
 
     assert on_shift_now(session, now) == ["Ben Birch"]
-    assert run(assign_callbacks, now) == "assigned 2 of 2 waiting callback(s)"
+    assert run(assign_callbacks, now) == Assigned(waiting=2, assigned=2)
     assert {listed(session, now, c.id)["assigned_to"] for c in (callback, other)} == {"Ben Birch"}
     with pytest.raises(common.CallbackError, match="Alex Adams has left"):
         staff_actions.assign(session, callback, alex, "Duty Officer", now)

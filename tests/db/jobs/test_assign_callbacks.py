@@ -3,7 +3,6 @@ first and the most urgent first, each once even when two clocks run at once."""
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
@@ -13,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from callbacks import staff_actions
+from callbacks.job_results import Assigned, JobResult
 from callbacks.jobs import JobContext, assign_callbacks
 from callbacks.models import Callback, CallbackEvent
 from helpline.dialer import LoggingDialer
@@ -31,16 +31,16 @@ from tests.factories import Clock, adviser
 
 
 def test_own_county_adviser_gets_the_callback_first(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
     adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
     hereford = new_callback(session, settings, parent(1), "herefordshire", clock())
     worcs = new_callback(session, settings, parent(2), "worcestershire", clock())
 
-    summary = run(assign_callbacks, clock())
+    result = run(assign_callbacks, clock())
 
-    assert summary == "assigned 2 of 2 waiting callback(s)"
+    assert result == Assigned(waiting=2, assigned=2)
     assert holder(session, hereford) == "Ann Ash"
     assert holder(session, worcs) == "Cat Cedar"
     assert listed(session, clock(), hereford.id)["status"] == "assigned"
@@ -48,7 +48,7 @@ def test_own_county_adviser_gets_the_callback_first(
 
 
 def test_partner_team_takes_a_callback_when_no_own_adviser_is_on_shift(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
     callback = new_callback(session, settings, parent(1), "herefordshire", clock())
@@ -71,7 +71,7 @@ def test_partner_team_takes_it_only_with_strictly_fewer_open_callbacks(
     session: Session,
     settings: Settings,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     ann_holds: int,
     cat_holds: int,
     expected: str,
@@ -87,13 +87,13 @@ def test_partner_team_takes_it_only_with_strictly_fewer_open_callbacks(
         staff_actions.assign(session, held, cat, "Duty Officer", earlier)
     callback = new_callback(session, settings, parent(1), "herefordshire", clock())
 
-    assert run(assign_callbacks, clock()) == "assigned 1 of 1 waiting callback(s)"
+    assert run(assign_callbacks, clock()) == Assigned(waiting=1, assigned=1)
 
     assert holder(session, callback) == expected
 
 
 def test_work_is_balanced_across_advisers_of_both_teams(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
     adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
@@ -102,7 +102,7 @@ def test_work_is_balanced_across_advisers_of_both_teams(
         new_callback(session, settings, parent(n), "herefordshire", clock()) for n in range(6)
     ]
 
-    assert run(assign_callbacks, clock()) == "assigned 6 of 6 waiting callback(s)"
+    assert run(assign_callbacks, clock()) == Assigned(waiting=6, assigned=6)
 
     counts: dict[str | None, int] = {}
     for callback in waiting:
@@ -112,7 +112,7 @@ def test_work_is_balanced_across_advisers_of_both_teams(
 
 
 def test_nobody_gets_more_than_the_maximum_of_open_callbacks(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     lowered = with_policy(settings, max_open_per_adviser=2)
     ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
@@ -124,10 +124,10 @@ def test_nobody_gets_more_than_the_maximum_of_open_callbacks(
         new_callback(session, settings, parent(n), "herefordshire", clock()) for n in range(1, 5)
     ]
 
-    summary = run(assign_callbacks, clock(), with_settings=lowered)
+    result = run(assign_callbacks, clock(), with_settings=lowered)
 
     # Ann already holds one, so she takes one more; Cat takes two; one waits in the pool.
-    assert summary == "assigned 3 of 4 waiting callback(s)"
+    assert result == Assigned(waiting=4, assigned=3)
     holders = [holder(session, c) for c in waiting]
     assert holders.count("Ann Ash") == 1
     assert holders.count("Cat Cedar") == 2
@@ -137,13 +137,13 @@ def test_nobody_gets_more_than_the_maximum_of_open_callbacks(
 
 
 def test_an_adviser_whose_shift_is_about_to_end_gets_nothing(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     # Ann's shift ends at 10:20, within the 30 minutes the policy asks for.
     adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY, time(9), time(10, 20))
     callback = new_callback(session, settings, parent(1), "herefordshire", clock())
 
-    assert run(assign_callbacks, clock()) == "assigned 0 of 1 waiting callback(s)"
+    assert run(assign_callbacks, clock()) == Assigned(waiting=1, assigned=0)
     assert holder(session, callback) is None
 
     # A colleague with the afternoon ahead of her does get it.
@@ -153,13 +153,13 @@ def test_an_adviser_whose_shift_is_about_to_end_gets_nothing(
 
 
 def test_a_callback_waiting_for_its_retry_is_not_assigned(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
     callback = new_callback(session, settings, parent(1), "herefordshire", clock())
     callback.next_attempt_at = clock() + timedelta(minutes=5)
 
-    assert run(assign_callbacks, clock()) == "nothing to assign"
+    assert run(assign_callbacks, clock()) == Assigned(waiting=0, assigned=0)
     assert holder(session, callback) is None
 
     run(assign_callbacks, clock() + timedelta(minutes=5))
@@ -168,7 +168,7 @@ def test_a_callback_waiting_for_its_retry_is_not_assigned(
 
 
 def test_the_most_urgent_callback_goes_first_when_capacity_is_short(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     lowered = with_policy(settings, max_open_per_adviser=1)
     adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
@@ -180,7 +180,7 @@ def test_the_most_urgent_callback_goes_first_when_capacity_is_short(
     assert sooner.due_at < later.due_at
 
     assert run(assign_callbacks, clock(), with_settings=lowered) == (
-        "assigned 1 of 2 waiting callback(s)"
+        Assigned(waiting=2, assigned=1)
     )
 
     assert holder(session, sooner) == "Ann Ash"
@@ -188,12 +188,12 @@ def test_the_most_urgent_callback_goes_first_when_capacity_is_short(
 
 
 def test_callbacks_stay_open_when_nobody_is_on_shift(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     adviser(session, "Ann Ash", ANN, "herefordshire", TUESDAY)  # not today
     callback = new_callback(session, settings, parent(1), "herefordshire", clock())
 
-    assert run(assign_callbacks, clock()) == "assigned 0 of 1 waiting callback(s)"
+    assert run(assign_callbacks, clock()) == Assigned(waiting=1, assigned=0)
 
     shown = listed(session, clock(), callback.id)
     assert (shown["status"], shown["assigned_to"]) == ("open", None)
@@ -201,7 +201,7 @@ def test_callbacks_stay_open_when_nobody_is_on_shift(
 
 
 def test_each_assignment_is_kept_as_an_event_by_the_scheduler(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
     callback = new_callback(session, settings, parent(1), "herefordshire", clock())
@@ -213,7 +213,7 @@ def test_each_assignment_is_kept_as_an_event_by_the_scheduler(
     assert assigned.at == clock()
     assert assigned.detail["adviser_id"] == ann.id
     # Running again does not assign it a second time.
-    assert run(assign_callbacks, clock() + timedelta(minutes=1)) == "nothing to assign"
+    assert run(assign_callbacks, clock() + timedelta(minutes=1)) == Assigned(waiting=0, assigned=0)
     assert len(events(session, callback, "assigned")) == 1
 
 
@@ -234,16 +234,16 @@ def test_two_clocks_at_once_assign_each_callback_once(engine: Engine, settings: 
             setup.commit()
 
         barrier = threading.Barrier(2, timeout=10)
-        summaries: list[str] = []
+        results: list[Assigned] = []
         errors: list[BaseException] = []
 
         def clock_process() -> None:
             try:
                 with Session(engine) as session:
                     ctx = JobContext(settings, LoggingDialer(), after_claim=barrier.wait)
-                    summary = assign_callbacks(session, ctx, now)
+                    result = assign_callbacks(session, ctx, now)
                     session.commit()
-                summaries.append(summary)
+                results.append(result)
             except BaseException as exc:
                 errors.append(exc)
                 barrier.abort()
@@ -256,11 +256,8 @@ def test_two_clocks_at_once_assign_each_callback_once(engine: Engine, settings: 
         assert not any(thread.is_alive() for thread in threads)
         assert errors == []
 
-        assigned = [
-            int(m.group(1)) if (m := re.match(r"assigned (\d+) of", s)) else 0 for s in summaries
-        ]
-        assert len(summaries) == 2
-        assert sum(assigned) == 20
+        assert len(results) == 2
+        assert sum(r.assigned for r in results) == 20
         with Session(engine) as check:
             per_callback = dict(
                 check.execute(

@@ -11,6 +11,7 @@ import responses
 from sqlalchemy.orm import Session
 
 from callbacks import attempts, common, staff_actions
+from callbacks.job_results import Deleted, JobResult, Skipped
 from callbacks.jobs import delete_recordings
 from helpline.settings import Settings
 from tests.constants import API, OTHER_PARENT, PARENT
@@ -23,7 +24,7 @@ def test_recordings_past_retention_are_deleted_at_twilio_once_their_callback_is_
     session: Session,
     settings: Settings,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -42,18 +43,14 @@ def test_recordings_past_retention_are_deleted_at_twilio_once_their_callback_is_
     staff_actions.close(session, common.get(session, recent.callback_id or 0), "sorted", "Ann", now)
     twilio.delete(f"{API}/Recordings/{done.recording_sid}.json", status=204)
 
-    assert (
-        run(delete_recordings, now, dialer=twilio_dialer) == "deleted 1 recording(s) past retention"
-    )
+    assert run(delete_recordings, now, dialer=twilio_dialer) == Deleted(deleted=1, failed=0)
     session.refresh(done)
     session.refresh(still_open)
     session.refresh(recent)
     assert done.deleted_at is not None and done.duration_s == 30  # the statistics stay
     assert still_open.deleted_at is None and recent.deleted_at is None
     assert [c.request.method for c in twilio.calls] == ["DELETE"]
-    assert (
-        run(delete_recordings, now, dialer=twilio_dialer) == "deleted 0 recording(s) past retention"
-    )
+    assert run(delete_recordings, now, dialer=twilio_dialer) == Deleted(deleted=0, failed=0)
     assert len(twilio.calls) == 1
 
 
@@ -61,7 +58,7 @@ def test_a_recording_twilio_will_not_delete_is_tried_again_next_run(
     session: Session,
     settings: Settings,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -72,12 +69,10 @@ def test_a_recording_twilio_will_not_delete_is_tried_again_next_run(
     )
     url = f"{API}/Recordings/{message.recording_sid}.json"
     twilio.delete(url, status=500, json={"code": 20500, "message": "oops", "status": 500})
-    assert run(delete_recordings, now, dialer=twilio_dialer).endswith("1 failed")
+    assert run(delete_recordings, now, dialer=twilio_dialer) == Deleted(deleted=0, failed=1)
     twilio.replace(responses.DELETE, url, status=204)
-    assert (
-        run(delete_recordings, now, dialer=twilio_dialer) == "deleted 1 recording(s) past retention"
-    )
-    assert run(delete_recordings, now) == "skipped: no Twilio credentials"
+    assert run(delete_recordings, now, dialer=twilio_dialer) == Deleted(deleted=1, failed=0)
+    assert run(delete_recordings, now) == Skipped("no Twilio credentials")
 
 
 class DyingTwilio(UnreachableTwilio):
@@ -91,7 +86,7 @@ def test_a_recording_claimed_by_a_run_that_died_is_deleted_an_hour_later(
     session: Session,
     settings: Settings,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -106,14 +101,8 @@ def test_a_recording_claimed_by_a_run_that_died_is_deleted_an_hour_later(
 
     # Soon after, the claim may still be another clock's, slow at Twilio: it is left alone.
     soon = now + timedelta(minutes=5)
-    assert (
-        run(delete_recordings, soon, dialer=twilio_dialer)
-        == "deleted 0 recording(s) past retention"
-    )
+    assert run(delete_recordings, soon, dialer=twilio_dialer) == Deleted(deleted=0, failed=0)
     later = now + timedelta(hours=1, minutes=1)
-    assert (
-        run(delete_recordings, later, dialer=twilio_dialer)
-        == "deleted 1 recording(s) past retention"
-    )
+    assert run(delete_recordings, later, dialer=twilio_dialer) == Deleted(deleted=1, failed=0)
     session.refresh(message)
     assert message.deleted_at == later

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from callbacks import common, staff_actions
+from callbacks.job_results import Deleted, JobResult, Reconciled
 from callbacks.models import Message
 from helpline.app import make_runtime
 from helpline.db import session_factory
@@ -121,8 +122,8 @@ def test_no_transaction_is_open_while_a_job_waits_for_twilio(
     twilio = WatchfulTwilio(clean, [lost])
     runtime = runtime_on(clean, settings, twilio)
 
-    assert run_job(runtime, "reconcile-recordings") == "checked 1 recording(s), recovered 1"
-    assert run_job(runtime, "delete-recordings") == "deleted 1 recording(s) past retention"
+    assert run_job(runtime, "reconcile-recordings") == Reconciled(checked=1, recovered=1, failed=0)
+    assert run_job(runtime, "delete-recordings") == Deleted(deleted=1, failed=0)
 
     assert twilio.asked == [
         ("list recordings", True),
@@ -136,12 +137,12 @@ def test_two_clocks_deleting_at_once_delete_each_recording_once(
 ) -> None:
     sids = closed_old_messages(clean, settings, 3)
     second = WatchfulTwilio(clean, [])
-    second_summaries: list[str] = []
+    second_results: list[JobResult] = []
 
     class FirstTwilio(WatchfulTwilio):
         def delete_recording(self, sid: str) -> None:
-            if not second_summaries:  # a second clock runs while the first waits for Twilio
-                second_summaries.append(
+            if not second_results:  # a second clock runs while the first waits for Twilio
+                second_results.append(
                     run_job(runtime_on(clean, settings, second), "delete-recordings")
                 )
             super().delete_recording(sid)
@@ -149,14 +150,14 @@ def test_two_clocks_deleting_at_once_delete_each_recording_once(
     first = FirstTwilio(clean, [])
 
     assert run_job(runtime_on(clean, settings, first), "delete-recordings") == (
-        "deleted 3 recording(s) past retention"
+        Deleted(deleted=3, failed=0)
     )
 
-    assert second_summaries == ["deleted 0 recording(s) past retention"]
+    assert second_results == [Deleted(deleted=0, failed=0)]
     assert sorted(first.deleted) == sorted(sids)
     assert second.deleted == []
     with Session(clean) as check:
         assert None not in check.scalars(select(Message.deleted_at)).all()
     assert run_job(runtime_on(clean, settings, second), "delete-recordings") == (
-        "deleted 0 recording(s) past retention"
+        Deleted(deleted=0, failed=0)
     )

@@ -12,6 +12,7 @@ import responses
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from callbacks.job_results import JobResult, Reconciled, Skipped
 from callbacks.jobs import reconcile_recordings
 from callbacks.messages import record_message
 from callbacks.models import Callback, Message
@@ -91,16 +92,16 @@ def twilio_call(sid: str, from_: str, to: str) -> dict[str, Any]:
 def test_a_message_whose_webhooks_were_lost_becomes_a_callback(
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
     twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
 
-    summary = run(reconcile_recordings, clock(), dialer=twilio_dialer)
+    result = run(reconcile_recordings, clock(), dialer=twilio_dialer)
 
-    assert summary == "checked 1 recording(s), recovered 1"
+    assert result == Reconciled(checked=1, recovered=1, failed=0)
     # Twilio was asked for the last two days' recordings.
     assert "DateCreated%3E=2026-11-28T10%3A00%3A00Z" in twilio.calls[0].request.url
     [shown] = list_callbacks(session, clock())
@@ -120,7 +121,7 @@ def test_a_message_whose_webhooks_were_lost_becomes_a_callback(
 def test_reconciling_again_recovers_nothing_more(
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -128,9 +129,9 @@ def test_reconciling_again_recovers_nothing_more(
     twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
     run(reconcile_recordings, clock(), dialer=twilio_dialer)
 
-    summary = run(reconcile_recordings, clock() + timedelta(minutes=15), dialer=twilio_dialer)
+    result = run(reconcile_recordings, clock() + timedelta(minutes=15), dialer=twilio_dialer)
 
-    assert summary == "checked 1 recording(s), recovered 0"
+    assert result == Reconciled(checked=1, recovered=0, failed=0)
     assert session.scalar(select(func.count()).select_from(Message)) == 1
     assert session.scalar(select(func.count()).select_from(Callback)) == 1
     assert session.scalar(select(func.count()).select_from(Call)) == 1
@@ -140,7 +141,7 @@ def test_a_recording_the_webhooks_delivered_is_skipped(
     session: Session,
     settings: Settings,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -157,7 +158,7 @@ def test_a_recording_the_webhooks_delivered_is_skipped(
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
 
     assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
-        "checked 1 recording(s), recovered 0"
+        Reconciled(checked=1, recovered=0, failed=0)
     )
 
     assert len(twilio.calls) == 1  # the list only: Twilio was not asked about the call
@@ -169,7 +170,7 @@ def test_a_recording_whose_call_was_known_is_recovered_without_asking_twilio(
     session: Session,
     settings: Settings,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -178,7 +179,7 @@ def test_a_recording_whose_call_was_known_is_recovered_without_asking_twilio(
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
 
     assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
-        "checked 1 recording(s), recovered 1"
+        Reconciled(checked=1, recovered=1, failed=0)
     )
 
     assert len(twilio.calls) == 1
@@ -189,7 +190,7 @@ def test_a_recording_whose_call_was_known_is_recovered_without_asking_twilio(
 def test_a_recording_of_a_call_not_to_the_helpline_is_skipped(
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -198,7 +199,7 @@ def test_a_recording_of_a_call_not_to_the_helpline_is_skipped(
     twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, HEREFORD, PARENT))
 
     assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
-        "checked 1 recording(s), recovered 0"
+        Reconciled(checked=1, recovered=0, failed=0)
     )
 
     assert session.scalar(select(func.count()).select_from(Message)) == 0
@@ -209,7 +210,7 @@ def test_a_recording_of_a_call_not_to_the_helpline_is_skipped(
 def test_a_recording_whose_call_twilio_no_longer_has_is_skipped(
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -221,7 +222,7 @@ def test_a_recording_whose_call_twilio_no_longer_has_is_skipped(
     )
 
     assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
-        "checked 1 recording(s), recovered 0"
+        Reconciled(checked=1, recovered=0, failed=0)
     )
     assert list_callbacks(session, clock()) == []
 
@@ -229,7 +230,7 @@ def test_a_recording_whose_call_twilio_no_longer_has_is_skipped(
 def test_an_empty_recording_is_not_a_message(
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -238,21 +239,21 @@ def test_an_empty_recording_is_not_a_message(
     twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
 
     assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
-        "checked 1 recording(s), recovered 0"
+        Reconciled(checked=1, recovered=0, failed=0)
     )
     assert list_callbacks(session, clock()) == []
 
 
 def test_without_twilio_credentials_reconciling_is_skipped(
-    clock: Clock, run: Callable[..., str]
+    clock: Clock, run: Callable[..., JobResult]
 ) -> None:
-    assert run(reconcile_recordings, clock()) == "skipped: no Twilio credentials"
+    assert run(reconcile_recordings, clock()) == Skipped("no Twilio credentials")
 
 
 def test_a_recovered_call_shows_as_a_voicemail_in_the_call_log(
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     twilio: responses.RequestsMock,
     twilio_dialer: TwilioDialer,
 ) -> None:
@@ -288,11 +289,11 @@ def test_a_call_twilio_cannot_describe_does_not_hold_up_the_other_recordings(
     calls.record_incoming(session, settings, known, OTHER_PARENT, WORCS, london(MONDAY, 9, 29))
     session.commit()
 
-    summary = run_job(
+    result = run_job(
         dataclasses.replace(runtime, dialer=HalfWayTwilio(known)), "reconcile-recordings"
     )
 
-    assert summary == "checked 2 recording(s), recovered 1, 1 failed"
+    assert result == Reconciled(checked=2, recovered=1, failed=1)
     session.expire_all()
     [shown] = list_callbacks(session, clock())
     assert (shown["phone"], shown["office"]) == (OTHER_PARENT, "worcestershire")
@@ -324,11 +325,11 @@ def test_one_recording_that_cannot_be_filed_does_not_lose_the_others(
     calls.record_incoming(session, settings, sids[2], OTHER_PARENT, WORCS, at)
     session.commit()
 
-    summary = run_job(
+    result = run_job(
         dataclasses.replace(runtime, dialer=ShiftyTwilio(*sids)), "reconcile-recordings"
     )
 
-    assert summary == "checked 3 recording(s), recovered 2, 1 failed"
+    assert result == Reconciled(checked=3, recovered=2, failed=1)
     session.expire_all()
     shown = {(c["phone"], c["office"]) for c in list_callbacks(session, clock())}
     assert shown == {(PARENT, "herefordshire"), (OTHER_PARENT, "worcestershire")}

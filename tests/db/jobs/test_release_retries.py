@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from callbacks import attempts, filing, staff_actions
+from callbacks.job_results import Assigned, JobResult, Released
 from callbacks.jobs import assign_callbacks, release_retries
 from helpline.settings import Settings
 from tests.constants import ANN, DAN, FRIDAY, MONDAY, PARENT, TUESDAY, london
@@ -49,7 +50,7 @@ def test_no_answer_waits_two_working_hours_for_a_retry(
 
 
 def test_a_retry_is_released_at_its_time_and_assigned_again(
-    session: Session, settings: Settings, run: Callable[..., str]
+    session: Session, settings: Settings, run: Callable[..., JobResult]
 ) -> None:
     monday_4pm = london(MONDAY, 16)
     ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
@@ -61,22 +62,22 @@ def test_a_retry_is_released_at_its_time_and_assigned_again(
     assert callback.next_attempt_at == london(TUESDAY, 10)
 
     too_soon = london(TUESDAY, 9, 59)
-    assert run(release_retries, too_soon) == "released 0 retries"
-    assert run(assign_callbacks, too_soon) == "nothing to assign"
+    assert run(release_retries, too_soon) == Released(released=0)
+    assert run(assign_callbacks, too_soon) == Assigned(waiting=0, assigned=0)
     assert callback.next_attempt_at == london(TUESDAY, 10)
     assert holder(session, callback) is None
 
-    assert run(release_retries, london(TUESDAY, 10)) == "released 1 retry"
+    assert run(release_retries, london(TUESDAY, 10)) == Released(released=1)
     assert callback.next_attempt_at is None
     assert [e.actor for e in events(session, callback, "retry-due")] == ["scheduler"]
     assert listed(session, london(TUESDAY, 10), callback.id)["next_attempt_at"] is None
 
-    assert run(assign_callbacks, london(TUESDAY, 10)) == "assigned 1 of 1 waiting callback(s)"
+    assert run(assign_callbacks, london(TUESDAY, 10)) == Assigned(waiting=1, assigned=1)
     assert holder(session, callback) == "Dan Dale"
 
 
 def test_the_last_attempt_without_an_answer_makes_the_callback_unreachable(
-    session: Session, settings: Settings, run: Callable[..., str]
+    session: Session, settings: Settings, run: Callable[..., JobResult]
 ) -> None:
     assert settings.callbacks.max_attempts == 3
     callback = new_callback(session, settings, PARENT, "herefordshire", london(MONDAY, 10))
@@ -107,7 +108,7 @@ def test_the_last_attempt_without_an_answer_makes_the_callback_unreachable(
     assert callback.closed_at == third
     # Nothing brings it back into the queue.
     adviser(session, "Ann Ash", ANN, "herefordshire", TUESDAY)
-    assert run(assign_callbacks, london(TUESDAY, 16)) == "nothing to assign"
+    assert run(assign_callbacks, london(TUESDAY, 16)) == Assigned(waiting=0, assigned=0)
 
 
 @pytest.mark.parametrize(

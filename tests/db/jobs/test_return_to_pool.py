@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from callbacks import attempts, staff_actions
+from callbacks.job_results import JobResult, Returned
 from callbacks.jobs import assign_callbacks, return_to_pool
 from helpline.settings import Settings
 from tests.constants import ANN, BEN, LONDON, MONDAY, TUESDAY, london, parent
@@ -18,7 +19,7 @@ from tests.factories import Clock, adviser, shift
 
 
 def test_work_returns_to_the_pool_when_the_shift_ends(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY, time(9), time(12))
     adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY, time(9), time(17))
@@ -27,11 +28,11 @@ def test_work_returns_to_the_pool_when_the_shift_ends(
     run(assign_callbacks, clock())
     assert (holder(session, anns), holder(session, bens)) == ("Ann Ash", "Ben Birch")
 
-    assert run(return_to_pool, london(MONDAY, 11, 59)) == "returned 0 callback(s) to the pool"
+    assert run(return_to_pool, london(MONDAY, 11, 59)) == Returned(returned=0)
     assert holder(session, anns) == "Ann Ash"
 
     after_shift = london(MONDAY, 12, 1)
-    assert run(return_to_pool, after_shift) == "returned 1 callback(s) to the pool"
+    assert run(return_to_pool, after_shift) == Returned(returned=1)
 
     shown = listed(session, after_shift, anns.id)
     assert (shown["status"], shown["assigned_to"]) == ("open", None)
@@ -41,18 +42,18 @@ def test_work_returns_to_the_pool_when_the_shift_ends(
 
 
 def test_a_callback_being_called_back_is_not_returned_to_the_pool(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY, time(9), time(12))
     callback = new_callback(session, settings, parent(1), "herefordshire", clock())
     run(assign_callbacks, clock())
     attempts.start_attempt(session, callback, ann, "Ann Ash", london(MONDAY, 11, 50))
 
-    assert run(return_to_pool, london(MONDAY, 12, 10)) == "returned 0 callback(s) to the pool"
+    assert run(return_to_pool, london(MONDAY, 12, 10)) == Returned(returned=0)
     assert holder(session, callback) == "Ann Ash"
 
     # An attempt with no outcome an hour later is taken to have been abandoned.
-    assert run(return_to_pool, london(MONDAY, 13)) == "returned 1 callback(s) to the pool"
+    assert run(return_to_pool, london(MONDAY, 13)) == Returned(returned=1)
     assert holder(session, callback) is None
 
 
@@ -64,7 +65,7 @@ def test_a_callback_being_called_back_is_not_returned_to_the_pool(
 def test_work_given_to_an_adviser_off_shift_stays_theirs_until_their_next_shift_ends(
     session: Session,
     settings: Settings,
-    run: Callable[..., str],
+    run: Callable[..., JobResult],
     works_monday_morning: bool,
     assigned_at: datetime,
 ) -> None:
@@ -76,11 +77,11 @@ def test_work_given_to_an_adviser_off_shift_stays_theirs_until_their_next_shift_
 
     # The duty officer's choice stands overnight and through Ann's next shift...
     for later in (assigned_at + timedelta(minutes=1), london(TUESDAY, 8), london(TUESDAY, 16)):
-        assert run(return_to_pool, later) == "returned 0 callback(s) to the pool"
+        assert run(return_to_pool, later) == Returned(returned=0)
         assert holder(session, callback) == "Ann Ash"
 
     # ...and ends when that shift does.
-    assert run(return_to_pool, london(TUESDAY, 17, 1)) == "returned 1 callback(s) to the pool"
+    assert run(return_to_pool, london(TUESDAY, 17, 1)) == Returned(returned=1)
     assert holder(session, callback) is None
 
 

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 from sqlalchemy.orm import Session
 
+from callbacks.job_results import Assigned, Skipped
 from helpline.dialer import DialerError
 from helpline.runtime import Runtime
 from helpline.scheduler import last_runs, run_job
@@ -24,16 +25,19 @@ def test_a_run_is_recorded_with_its_summary(
     new_callback(session, settings, PARENT, "herefordshire", clock())
     session.commit()
 
-    summary = run_job(runtime, "assign-callbacks")
+    result = run_job(runtime, "assign-callbacks")
 
-    assert summary == "assigned 1 of 1 waiting callback(s)"
+    assert result == Assigned(waiting=1, assigned=1)
     latest = last_runs(runtime)
     assert set(latest) == {"assign-callbacks"}
-    assert (latest["assign-callbacks"].ok, latest["assign-callbacks"].summary) == (True, summary)
+    assert (latest["assign-callbacks"].ok, latest["assign-callbacks"].summary) == (
+        True,
+        "assigned 1 of 1 waiting callback(s)",
+    )
     assert latest["assign-callbacks"].started_at == clock()
 
     clock.advance(minutes=1)
-    assert run_job(runtime, "assign-callbacks") == "nothing to assign"
+    assert run_job(runtime, "assign-callbacks") == Assigned(waiting=0, assigned=0)
     again = last_runs(runtime)["assign-callbacks"]
     assert (again.ok, again.summary, again.started_at) == (True, "nothing to assign", clock())
 
@@ -53,5 +57,5 @@ def test_a_failed_run_is_recorded_and_raised(runtime: Runtime, clock: Clock) -> 
 
 def test_jobs_run_on_the_runtime_the_service_builds(runtime: Runtime) -> None:
     # No Twilio credentials in the test settings: the logging stand-in is wired in.
-    assert run_job(runtime, "reconcile-recordings") == "skipped: no Twilio credentials"
+    assert run_job(runtime, "reconcile-recordings") == Skipped("no Twilio credentials")
     assert last_runs(runtime)["reconcile-recordings"].ok is True

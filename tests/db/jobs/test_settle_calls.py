@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the clean-up
+from callbacks.job_results import SettledCalls
 from callbacks.jobs import JOBS, JobContext
 from callbacks.models import Callback
 from calls.models import Call, CallLeg
@@ -67,17 +68,17 @@ def twilio_call(sid: str, status: str, end: datetime | None, duration: int | Non
 @pytest.fixture
 def run(
     sessions: sessionmaker[Session], session: Session, settings: Settings
-) -> Callable[..., str]:
+) -> Callable[..., SettledCalls]:
     """Run the job in a session of its own, as the scheduler does."""
 
     def run_once(
         now: datetime, dialer: Dialer | None = None, with_settings: Settings | None = None
-    ) -> str:
+    ) -> SettledCalls:
         session.flush()
         ctx = JobContext(with_settings or settings, dialer or LoggingDialer())
-        summary = JOBS["settle-calls"].run(sessions, ctx, now)
+        result = JOBS["settle-calls"].run(sessions, ctx, now)
         session.expire_all()
-        return summary
+        return result
 
     return run_once
 
@@ -99,23 +100,23 @@ def test_an_answered_call_whose_end_never_arrived_is_settled_from_twilios_answer
     client: FlaskClient,
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., SettledCalls],
     twilio: responses.RequestsMock,
 ) -> None:
     answered_call(client, session)
     start = clock()
     dialer = TwilioDialer(ACCOUNT, TOKEN)
     clock.advance(minutes=9)
-    assert run(clock(), dialer).startswith("checked 0 call(s)")  # a conversation goes on
+    assert run(clock(), dialer).checked == 0  # a conversation goes on
     assert len(twilio.calls) == 0
     clock.advance(minutes=6)
     ended = start + timedelta(minutes=12)
     twilio.get(f"{API}/Calls/{LEG_SID}.json", json=twilio_call(LEG_SID, "completed", ended, 700))
     twilio.get(f"{API}/Calls/{SID}.json", json=twilio_call(SID, "completed", ended, 720))
 
-    summary = run(clock(), dialer)
+    result = run(clock(), dialer)
 
-    assert summary == "checked 1 call(s): settled 1 call(s) and 1 leg(s), 0 of them as unknown"
+    assert result == SettledCalls(checked=1, calls=1, legs=1, unknown=0, unreachable=0)
     leg = session.scalars(select(CallLeg)).one()
     assert (leg.state, leg.ended_at) == ("completed", ended)
     call = session.scalars(select(Call)).one()
@@ -126,7 +127,7 @@ def test_an_answered_call_whose_end_never_arrived_is_settled_from_twilios_answer
         720,
     )
     assert rings_ann(client, 2)
-    assert run(clock(), dialer).startswith("checked 0 call(s)")
+    assert run(clock(), dialer).checked == 0
     assert len(twilio.calls) == 2
 
 
@@ -135,7 +136,7 @@ def test_a_conversation_twilio_says_is_still_going_is_left_alone(
     client: FlaskClient,
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., SettledCalls],
     twilio: responses.RequestsMock,
 ) -> None:
     answered_call(client, session)
@@ -143,9 +144,9 @@ def test_a_conversation_twilio_says_is_still_going_is_left_alone(
     twilio.get(f"{API}/Calls/{LEG_SID}.json", json=twilio_call(LEG_SID, "in-progress", None, None))
     twilio.get(f"{API}/Calls/{SID}.json", json=twilio_call(SID, "in-progress", None, None))
 
-    summary = run(clock(), TwilioDialer(ACCOUNT, TOKEN))
+    result = run(clock(), TwilioDialer(ACCOUNT, TOKEN))
 
-    assert summary == "checked 1 call(s): settled 0 call(s) and 0 leg(s), 0 of them as unknown"
+    assert result == SettledCalls(checked=1, calls=0, legs=0, unknown=0, unreachable=0)
     assert session.scalars(select(CallLeg)).one().state == "accepted"
     assert session.scalars(select(Call)).one().outcome is None
     assert not rings_ann(client, 2)
@@ -153,18 +154,18 @@ def test_a_conversation_twilio_says_is_still_going_is_left_alone(
 
 @pytest.mark.usefixtures("ann")
 def test_when_twilio_cannot_be_asked_a_silent_conversation_ends_as_unknown_after_90_minutes(
-    client: FlaskClient, session: Session, clock: Clock, run: Callable[..., str]
+    client: FlaskClient, session: Session, clock: Clock, run: Callable[..., SettledCalls]
 ) -> None:
     answered_call(client, session)
     accepted = clock()
     clock.advance(minutes=89)
-    assert run(clock()).endswith("settled 0 call(s) and 0 leg(s), 0 of them as unknown")
+    assert run(clock()) == SettledCalls(checked=1, calls=0, legs=0, unknown=0, unreachable=0)
     assert not rings_ann(client, 2)
     clock.advance(minutes=2)
 
-    summary = run(clock())
+    result = run(clock())
 
-    assert summary.endswith("settled 1 call(s) and 1 leg(s), 2 of them as unknown")
+    assert result == SettledCalls(checked=1, calls=1, legs=1, unknown=2, unreachable=0)
     leg = session.scalars(select(CallLeg).where(CallLeg.adviser_id.is_not(None))).first()
     assert leg is not None and (leg.state, leg.ended_at) == ("unknown", accepted)
     call = session.scalars(select(Call).where(Call.sid == SID)).one()
@@ -177,7 +178,7 @@ def test_a_call_at_the_answer_machine_whose_end_never_arrived_is_a_missed_call(
     session: Session,
     clock: Clock,
     settings: Settings,
-    run: Callable[..., str],
+    run: Callable[..., SettledCalls],
     twilio: responses.RequestsMock,
 ) -> None:
     files_missed = dataclasses.replace(
@@ -187,12 +188,13 @@ def test_a_call_at_the_answer_machine_whose_end_never_arrived_is_a_missed_call(
     post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
     ended = clock() + timedelta(minutes=2)
     clock.advance(minutes=15)
-    assert run(clock(), dialer, files_missed).startswith("checked 0 call(s)")
+    assert run(clock(), dialer, files_missed).checked == 0
     assert len(twilio.calls) == 0  # a caller may still be leaving a long message
     clock.advance(minutes=5)
     twilio.get(f"{API}/Calls/{SID}.json", json=twilio_call(SID, "completed", ended, 120))
 
-    assert run(clock(), dialer, files_missed).startswith("checked 1 call(s): settled 1 call(s)")
+    result = run(clock(), dialer, files_missed)
+    assert (result.checked, result.calls) == (1, 1)
 
     call = session.scalars(select(Call)).one()
     assert (call.outcome, call.ended_at) == ("missed", ended)
@@ -203,7 +205,7 @@ def test_a_leg_that_never_rang_is_ended_without_asking_twilio(
     client: FlaskClient,
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., SettledCalls],
     twilio: responses.RequestsMock,
 ) -> None:
     adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
@@ -211,9 +213,9 @@ def test_a_leg_that_never_rang_is_ended_without_asking_twilio(
     post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
     clock.advance(minutes=11)  # the answer naming Ann was lost; nothing more was heard
 
-    summary = run(clock(), TwilioDialer(ACCOUNT, TOKEN))
+    result = run(clock(), TwilioDialer(ACCOUNT, TOKEN))
 
-    assert summary.endswith("settled 0 call(s) and 1 leg(s), 1 of them as unknown")
+    assert result == SettledCalls(checked=1, calls=0, legs=1, unknown=1, unreachable=0)
     assert len(twilio.calls) == 0
     leg = session.scalars(select(CallLeg)).one()
     assert (leg.state, leg.ended_at is not None) == ("unknown", True)
@@ -224,7 +226,7 @@ def test_a_late_dial_result_after_settling_rings_nobody_and_twilios_word_correct
     client: FlaskClient,
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., SettledCalls],
 ) -> None:
     leg = answered_call(client, session)
     clock.advance(minutes=100)
@@ -329,9 +331,9 @@ def test_no_transaction_is_open_while_twilio_is_asked(
     runtime = make_runtime(settings, sessions=sessions, clock=clock, dialer=dialer)  # type: ignore[arg-type]
     assert database_free(committed)()
 
-    summary = run_job(runtime, "settle-calls")
+    result = run_job(runtime, "settle-calls")
 
     assert dialer.free == [True, True]
-    assert summary.endswith("settled 1 call(s) and 1 leg(s), 0 of them as unknown")
+    assert result == SettledCalls(checked=1, calls=1, legs=1, unknown=0, unreachable=0)
     with Session(committed) as check:
         assert check.scalars(select(Call.outcome)).one() == "answered"

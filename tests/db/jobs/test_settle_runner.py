@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callbacks.job_results import SettledCalls
 from callbacks.jobs import JOBS, JobContext
 from calls.models import Call, CallLeg
 from helpline.dialer import CallProgress
@@ -72,9 +73,9 @@ def test_settle_calls_commits_what_it_read_before_asking_twilio_and_says_so(
         steps.append("read and committed")
 
     ctx = JobContext(settings, Dialer(steps, ended), after_claim=after_claim)  # type: ignore[arg-type]
-    summary = JOBS["settle-calls"].run(sessions, ctx, clock())
+    result = JOBS["settle-calls"].run(sessions, ctx, clock())
 
     assert steps == ["read and committed", "asked Twilio", "asked Twilio"]
-    assert summary.endswith("settled 1 call(s) and 1 leg(s), 0 of them as unknown")
+    assert result == SettledCalls(checked=1, calls=1, legs=1, unknown=0, unreachable=0)
     session.expire_all()
     assert session.scalars(select(Call.ended_at)).one() == ended

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
+from callbacks.job_results import SettledCalls
 from callbacks.jobs import JOBS, JobContext
 from calls.models import Call, CallLeg
 from helpline.dialer import Dialer, LoggingDialer
@@ -89,13 +90,13 @@ def twilio() -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def run(
     sessions: sessionmaker[Session], session: Session, settings: Settings
-) -> Callable[..., str]:
-    def run_once(now: datetime, dialer: Dialer | None = None) -> str:
+) -> Callable[..., SettledCalls]:
+    def run_once(now: datetime, dialer: Dialer | None = None) -> SettledCalls:
         session.flush()
         ctx = JobContext(settings, dialer or LoggingDialer())
-        summary = JOBS["settle-calls"].run(sessions, ctx, now)
+        result = JOBS["settle-calls"].run(sessions, ctx, now)
         session.expire_all()
-        return summary
+        return result
 
     return run_once
 
@@ -120,7 +121,7 @@ def test_a_long_conversation_is_not_settled_while_twilio_is_out_of_reach(
     client: FlaskClient,
     session: Session,
     clock: Clock,
-    run: Callable[..., str],
+    run: Callable[..., SettledCalls],
     twilio: responses.RequestsMock,
 ) -> None:
     leg = answered_call(client, session)
@@ -130,9 +131,9 @@ def test_a_long_conversation_is_not_settled_while_twilio_is_out_of_reach(
     for sid in (SID, leg_sid(leg)):
         twilio.get(f"{API}/Calls/{sid}.json", body=requests.ConnectionError("unreachable"))
 
-    summary = run(clock(), dialer)
+    result = run(clock(), dialer)
 
-    assert "settled 0 call(s) and 0 leg(s)" in summary
+    assert (result.calls, result.legs) == (0, 0)
     assert [leg.state for leg in legs_of_the_call(session)] == ["accepted"]
     assert the_call(session).ended_at is None
     assert not rings(client, 2, ANN)  # Ann is still talking
@@ -146,7 +147,9 @@ def test_a_long_conversation_is_not_settled_while_twilio_is_out_of_reach(
     twilio.get(f"{API}/Calls/{SID}.json", json=twilio_call(SID, "completed", ended, 6240))
     clock.advance(minutes=5)
 
-    assert run(clock(), dialer).endswith("settled 1 call(s) and 1 leg(s), 0 of them as unknown")
+    assert run(clock(), dialer) == SettledCalls(
+        checked=1, calls=1, legs=1, unknown=0, unreachable=0
+    )
     call = the_call(session)
     assert (call.status, call.ended_at, call.duration_s, call.outcome) == (
         "completed",
@@ -159,11 +162,12 @@ def test_a_long_conversation_is_not_settled_while_twilio_is_out_of_reach(
 
 @pytest.mark.usefixtures("ann")
 def test_twilios_final_status_after_settling_as_unknown_corrects_the_call(
-    client: FlaskClient, session: Session, clock: Clock, run: Callable[..., str]
+    client: FlaskClient, session: Session, clock: Clock, run: Callable[..., SettledCalls]
 ) -> None:
     answered_call(client, session)
     clock.advance(minutes=100)
-    assert run(clock()).endswith("2 of them as unknown")  # no credentials: Twilio cannot say
+    result = run(clock())
+    assert (result.unknown, result.unreachable) == (2, 0)  # no credentials: Twilio cannot say
     clock.advance(minutes=20)
     final = {
         "CallSid": SID,
@@ -190,7 +194,7 @@ def test_twilios_final_status_after_settling_as_unknown_corrects_the_call(
 
 @pytest.mark.usefixtures("ann")
 def test_the_legs_own_final_status_after_settling_as_unknown_corrects_the_leg(
-    client: FlaskClient, session: Session, clock: Clock, run: Callable[..., str]
+    client: FlaskClient, session: Session, clock: Clock, run: Callable[..., SettledCalls]
 ) -> None:
     leg = answered_call(client, session)
     clock.advance(minutes=100)
@@ -214,7 +218,7 @@ def test_the_legs_own_final_status_after_settling_as_unknown_corrects_the_leg(
 
 
 def test_a_correction_keeps_what_really_happened(
-    client: FlaskClient, session: Session, clock: Clock, run: Callable[..., str]
+    client: FlaskClient, session: Session, clock: Clock, run: Callable[..., SettledCalls]
 ) -> None:
     adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
     adviser(session, "Bea Bell", BEA, "herefordshire", MONDAY)

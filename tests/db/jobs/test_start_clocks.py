@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from callbacks import attempts, clocks
+from callbacks.job_results import Assigned, ClocksStarted, JobResult, Warned
 from callbacks.jobs import assign_callbacks, start_clocks, warn_deadlines
 from callbacks.report import list_callbacks
 from helpline.settings import Settings
@@ -38,7 +39,7 @@ def close_until_further_notice(
 
 
 def test_callbacks_with_no_deadline_are_assigned_after_those_with_one(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     close_until_further_notice(session, settings, "herefordshire", clock())
     adviser(session, "Ann Ash", ANN, "worcestershire", MONDAY)
@@ -48,24 +49,24 @@ def test_callbacks_with_no_deadline_are_assigned_after_those_with_one(
 
     one_each = with_policy(settings, max_open_per_adviser=1)
     assert run(assign_callbacks, clock(), with_settings=one_each) == (
-        "assigned 1 of 2 waiting callback(s)"
+        Assigned(waiting=2, assigned=1)
     )
     assert (holder(session, dated), holder(session, undated)) == ("Ann Ash", None)
 
     # With room, the callback with no deadline is assigned too.
-    assert run(assign_callbacks, clock()) == "assigned 1 of 1 waiting callback(s)"
+    assert run(assign_callbacks, clock()) == Assigned(waiting=1, assigned=1)
     assert holder(session, undated) == "Ann Ash"
 
 
 def test_a_callback_with_no_deadline_is_listed_last_and_never_warned_of(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     close_until_further_notice(session, settings, "herefordshire", clock())
     undated = new_callback(session, settings, parent(1), "herefordshire", clock())
     dated = new_callback(session, settings, parent(2), "worcestershire", clock())
     past = london(date(2026, 12, 14), 12)  # long after Worcestershire's deadline
 
-    assert run(warn_deadlines, past) == "raised 1 deadline warning(s)"
+    assert run(warn_deadlines, past) == Warned(raised=1)
 
     assert warnings_of(session, undated) == []
     assert [c["id"] for c in list_callbacks(session, past)] == [dated.id, undated.id]
@@ -117,18 +118,16 @@ def test_reopening_the_office_starts_the_clock_of_its_waiting_callbacks(
 
 
 def test_start_clocks_gives_a_deadline_once_the_office_has_an_opening_in_sight(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     office = dataclasses.replace(settings.offices["herefordshire"], hours={})
     no_hours = dataclasses.replace(settings, offices={**settings.offices, "herefordshire": office})
     waiting = new_callback(session, no_hours, PARENT, "herefordshire", clock())
     assert waiting.due_at is None
     assert run(start_clocks, clock(), with_settings=no_hours) == (
-        "started the clock of 0 callback(s); 1 still wait for an opening"
+        ClocksStarted(waiting=1, started=0, still_waiting=1)
     )
-    assert run(start_clocks, clock()) == (
-        "started the clock of 1 callback(s); 0 still wait for an opening"
-    )
+    assert run(start_clocks, clock()) == (ClocksStarted(waiting=1, started=1, still_waiting=0))
     session.refresh(waiting)
     assert waiting.due_at == london(WEDNESDAY, 10)
 
@@ -136,13 +135,15 @@ def test_start_clocks_gives_a_deadline_once_the_office_has_an_opening_in_sight(
     close_until_further_notice(session, settings, "herefordshire", clock())
     closed = new_callback(session, settings, OTHER_PARENT, "herefordshire", clock())
     assert run(start_clocks, london(MONDAY, 11)) == (
-        "started the clock of 0 callback(s); 1 still wait for an opening"
+        ClocksStarted(waiting=1, started=0, still_waiting=1)
     )
     rota.open_office(session, settings, "herefordshire", london(MONDAY, 12))
     assert run(start_clocks, london(MONDAY, 12, 5)) == (
-        "started the clock of 1 callback(s); 0 still wait for an opening"
+        ClocksStarted(waiting=1, started=1, still_waiting=0)
     )
     assert listed(session, london(MONDAY, 12, 5), closed.id)["due_at"] == (
         london(WEDNESDAY, 12, 5).isoformat()
     )
-    assert run(start_clocks, london(MONDAY, 12, 10)) == "no callback waits for an opening"
+    assert run(start_clocks, london(MONDAY, 12, 10)) == ClocksStarted(
+        waiting=0, started=0, still_waiting=0
+    )

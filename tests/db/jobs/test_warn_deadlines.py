@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from callbacks import attempts, staff_actions
+from callbacks.job_results import JobResult, Warned
 from callbacks.jobs import warn_deadlines
 from helpline.settings import Settings
 from tests.constants import OTHER_PARENT, PARENT, TUESDAY, WEDNESDAY, london
@@ -17,7 +18,7 @@ from tests.factories import Clock
 
 
 def test_duty_officer_is_warned_once_before_and_once_after_the_deadline(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     callback = new_callback(session, settings, PARENT, "herefordshire", clock())
     assert callback.due_at == london(WEDNESDAY, 10)  # two working days
@@ -25,31 +26,31 @@ def test_duty_officer_is_warned_once_before_and_once_after_the_deadline(
 
     # Four working hours before Wednesday 10:00 is Tuesday 14:00 (three hours on Tuesday
     # afternoon, one on Wednesday morning), not 06:00 on Wednesday when nobody is at work.
-    assert run(warn_deadlines, london(TUESDAY, 13, 59)) == "raised 0 deadline warning(s)"
+    assert run(warn_deadlines, london(TUESDAY, 13, 59)) == Warned(raised=0)
     assert warnings_of(session, callback) == []
 
-    assert run(warn_deadlines, london(TUESDAY, 14)) == "raised 1 deadline warning(s)"
-    assert run(warn_deadlines, london(WEDNESDAY, 7, 5)) == "raised 0 deadline warning(s)"
+    assert run(warn_deadlines, london(TUESDAY, 14)) == Warned(raised=1)
+    assert run(warn_deadlines, london(WEDNESDAY, 7, 5)) == Warned(raised=0)
     assert warnings_of(session, callback) == ["due-soon"]
     assert listed(session, london(WEDNESDAY, 7, 5), callback.id)["warning"] == "due-soon"
 
     past = london(WEDNESDAY, 10, 1)
-    assert run(warn_deadlines, past) == "raised 1 deadline warning(s)"
-    assert run(warn_deadlines, past + timedelta(minutes=5)) == "raised 0 deadline warning(s)"
+    assert run(warn_deadlines, past) == Warned(raised=1)
+    assert run(warn_deadlines, past + timedelta(minutes=5)) == Warned(raised=0)
     assert warnings_of(session, callback) == ["due-soon", "overdue"]
     assert listed(session, past, callback.id)["warning"] == "overdue"
     assert [e.actor for e in events(session, callback, "warning-overdue")] == ["scheduler"]
 
 
 def test_a_callback_already_attempted_gets_no_deadline_warning(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     attempted = new_callback(session, settings, PARENT, "herefordshire", clock())
     untouched = new_callback(session, settings, OTHER_PARENT, "worcestershire", clock())
     attempts.record_outcome(session, settings, attempted, "no-answer", "Ann", london(TUESDAY, 16))
     past = london(WEDNESDAY, 12)
 
-    assert run(warn_deadlines, past) == "raised 1 deadline warning(s)"
+    assert run(warn_deadlines, past) == Warned(raised=1)
 
     assert warnings_of(session, attempted) == []
     assert warnings_of(session, untouched) == ["overdue"]
@@ -58,17 +59,17 @@ def test_a_callback_already_attempted_gets_no_deadline_warning(
 
 
 def test_a_closed_callback_gets_no_deadline_warning(
-    session: Session, settings: Settings, clock: Clock, run: Callable[..., str]
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
     callback = new_callback(session, settings, PARENT, "herefordshire", clock())
     staff_actions.close(session, callback, "rang again and was helped", "Duty Officer", clock())
 
-    assert run(warn_deadlines, london(WEDNESDAY, 12)) == "raised 0 deadline warning(s)"
+    assert run(warn_deadlines, london(WEDNESDAY, 12)) == Warned(raised=0)
     assert warnings_of(session, callback) == []
 
 
 def test_a_monday_morning_deadline_is_flagged_on_friday_afternoon(
-    session: Session, settings: Settings, run: Callable[..., str]
+    session: Session, settings: Settings, run: Callable[..., JobResult]
 ) -> None:
     # A message on Thursday 3 December at 09:30 is due Monday 7 December at 09:30.
     callback = new_callback(
@@ -77,6 +78,6 @@ def test_a_monday_morning_deadline_is_flagged_on_friday_afternoon(
     assert callback.due_at == london(date(2026, 12, 7), 9, 30)
     friday = date(2026, 12, 4)
     # Friday closes at 16:30: 3.5 working hours from 13:00, plus half an hour on Monday.
-    assert run(warn_deadlines, london(friday, 12, 59)) == "raised 0 deadline warning(s)"
-    assert run(warn_deadlines, london(friday, 13, 0)) == "raised 1 deadline warning(s)"
+    assert run(warn_deadlines, london(friday, 12, 59)) == Warned(raised=0)
+    assert run(warn_deadlines, london(friday, 13, 0)) == Warned(raised=1)
     assert warnings_of(session, callback) == ["due-soon"]
