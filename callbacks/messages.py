@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -56,6 +57,63 @@ def record_message(
     )
     filing.file_message(session, settings, message, now)
     return message
+
+
+@dataclass(frozen=True)
+class UnseenCall:
+    """What is known of a call the service never saw, from its recording's webhook or from
+    Twilio's account of it: who rang (E.164, or None if withheld), which number, when it
+    started, and when it ended if it is known to be over."""
+
+    caller: str | None
+    to_number: str
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+def keep_recording(
+    session: Session,
+    settings: Settings,
+    *,
+    recording_sid: str,
+    call_sid: str,
+    duration_s: int,
+    now: datetime,
+    received_at: datetime | None = None,
+    unseen: UnseenCall | None = None,
+) -> Message | None:
+    """Keep a finished recording as a message. A recording of a call the service does not know
+    (its first webhook failed, or every webhook was lost) first makes the call from `unseen`,
+    when given: it reached the answer machine, and has ended if `unseen` says when. Messages
+    recorded before their call was known are then given it."""
+    call = calls.find_call(session, call_sid)
+    if call is None and unseen is not None:
+        call = _call_from_recording(session, settings, call_sid, unseen)
+    message = record_message(
+        session,
+        settings,
+        recording_sid=recording_sid,
+        call_sid=call_sid,
+        duration_s=duration_s,
+        now=now,
+        received_at=received_at,
+    )
+    if call is not None:
+        attach_orphans(session, settings, call, now)
+    return message
+
+
+def _call_from_recording(
+    session: Session, settings: Settings, call_sid: str, unseen: UnseenCall
+) -> Call:
+    call, _ = calls.record_incoming(
+        session, settings, call_sid, unseen.caller, unseen.to_number, unseen.started_at
+    )
+    if unseen.ended_at is None:
+        calls.entered_answer_machine(session, call, unseen.started_at)
+    else:  # the recording is finished and the call over: it ended at the answer machine
+        calls.recovered_from_recording(session, call, unseen.started_at, unseen.ended_at)
+    return call
 
 
 def file_missed_call(session: Session, settings: Settings, call: Call, now: datetime) -> None:

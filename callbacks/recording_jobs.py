@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callbacks.job_results import Deleted, Reconciled, Skipped
 from callbacks.jobkit import JobContext, claim
-from callbacks.messages import record_message
+from callbacks.messages import UnseenCall, keep_recording
 from callbacks.models import OPEN_STATUSES, Callback, Message
 from calls import service as calls
 from calls.models import Call
@@ -105,22 +105,14 @@ def _file(
     """File one lost recording (and its call, if never seen); 1 if filed, 0 if already there."""
     if session.scalar(select(Message.id).where(Message.recording_sid == rec.sid)) is not None:
         return 0  # a late webhook, or another clock, filed it meanwhile
-    if calls.find_call(session, rec.call_sid) is None:
-        if info is None:
+    if info is None:
+        if calls.find_call(session, rec.call_sid) is None:
             return 0  # known when listed, so never the case: calls are not deleted
-        call, _ = calls.record_incoming(
-            session,
-            settings,
-            rec.call_sid,
-            caller_number(info.from_number),
-            info.to_number,
-            rec.created_at,
-        )
-        # The recording is finished, so the call is over: it ended at the answer machine.
-        calls.recovered_from_recording(
-            session, call, rec.created_at, rec.created_at + timedelta(seconds=rec.duration_s)
-        )
-    record_message(
+        unseen = None
+    else:
+        ended = rec.created_at + timedelta(seconds=rec.duration_s)
+        unseen = UnseenCall(caller_number(info.from_number), info.to_number, rec.created_at, ended)
+    keep_recording(
         session,
         settings,
         recording_sid=rec.sid,
@@ -128,6 +120,7 @@ def _file(
         duration_s=rec.duration_s,
         now=now,
         received_at=rec.created_at,
+        unseen=unseen,
     )
     return 1
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import filing
-from callbacks.messages import attach_orphans, record_message
+from callbacks.messages import UnseenCall, keep_recording, record_message
 from calls import service as calls
 from calls.models import Call
 from helpline.phones import caller_number, extra_cost, spoken_digits, uk_number
@@ -190,23 +190,20 @@ def recorded(
     if duration <= 0 or not params.get("RecordingUrl"):
         return twiml.say_and_hang_up(settings, wording.NO_MESSAGE)
     if recording_sid and call_sid:
-        call = calls.find_call(session, call_sid)
-        if call is None and dialled(params):
-            # The call's first webhook failed, so only this request tells us who rang.
-            call, _ = calls.record_incoming(
-                session, settings, call_sid, caller_number(params.get("From")), dialled(params), now
-            )
-            calls.entered_answer_machine(session, call, now)
-        record_message(
+        # Should the call's first webhook have failed, only this request tells us who rang.
+        to_number = dialled(params)
+        unseen = (
+            UnseenCall(caller_number(params.get("From")), to_number, now) if to_number else None
+        )
+        keep_recording(
             session,
             settings,
             recording_sid=recording_sid,
             call_sid=call_sid,
             duration_s=duration,
             now=now,
+            unseen=unseen,
         )
-        if call is not None:
-            attach_orphans(session, settings, call, now)
     return twiml.say_and_hang_up(settings, wording.THANKS)
 
 
