@@ -34,7 +34,6 @@ class JobContext:
 
     settings: Settings
     dialer: Dialer
-    after_claim: Callable[[], None] = lambda: None  # a test seam for overlapping runs
 
 
 Runner = Callable[[sessionmaker[Session], JobContext, datetime], JobResult]

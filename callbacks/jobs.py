@@ -45,7 +45,6 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> Assign
         # No deadline (an office with no opening in sight) comes after every deadline.
         .order_by(Callback.due_at.is_(None), Callback.due_at, Callback.id),
     )
-    ctx.after_claim()
     if not waiting:
         return Assigned(waiting=0, assigned=0)
     margin = timedelta(minutes=settings.callbacks.min_shift_left_minutes)
@@ -112,7 +111,6 @@ def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> Returned
         )
         .order_by(Callback.id),
     )
-    ctx.after_claim()
     for callback in held:
         staff_actions.unassign(session, callback, ACTOR, now, reason="shift ended")
     return Returned(returned=len(held))
@@ -126,7 +124,6 @@ def release_retries(session: Session, ctx: JobContext, now: datetime) -> Release
         .where(Callback.status.in_(OPEN_STATUSES), Callback.next_attempt_at <= now)
         .order_by(Callback.id),
     )
-    ctx.after_claim()
     for callback in due:
         callback.next_attempt_at = None
         common.event(session, callback, "retry-due", ACTOR, now)
@@ -151,7 +148,6 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
         )
         .order_by(Callback.due_at),
     )
-    ctx.after_claim()
     calendars: dict[str, OfficeCalendar | None] = {}
     raised = 0
     for callback in candidates:
@@ -200,7 +196,6 @@ def start_clocks(session: Session, ctx: JobContext, now: datetime) -> ClocksStar
         return ClocksStarted(waiting=0, started=0, still_waiting=0)
     deadlines = clocks.deadlines_in_sight(session, ctx.settings, now)
     held = _claim(session, clocks.waiting(deadlines).order_by(Callback.id)) if deadlines else []
-    ctx.after_claim()
     started = clocks.start(session, held, deadlines, now, ACTOR)
     left = clocks.count_waiting(session)
     return ClocksStarted(waiting=waiting, started=started, still_waiting=left)

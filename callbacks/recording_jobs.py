@@ -138,7 +138,6 @@ def delete_recordings(
         return Skipped("no Twilio credentials")
     with unit_of_work(sessions) as session:
         claimed = _claim_deletions(session, ctx.settings, now)
-    ctx.after_claim()
     deleted: list[Claimed] = []
     failed: list[Claimed] = []
     try:

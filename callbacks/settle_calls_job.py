@@ -26,7 +26,6 @@ def settle_calls(sessions: sessionmaker[Session], ctx: JobContext, now: datetime
     """
     with unit_of_work(sessions) as session:
         open_calls = settle.due(session, ctx.settings, now)
-    ctx.after_claim()
     answers = settle.ask(ctx.dialer, open_calls)
     with unit_of_work(sessions) as session:
         result = settle.apply(session, open_calls, answers, now)

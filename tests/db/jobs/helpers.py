@@ -4,10 +4,11 @@ cannot be reached, and emptying a database that a test committed to."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for delete_everything
@@ -94,6 +95,17 @@ def old_message(
     )
     assert message is not None
     return message
+
+
+def pause_after_claim(session: Session, pause: Callable[[], object]) -> None:
+    """Have `pause` called once the session's job has claimed its rows (its SELECT ... FOR
+    UPDATE SKIP LOCKED has run), so that a second run can be made to overlap the first."""
+
+    def after_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "SKIP LOCKED" in statement:
+            pause()
+
+    event.listen(session.connection(), "after_cursor_execute", after_execute)
 
 
 def delete_everything(engine: Engine) -> None:

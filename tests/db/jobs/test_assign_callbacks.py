@@ -25,6 +25,7 @@ from tests.db.jobs.helpers import (
     holder,
     listed,
     new_callback,
+    pause_after_claim,
     with_policy,
 )
 from tests.factories import Clock, adviser
@@ -240,7 +241,8 @@ def test_two_clocks_at_once_assign_each_callback_once(engine: Engine, settings: 
         def clock_process() -> None:
             try:
                 with Session(engine) as session:
-                    ctx = JobContext(settings, LoggingDialer(), after_claim=barrier.wait)
+                    pause_after_claim(session, barrier.wait)
+                    ctx = JobContext(settings, LoggingDialer())
                     result = assign_callbacks(session, ctx, now)
                     session.commit()
                 results.append(result)

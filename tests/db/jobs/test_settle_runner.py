@@ -1,6 +1,5 @@
 """The settle-calls job as the scheduler runs it: read what to check in one transaction and
-commit it, ask Twilio with none open, apply the answers in a second; like the other jobs that
-call Twilio, it tells the test seam `after_claim` when its first transaction is over."""
+commit it, ask Twilio with none open, apply the answers in a second."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callbacks.job_results import SettledCalls
@@ -68,14 +67,15 @@ def test_settle_calls_commits_what_it_read_before_asking_twilio_and_says_so(
     clock.advance(minutes=30)
     steps: list[str] = []
 
-    def after_claim() -> None:
-        # Called once the first transaction is over, before Twilio is asked.
-        steps.append("read and committed")
+    watched = sessionmaker(**sessions.kw)
+    event.listen(watched, "after_commit", lambda _session: steps.append("committed"))
 
-    ctx = JobContext(settings, Dialer(steps, ended), after_claim=after_claim)  # type: ignore[arg-type]
-    result = JOBS["settle-calls"].run(sessions, ctx, clock())
+    ctx = JobContext(settings, Dialer(steps, ended))  # type: ignore[arg-type]
+    result = JOBS["settle-calls"].run(watched, ctx, clock())
 
-    assert steps == ["read and committed", "asked Twilio", "asked Twilio"]
+    # What to check was committed before Twilio was asked; the answers were committed after.
+    assert steps[:3] == ["committed", "asked Twilio", "asked Twilio"]
+    assert steps[3:] and set(steps[3:]) == {"committed"}
     assert result == SettledCalls(checked=1, calls=1, legs=1, unknown=0, unreachable=0)
     session.expire_all()
     assert session.scalars(select(Call.ended_at)).one() == ended
