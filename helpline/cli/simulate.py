@@ -17,7 +17,7 @@ from helpline.app import create_app, make_runtime
 from helpline.cli.base import State, fail, parse_time, pass_state
 from helpline.phones import to_e164
 from helpline.settings import Settings
-from helpline.simulated_call import HANG_UP_STEPS
+from helpline.simulation.simulated_call import HANG_UP_STEPS
 from rota.service import UnknownAdviser, find_adviser
 
 
@@ -152,7 +152,7 @@ def simulate_call(
     at_text: str | None,
 ) -> None:
     """Play one call, signed as Twilio would sign it, and print what happens."""
-    from helpline.simulator import (
+    from helpline.simulation.simulator import (
         CallPlayer,
         FlaskTransport,
         HttpTransport,
@@ -230,7 +230,7 @@ def simulate_call(
     )
     result = player.play(script)
     with state.transaction() as session:
-        from helpline.call_figures import figures
+        from helpline.simulation.call_figures import figures
 
         found = figures(session, result.call_sid)
     if as_json:
@@ -303,7 +303,7 @@ def summary(found: dict[str, Any] | None) -> str:
 @pass_state
 def simulate_week(state: State, seed: int, first_day: str | None, calls_per_day: int) -> None:
     """Fill the demo with a week of calls played through the webhooks, as Twilio would."""
-    from helpline.simulate_week import WeekError, play_week
+    from helpline.simulation.simulate_week import WeekError, play_week
 
     if not state.demo:
         fail(

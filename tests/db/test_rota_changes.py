@@ -17,7 +17,7 @@ from callbacks.jobs import assign_callbacks, return_to_pool
 from callbacks.models import Callback, CallbackEvent
 from callbacks.report import list_callbacks
 from helpline.settings import Settings
-from helpline.simulator import CallPlayer, FlaskTransport, Script
+from helpline.simulation.simulator import CallPlayer, FlaskTransport, Script
 from rota import service as rota
 from rota.importer import RotaImportError, import_rota
 from rota.models import Adviser, Shift

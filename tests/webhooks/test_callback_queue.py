@@ -18,7 +18,7 @@ from calls import service as calls
 from calls.report import recent_calls
 from helpline.app import create_app, make_runtime
 from helpline.settings import Settings
-from helpline.simulator import CallPlayer, FlaskTransport, Result, Script
+from helpline.simulation.simulator import CallPlayer, FlaskTransport, Result, Script
 from rota import service as rota
 from tests.constants import ANN, BASE_URL, HEREFORD, OTHER_PARENT, PARENT, TOKEN, WORCS
 from tests.factories import Clock, adviser, signed_post

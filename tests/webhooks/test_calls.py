@@ -14,7 +14,7 @@ from callbacks.models import Message
 from calls.models import Call, CallEvent, CallLeg
 from calls.report import recent_calls
 from helpline.settings import Settings
-from helpline.simulator import CallPlayer, FlaskTransport, Result, Script
+from helpline.simulation.simulator import CallPlayer, FlaskTransport, Result, Script
 from rota.service import close_office
 from tests.constants import (
     ANN,

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from callbacks.models import Message
 from calls.models import Call
 from helpline.app import create_app, make_runtime
-from helpline.call_figures import figures
 from helpline.settings import Settings
-from helpline.simulated_call import speech_seconds
-from helpline.simulator import (
+from helpline.simulation.call_figures import figures
+from helpline.simulation.simulated_call import speech_seconds
+from helpline.simulation.simulator import (
     CallPlayer,
     FlaskTransport,
     Process,

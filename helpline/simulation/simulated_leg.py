@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Generator
 
-from helpline.simulated_call import ACCOUNT_SID, CallRun, Next, speech_seconds
+from helpline.simulation.simulated_call import ACCOUNT_SID, CallRun, Next, speech_seconds
 
 
 class AdviserLeg:

@@ -1,10 +1,10 @@
 """One call played as Twilio plays it, on a timeline: each verb takes the time it would take.
 
 A call is a generator that yields the seconds to let pass before its next request, so that a
-single call can be played alone (helpline.simulator.CallPlayer.play) or many calls side by side
-on one clock (helpline.simulator.play_together). The caller may hang up at any moment of the
-timeline; then Twilio's requests stop where Twilio's would, with the status callbacks it would
-send and no more.
+single call can be played alone (simulator.CallPlayer.play) or many calls side by side on one
+clock (simulator.play_together). The caller may hang up at any moment of the timeline; then
+Twilio's requests stop where Twilio's would, with the status callbacks it would send and no
+more.
 """
 
 from __future__ import annotations
@@ -368,7 +368,7 @@ class CallRun:
         if len(numbers) != 1:
             self.result.errors.append("the simulator rings exactly one <Number> per <Dial>")
             return None
-        from helpline.simulated_leg import AdviserLeg
+        from helpline.simulation.simulated_leg import AdviserLeg
 
         leg = AdviserLeg(self, dial, numbers[0])
         return (yield from leg.ring())

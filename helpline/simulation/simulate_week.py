@@ -30,10 +30,16 @@ from helpline.db import session_factory, unit_of_work
 from helpline.demo import ADVISERS, leavers, week_csv
 from helpline.runtime import Runtime
 from helpline.settings import Settings
-from helpline.simulate_callbacks import HandingDialer, adviser_at_work
-from helpline.simulated_call import Result, Script
-from helpline.simulator import CallPlayer, FlaskTransport, Process, SimulatedClock, play_together
-from helpline.week_plan import Phones, PlannedCall, in_office_hours, plan_week
+from helpline.simulation.simulate_callbacks import HandingDialer, adviser_at_work
+from helpline.simulation.simulated_call import Result, Script
+from helpline.simulation.simulator import (
+    CallPlayer,
+    FlaskTransport,
+    Process,
+    SimulatedClock,
+    play_together,
+)
+from helpline.simulation.week_plan import Phones, PlannedCall, in_office_hours, plan_week
 from rota.calendar import bank_holidays, local_instant
 from rota.importer import import_rota
 

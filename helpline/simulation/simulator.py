@@ -3,8 +3,9 @@
 The player stands in for Twilio and for the people on the line: the caller (who may press keys,
 leave a message, hang up at any moment or stay on the line) and each adviser's phone (which may
 accept, decline, go to voicemail, ring out or be busy). Each verb takes the time it would take
-(helpline.simulated_call), and a player given a SimulatedClock moves it on by that time, so the
-service, whose runtime reads that clock, records the times Twilio would have produced.
+(simulated_call.py beside this module), and a player given a SimulatedClock moves it on by
+that time, so the service, whose runtime reads that clock, records the times Twilio would have
+produced.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Protocol
 
 from twilio.request_validator import RequestValidator
 
-from helpline.simulated_call import (
+from helpline.simulation.simulated_call import (
     ACCOUNT_SID,
     BEHAVIOURS,
     HANG_UP_STEPS,

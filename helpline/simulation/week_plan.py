@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from helpline.demo import ADVISERS
 from helpline.settings import Settings
-from helpline.simulated_call import Answer
-from helpline.simulator import SimulatedClock
+from helpline.simulation.simulated_call import Answer
+from helpline.simulation.simulator import SimulatedClock
 from rota.calendar import OfficeCalendar, bank_holidays, local_instant
 
 # Calls by local hour on an open day: few before nine, a mid-morning peak, a smaller one after

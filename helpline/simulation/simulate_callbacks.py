@@ -18,8 +18,8 @@ from callbacks.models import Attempt, Callback
 from helpline.db import unit_of_work
 from helpline.dialer import CallInfo, CallProgress, RecordingInfo
 from helpline.runtime import Runtime
-from helpline.simulated_call import ACCOUNT_SID, Line, Step, speech_seconds
-from helpline.simulator import CallPlayer
+from helpline.simulation.simulated_call import ACCOUNT_SID, Line, Step, speech_seconds
+from helpline.simulation.simulator import CallPlayer
 from rota import service as rota
 from rota.models import Adviser, Shift
 from webhooks.callback_voice import attempt_webhooks
