@@ -20,7 +20,7 @@ from calls import service as calls
 from helpline.db import Base
 from helpline.dialer import CallInfo, DialerError, RecordingInfo
 from helpline.settings import Settings
-from tests.constants import HEREFORD
+from tests.constants import ACCOUNT, HEREFORD
 
 # A message whose webhooks never arrived, and its call.
 LOST_CALL = "CA" + "1" * 32
@@ -112,3 +112,16 @@ def delete_everything(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+def twilio_call(sid: str, status: str, end: datetime | None, duration: int | None) -> Any:
+    """A call as Twilio's REST API describes it."""
+    return {
+        "sid": sid,
+        "account_sid": ACCOUNT,
+        "status": status,
+        "start_time": "Mon, 30 Nov 2026 10:00:00 +0000",
+        "end_time": end.strftime("%a, %d %b %Y %H:%M:%S +0000") if end else None,
+        "duration": str(duration) if duration is not None else None,
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
+    }

@@ -29,6 +29,7 @@ from helpline.dialer import CallProgress, Dialer, LoggingDialer
 from helpline.scheduler import run_job
 from helpline.settings import Settings
 from tests.constants import ACCOUNT, ANN, API, HEREFORD, MONDAY, OTHER_PARENT, PARENT, TOKEN
+from tests.db.jobs.helpers import twilio_call
 from tests.factories import Clock, adviser, signed_post
 from webhooks.twilio_dialer import TwilioDialer
 
@@ -51,18 +52,6 @@ def answered_call(client: FlaskClient, session: Session) -> int:
     post(client, f"/voice/screen?leg={leg}", params)
     post(client, f"/voice/screen-answer?leg={leg}", {**params, "Digits": "1"})
     return leg
-
-
-def twilio_call(sid: str, status: str, end: datetime | None, duration: int | None) -> Any:
-    return {
-        "sid": sid,
-        "account_sid": ACCOUNT,
-        "status": status,
-        "start_time": "Mon, 30 Nov 2026 10:00:00 +0000",
-        "end_time": end.strftime("%a, %d %b %Y %H:%M:%S +0000") if end else None,
-        "duration": str(duration) if duration is not None else None,
-        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
-    }
 
 
 @pytest.fixture

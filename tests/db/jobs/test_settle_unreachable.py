@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import pytest
 import requests
@@ -27,7 +26,8 @@ from callbacks.jobs import JOBS, JobContext
 from calls.models import Call, CallLeg
 from helpline.dialer import Dialer, LoggingDialer
 from helpline.settings import Settings
-from tests.constants import BASE_URL, HEREFORD, TOKEN
+from tests.constants import ACCOUNT, BASE_URL, HEREFORD, TOKEN
+from tests.db.jobs.helpers import twilio_call
 from tests.factories import Clock, adviser, signed_post
 from webhooks.twilio_dialer import TwilioDialer
 
@@ -35,7 +35,6 @@ MONDAY = date(2026, 11, 30)
 PARENT = "+447700900123"
 ANN, BEA = "+447700900001", "+447700900002"
 SID = "CA" + "5" * 32
-ACCOUNT = "AC" + "0" * 32
 API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
 
 
@@ -67,18 +66,6 @@ def answered_call(client: FlaskClient, session: Session) -> int:
 def rings(client: FlaskClient, n: int, phone: str) -> bool:
     params = {"CallSid": f"CA{n:032d}", "From": "+447700900124", "To": HEREFORD}
     return phone in post(client, "/voice/incoming", params).get_data(as_text=True)
-
-
-def twilio_call(sid: str, status: str, end: datetime | None, duration: int | None) -> Any:
-    return {
-        "sid": sid,
-        "account_sid": ACCOUNT,
-        "status": status,
-        "start_time": "Mon, 30 Nov 2026 10:00:00 +0000",
-        "end_time": end.strftime("%a, %d %b %Y %H:%M:%S +0000") if end else None,
-        "duration": str(duration) if duration is not None else None,
-        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
-    }
 
 
 @pytest.fixture
