@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from callbacks.common import event, get
 from callbacks.models import OPEN_STATUSES, Callback, Message
 from callbacks.working_time import due_at
+from calls import service as calls
+from calls.models import Call
 from helpline.settings import Settings
 from rota import service as rota
 
@@ -90,6 +92,22 @@ def callback_for(
         if existing is None:
             raise
         return existing, False
+
+
+def request_callback(
+    session: Session, settings: Settings, call: Call, now: datetime
+) -> Callback | None:
+    """The caller chose to be called back rather than wait: the callback that promises it, made
+    or joined; None when the caller's number is withheld (the answer machine asks for one)."""
+    if call.from_number is None:
+        return None
+    callback, created = callback_for(
+        session, settings, call.from_number, call.office, now, kind="requested"
+    )
+    if not created:
+        event(session, callback, "request-joined", "service", now)
+    calls.callback_requested(session, call, now)
+    return callback
 
 
 def file_message(session: Session, settings: Settings, message: Message, now: datetime) -> Callback:

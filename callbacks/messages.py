@@ -103,6 +103,26 @@ def keep_recording(
     return message
 
 
+def recording_not_kept(
+    session: Session,
+    recording_sid: str,
+    call_sid: str,
+    status: str,
+    duration_s: int,
+    now: datetime,
+) -> None:
+    """Twilio's word on a recording that makes no message (absent, failed, or empty): kept in
+    the call's events, once per recording and status."""
+    calls.record_event(
+        session,
+        call_sid,
+        "recording-" + (status or "unknown"),
+        now,
+        {"recording_sid": recording_sid, "duration": duration_s},
+        key=f"recording:{recording_sid}:{status}",
+    )
+
+
 def _call_from_recording(
     session: Session, settings: Settings, call_sid: str, unseen: UnseenCall
 ) -> Call:
@@ -114,6 +134,21 @@ def _call_from_recording(
     else:  # the recording is finished and the call over: it ended at the answer machine
         calls.recovered_from_recording(session, call, unseen.started_at, unseen.ended_at)
     return call
+
+
+def status_reported(
+    session: Session, settings: Settings, report: calls.StatusReport, now: datetime
+) -> None:
+    """Apply a call's status callback (once); a call that has ended gets any message recorded
+    before it was known, and a missed call may become a callback."""
+    if not calls.record_status(session, settings, report, now):
+        return
+    call = calls.find_call(session, report.sid)
+    if call is None:
+        return
+    attach_orphans(session, settings, call, now)
+    if call.outcome == "missed":
+        file_missed_call(session, settings, call, now)
 
 
 def file_missed_call(session: Session, settings: Settings, call: Call, now: datetime) -> None:

@@ -9,15 +9,17 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import filing
-from callbacks.messages import UnseenCall, keep_recording, record_message
+from callbacks.messages import UnseenCall, keep_recording, record_message, recording_not_kept
+from calls import keyed_number
 from calls import service as calls
 from calls.models import Call
-from helpline.phones import caller_number, extra_cost, spoken_digits, uk_number
+from helpline.phones import extra_cost, spoken_digits, uk_number
 from helpline.settings import Settings
 from rota import service as rota
 from webhooks import twiml, wording
-from webhooks.common import dialled, emergency, find_call, sid, status_word, to_int, url
+from webhooks.common import emergency, find_call, url
 from webhooks.edge import status_webhook, voice_webhook
+from webhooks.forms import keys, recording_report
 
 bp = Blueprint("answer_machine", __name__, url_prefix="/voice")
 
@@ -93,7 +95,7 @@ def machine(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """The answer machine for this call's county."""
-    return answer_machine(session, settings, find_call(session, params), now)
+    return answer_machine(session, settings, find_call(session, keys(params).call_sid), now)
 
 
 @bp.post("/record")
@@ -102,7 +104,7 @@ def record(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """Straight to the promise and the beep."""
-    call = find_call(session, params)
+    call = find_call(session, keys(params).call_sid)
     calls.entered_answer_machine(session, call, now)
     return _message(VoiceResponse(), settings, _promise(session, settings, call, now))
 
@@ -113,8 +115,9 @@ def callback_number(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """The caller keyed a number (or only #): check it and read it back."""
-    call = find_call(session, params)
-    digits = "".join(ch for ch in params.get("Digits", "") if ch.isdigit())
+    pressed = keys(params)
+    call = find_call(session, pressed.call_sid)
+    digits = pressed.digits
     promise = _promise(session, settings, call, now)
     if not digits:
         return _message(twiml.speak(settings, wording.NO_NUMBER), settings, promise)
@@ -124,7 +127,7 @@ def callback_number(
     number = uk_number(digits)
     if number is None:
         return _refused(call, settings, wording.NOT_A_NUMBER, promise)
-    call.keyed_number = number
+    keyed_number.number_keyed(call, number)
     return twiml.confirm_number(
         VoiceResponse(),
         settings,
@@ -135,8 +138,7 @@ def callback_number(
 
 def _refused(call: Call, settings: Settings, why: str, promise: str) -> VoiceResponse:
     """A keyed number that cannot be used: a failed try; ask again while tries remain."""
-    call.number_tries += 1
-    if call.number_tries >= settings.callbacks.number_entry_tries:
+    if not keyed_number.number_refused(call, settings.callbacks.number_entry_tries):
         return _message(twiml.speak(settings, why, wording.NO_NUMBER), settings, promise)
     return _ask(twiml.speak(settings, why), settings, wording.ASK_AGAIN)
 
@@ -149,14 +151,14 @@ def confirm(
     """1 keeps the number read back; 2 asks for it again; any other key, or none, reads it back
     once more and then counts as a failed try, so a caller who presses nothing still reaches
     the beep."""
-    call = find_call(session, params)
+    form = keys(params)
+    call = find_call(session, form.call_sid)
     promise = _promise(session, settings, call, now)
     if call.keyed_number is None:
         return _message(VoiceResponse(), settings, promise)
-    pressed = params.get("Digits", "").strip()
+    pressed = form.pressed
     if pressed == "1":
-        call.callback_number = call.keyed_number
-        calls.record_event(session, call.sid, "callback-number", now, key=f"number:{call.sid}")
+        keyed_number.number_confirmed(session, call, now)
         return _message(twiml.speak(settings, wording.NUMBER_KEPT), settings, promise)
     read_again = request.args.get("again") == "1"
     if pressed != "2" and not read_again:
@@ -166,10 +168,8 @@ def confirm(
             spoken_digits(call.keyed_number),
             action=url("/voice/callback-number-confirm?again=1"),
         )
-    call.keyed_number = None
-    call.number_tries += 1
     why = () if pressed == "2" else (wording.NOT_CONFIRMED,)
-    if call.number_tries >= settings.callbacks.number_entry_tries:
+    if not keyed_number.number_rejected(call, settings.callbacks.number_entry_tries):
         return _message(twiml.speak(settings, *why, wording.NO_NUMBER), settings, promise)
     return _ask(twiml.speak(settings, *why), settings, wording.ASK_AGAIN)
 
@@ -185,22 +185,18 @@ def recorded(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """The recording has ended: keep it (if the status callback has not already) and thank."""
-    duration = to_int(params.get("RecordingDuration"))
-    recording_sid, call_sid = sid(params, "RecordingSid"), sid(params, "CallSid")
-    if duration <= 0 or not params.get("RecordingUrl"):
+    report = recording_report(params)
+    if report.duration_s <= 0 or not report.has_url:
         return twiml.say_and_hang_up(settings, wording.NO_MESSAGE)
-    if recording_sid and call_sid:
+    if report.recording_sid and report.call_sid:
         # Should the call's first webhook have failed, only this request tells us who rang.
-        to_number = dialled(params)
-        unseen = (
-            UnseenCall(caller_number(params.get("From")), to_number, now) if to_number else None
-        )
+        unseen = UnseenCall(report.caller, report.to_number, now) if report.to_number else None
         keep_recording(
             session,
             settings,
-            recording_sid=recording_sid,
-            call_sid=call_sid,
-            duration_s=duration,
+            recording_sid=report.recording_sid,
+            call_sid=report.call_sid,
+            duration_s=report.duration_s,
             now=now,
             unseen=unseen,
         )
@@ -213,26 +209,19 @@ def recording_status(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> None:
     """Twilio's word that a recording is complete: the reliable signal that a message exists."""
-    recording_sid, call_sid = sid(params, "RecordingSid"), sid(params, "CallSid")
-    status = status_word(params, "RecordingStatus")
-    if not recording_sid or not call_sid:
+    report = recording_report(params)
+    if not report.recording_sid or not report.call_sid:
         return
-    duration = to_int(params.get("RecordingDuration"))
-    if status == "completed" and duration > 0:
+    if report.status == "completed" and report.duration_s > 0:
         record_message(
             session,
             settings,
-            recording_sid=recording_sid,
-            call_sid=call_sid,
-            duration_s=duration,
+            recording_sid=report.recording_sid,
+            call_sid=report.call_sid,
+            duration_s=report.duration_s,
             now=now,
         )
     else:
-        calls.record_event(
-            session,
-            call_sid,
-            "recording-" + (status or "unknown"),
-            now,
-            {"recording_sid": recording_sid, "duration": duration},
-            key=f"recording:{recording_sid}:{status}",
+        recording_not_kept(
+            session, report.recording_sid, report.call_sid, report.status, report.duration_s, now
         )

@@ -12,14 +12,15 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from callbacks import attempts, common
+from callbacks import attempt_phones
+from callbacks.attempt_phones import ParentLegEnd
 from callbacks.calling_back import AttemptWebhooks, helpline_number
-from callbacks.models import OPEN_STATUSES, Attempt
-from calls.service import TERMINAL
+from callbacks.models import Attempt
 from helpline.settings import Settings
 from webhooks import twiml, wording
-from webhooks.common import from_query, hang_up_fallback, sid, status_word, to_int, url
+from webhooks.common import from_query, hang_up_fallback, url
 from webhooks.edge import status_webhook, voice_webhook
+from webhooks.forms import call_status, dial_result, keys
 
 bp = Blueprint("callback_voice", __name__, url_prefix="/voice/callback")
 
@@ -43,15 +44,14 @@ def adviser(
 ) -> VoiceResponse:
     """The adviser answered the service's call: press 1 to ring the parent."""
     attempt = _attempt(session)
-    callback = attempt.callback
-    if callback.status not in OPEN_STATUSES or attempt.outcome is not None:
+    if not attempt_phones.awaits_outcome(attempt):
         return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
     response = VoiceResponse()
     gather = Gather(
         num_digits=1, timeout=10, action=url(f"/voice/callback/connect?attempt={attempt.id}")
     )
     speaker = twiml.Speaker(settings)
-    speaker.say(gather, wording.callback_prompt(settings.offices.get(callback.office)))
+    speaker.say(gather, wording.callback_prompt(settings.offices.get(attempt.callback.office)))
     response.append(gather)
     speaker.say(response, wording.CALLBACK_NOT_STARTED)
     response.hangup()
@@ -64,29 +64,30 @@ def connect(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """1 dials the parent from the helpline's number; anything else ends the call."""
+    pressed = keys(params).pressed
     attempt = _attempt(session)
-    callback = attempt.callback
-    if params.get("Digits", "").strip() != "1":
+    if pressed != "1":
         return twiml.say_and_hang_up(settings, wording.CALLBACK_NOT_STARTED)
-    latest = callback.attempts[-1] if callback.attempts else None
-    if (
-        callback.status not in OPEN_STATUSES
-        or callback.phone is None
-        or attempt.outcome is not None
-        or latest is not attempt
-    ):
+    phone = attempt_phones.ring_parent(session, attempt, now)
+    if phone is None:
         return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
-    attempt.parent_status = "dialling"  # until /dialled says how the parent's leg ended
-    common.event(session, callback, "parent-dialled", "service", now, attempt_id=attempt.id)
     response = twiml.speak(settings, wording.CALLBACK_CONNECTING)
     dial = Dial(
         action=url(f"/voice/callback/dialled?attempt={attempt.id}"),
         timeout=30,
-        caller_id=helpline_number(settings, callback.office),
+        caller_id=helpline_number(settings, attempt.callback.office),
     )
-    dial.number(callback.phone)
+    dial.number(phone)
     response.append(dial)
     return response
+
+
+_PARENT_LEG_WORDS = {
+    ParentLegEnd.TALKED: wording.CALLBACK_DONE,
+    ParentLegEnd.GONE: wording.CALLBACK_GONE,
+    ParentLegEnd.RETRY: wording.CALLBACK_RETRY,
+    ParentLegEnd.GIVEN_UP: wording.CALLBACK_GIVEN_UP,
+}
 
 
 @bp.post("/dialled")
@@ -95,59 +96,19 @@ def dialled(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """The parent's leg ended: a conversation waits for the adviser's outcome; no answer retries."""
+    result = dial_result(params)
     attempt = _attempt(session)
-    status = status_word(params, "DialCallStatus") or "failed"
-    attempt.parent_status = status
-    attempt.parent_seconds = to_int(params.get("DialCallDuration"))
-    callback = attempt.callback
-    if status == "completed":
-        return twiml.say_and_hang_up(settings, wording.CALLBACK_DONE)
-    if attempt.outcome is not None or callback.status not in OPEN_STATUSES:
-        return twiml.say_and_hang_up(settings, wording.CALLBACK_GONE)
-    if status == "canceled":
-        # The adviser hung up before the parent answered: not the parent's missed call.
-        attempt.outcome = "adviser-cancelled"
-        attempt.ended_at = now
-        common.event(session, callback, "adviser-cancelled", "service", now, attempt_id=attempt.id)
-        return VoiceResponse()
-    new_status = attempts.record_outcome(
-        session,
-        settings,
-        callback,
-        "no-answer",
-        "service",
-        now,
-        note=f"the parent's phone gave '{status}'",
-        automatic=True,
+    end = attempt_phones.parent_leg_ended(
+        session, settings, attempt, result.dial_status, result.duration_s, now
     )
-    text = wording.CALLBACK_GIVEN_UP if new_status == "unreachable" else wording.CALLBACK_RETRY
-    return twiml.say_and_hang_up(settings, text)
+    if end is ParentLegEnd.ADVISER_CANCELLED:
+        return VoiceResponse()
+    return twiml.say_and_hang_up(settings, _PARENT_LEG_WORDS[end])
 
 
 @bp.post("/status")
 @status_webhook
 def status(session: Session, settings: Settings, params: dict[str, str], now: datetime) -> None:
     """Status of the call to the adviser's phone; an adviser who never answered ends the try."""
-    attempt = _attempt(session)
-    call_status = status_word(params, "CallStatus")
-    if not call_status:
-        return
-    if attempt.call_sid is None and sid(params, "CallSid"):
-        attempt.call_sid = sid(params, "CallSid")
-    attempt.adviser_status = call_status
-    if call_status in TERMINAL and attempt.ended_at is None:
-        attempt.ended_at = now
-        if attempt.parent_status is None and attempt.outcome is None:
-            # The parent was never dialled (the adviser's phone did not answer, or its voicemail
-            # did and pressed nothing): this try does not count against the callback's attempts.
-            # Once the parent is dialled, /dialled records what happened, in whatever order.
-            attempt.outcome = "adviser-missed"
-            common.event(
-                session,
-                attempt.callback,
-                "adviser-missed",
-                "service",
-                now,
-                attempt_id=attempt.id,
-                status=call_status,
-            )
+    report = call_status(params)
+    attempt_phones.adviser_leg_status(session, _attempt(session), report.status, report.sid, now)

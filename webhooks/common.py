@@ -68,9 +68,11 @@ def from_query(session: Session, model: type[T], name: str) -> T:
     return row
 
 
-def find_call(session: Session, params: dict[str, str]) -> Call:
-    """The call named by CallSid."""
-    call = calls.find_call(session, call_sid(params))
+def find_call(session: Session, sid: str | None) -> Call:
+    """The call a request names by its CallSid, which it cannot do without."""
+    if sid is None:
+        raise BadRequest("missing or malformed CallSid")
+    call = calls.find_call(session, sid)
     if call is None:
         raise BadRequest("unknown CallSid")
     return call

@@ -14,28 +14,22 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks.attempts import advisers_calling_back
-from callbacks.common import event
-from callbacks.filing import callback_for
-from callbacks.messages import attach_orphans, file_missed_call
+from callbacks.filing import request_callback
+from callbacks.messages import status_reported
 from calls import ringing
 from calls import service as calls
 from calls.models import Call, CallLeg
-from helpline.phones import caller_number
 from helpline.settings import Settings
 from rota import service as rota
-from webhooks import twiml, wording
+from webhooks import forms, twiml, wording
 from webhooks.answer_machine import answer_machine
 from webhooks.common import (
     BadRequest,
-    call_sid,
-    dialled,
     emergency,
     find_call,
     hang_up_fallback,
     query_id,
-    sid,
     status_report,
-    status_word,
     url,
 )
 from webhooks.edge import status_webhook, voice_webhook
@@ -52,9 +46,8 @@ def _leg(session: Session) -> CallLeg:
     return leg
 
 
-def _leg_sid(params: dict[str, str], leg: CallLeg) -> str | None:
+def _leg_sid(value: str | None, leg: CallLeg) -> str | None:
     """The CallSid of the adviser's own leg, from a request made on that leg."""
-    value = sid(params, "CallSid")
     return value if value != leg.call.sid else None
 
 
@@ -109,8 +102,9 @@ def incoming(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """A call comes in: greet, then ring the first free adviser or open the answer machine."""
+    form = forms.incoming_call(params)
     call, known = calls.record_incoming(
-        session, settings, call_sid(params), caller_number(params.get("From")), dialled(params), now
+        session, settings, form.sid, form.caller, form.to_number, now
     )
     if not known:
         log.warning("call to a number no office lists; handled as %s", call.office)
@@ -128,18 +122,14 @@ def callback_request(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """The caller chose to be called back rather than wait (2); any other key: keep waiting."""
-    call = find_call(session, params)
+    pressed = forms.keys(params)
+    call = find_call(session, pressed.call_sid)
     ringing.cancel_unrung_legs(session, call, now)  # the <Dial> after the offer never ran
-    if params.get("Digits", "").strip() != "2":
+    if pressed.pressed != "2":
         return _next_step(session, settings, call, now, wording.HOLD)
-    if call.from_number is None:
+    callback = request_callback(session, settings, call, now)
+    if callback is None:
         return answer_machine(session, settings, call, now)
-    callback, created = callback_for(
-        session, settings, call.from_number, call.office, now, kind="requested"
-    )
-    if not created:
-        event(session, callback, "request-joined", "service", now)
-    calls.callback_requested(session, call, now)
     # Promise only the deadline the callback has: none while its office has no opening in sight.
     days = settings.callbacks.promise_working_days if callback.due_at is not None else None
     return twiml.say_and_hang_up(settings, wording.callback_promised(days))
@@ -154,7 +144,7 @@ def screen(
     leg = _leg(session)
     if leg.call.ended_at is not None or leg.call.answered_by_id not in (None, leg.adviser_id):
         return twiml.say_and_hang_up(settings, wording.ALREADY_TAKEN)
-    ringing.leg_picked_up(session, leg, now, _leg_sid(params, leg))
+    ringing.leg_picked_up(session, leg, now, _leg_sid(forms.call_status(params).sid, leg))
     return twiml.screen(
         settings,
         settings.offices[leg.call.office],
@@ -168,9 +158,10 @@ def screen_answer(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """The adviser's key: 1 connects the caller; anything else hands the call on."""
+    pressed = forms.keys(params)
     leg = _leg(session)
-    ringing.leg_picked_up(session, leg, now, _leg_sid(params, leg))
-    if params.get("Digits", "").strip() == "1":
+    ringing.leg_picked_up(session, leg, now, _leg_sid(pressed.call_sid, leg))
+    if pressed.pressed == "1":
         if ringing.leg_accepted(session, leg, now):
             return VoiceResponse()  # an empty document bridges the two legs
         return twiml.say_and_hang_up(settings, wording.ALREADY_TAKEN)
@@ -184,13 +175,12 @@ def dial_result(
     session: Session, settings: Settings, params: dict[str, str], now: datetime
 ) -> VoiceResponse:
     """An adviser's leg ended: after a conversation say goodbye, otherwise try the next one."""
+    result = forms.dial_result(params)
     leg = _leg(session)
-    helped = ringing.dial_ended(
-        session, leg, status_word(params, "DialCallStatus"), sid(params, "DialCallSid"), now
-    )
+    helped = ringing.dial_ended(session, leg, result.dial_status, result.dial_sid, now)
     if helped:
         return twiml.say_and_hang_up(settings, wording.THANK_YOU_BYE)
-    if status_word(params, "CallStatus") in calls.TERMINAL or leg.call.ended_at is not None:
+    if result.call_status in calls.TERMINAL or leg.call.ended_at is not None:
         return VoiceResponse()  # the caller has gone; Twilio ignores this answer
     # A repeat of this request means Twilio never got our first answer, so whoever it named
     # was never rung: ring them now instead (on a first request there is nothing to cancel).
@@ -221,10 +211,4 @@ def status(session: Session, settings: Settings, params: dict[str, str], now: da
     report = status_report(params)
     if report is None:
         return  # no usable CallSid or status: nothing to apply
-    if calls.record_status(session, settings, report, now):
-        call = calls.find_call(session, report.sid)
-        if call is None:
-            return
-        attach_orphans(session, settings, call, now)
-        if call.outcome == "missed":
-            file_missed_call(session, settings, call, now)
+    status_reported(session, settings, report, now)
