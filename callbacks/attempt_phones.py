@@ -12,8 +12,9 @@ from enum import Enum
 from sqlalchemy.orm import Session
 
 from callbacks import attempts, common
-from callbacks.models import OPEN_STATUSES, Attempt
-from calls.service import TERMINAL
+from callbacks.models import Attempt
+from callbacks.states import OPEN_STATUSES, AttemptOutcome, CallbackStatus
+from calls.states import TERMINAL, TwilioCallStatus
 from helpline.settings import Settings
 
 
@@ -58,13 +59,13 @@ def parent_leg_ended(
     attempt.parent_status = status
     attempt.parent_seconds = seconds
     callback = attempt.callback
-    if status == "completed":
+    if status == TwilioCallStatus.COMPLETED:
         return ParentLegEnd.TALKED
     if not awaits_outcome(attempt):
         return ParentLegEnd.GONE
-    if status == "canceled":
+    if status == TwilioCallStatus.CANCELED:
         # The adviser hung up before the parent answered: not the parent's missed call.
-        attempt.outcome = "adviser-cancelled"
+        attempt.outcome = AttemptOutcome.ADVISER_CANCELLED
         attempt.ended_at = now
         common.event(session, callback, "adviser-cancelled", "service", now, attempt_id=attempt.id)
         return ParentLegEnd.ADVISER_CANCELLED
@@ -72,13 +73,13 @@ def parent_leg_ended(
         session,
         settings,
         callback,
-        "no-answer",
+        AttemptOutcome.NO_ANSWER,
         "service",
         now,
         note=f"the parent's phone gave '{status}'",
         automatic=True,
     )
-    return ParentLegEnd.GIVEN_UP if new_status == "unreachable" else ParentLegEnd.RETRY
+    return ParentLegEnd.GIVEN_UP if new_status == CallbackStatus.UNREACHABLE else ParentLegEnd.RETRY
 
 
 def adviser_leg_status(
@@ -99,7 +100,7 @@ def adviser_leg_status(
             # did and pressed nothing): this try does not count against the callback's attempts.
             # Once the parent is dialled, the dial's action records what happened, in whatever
             # order.
-            attempt.outcome = "adviser-missed"
+            attempt.outcome = AttemptOutcome.ADVISER_MISSED
             common.event(
                 session,
                 attempt.callback,

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from callbacks import policy
 from callbacks.common import CallbackError, Conflict, event, require_open, require_working, save
-from callbacks.models import OPEN_STATUSES, Attempt, Callback
+from callbacks.models import Attempt, Callback
 from callbacks.staff_actions import add_note, assign
+from callbacks.states import OPEN_STATUSES, OUTCOMES, AttemptOutcome, CallbackStatus
 from callbacks.working_time import retry_at
 from helpline.settings import Settings
 from rota import service as rota
@@ -28,7 +29,7 @@ log = logging.getLogger("helpline.callbacks")
 
 def counted_attempts(callback: Callback) -> int:
     """Attempts that reached the point of an outcome (the ones the retry limit counts)."""
-    return sum(1 for a in callback.attempts if a.outcome in policy.OUTCOMES)
+    return sum(1 for a in callback.attempts if a.outcome in OUTCOMES)
 
 
 # An attempt Twilio has said nothing about for half an hour never got going; one whose phones
@@ -114,7 +115,7 @@ def attempt_corrected(callback: Callback, now: datetime) -> Attempt | None:
     (no call can have been made since, so the word corrects the one already recorded).
     """
     latest = callback.attempts[-1] if callback.attempts else None
-    if latest is None or latest.outcome not in policy.OUTCOMES:
+    if latest is None or latest.outcome not in OUTCOMES:
         return None
     if latest.outcome_source == "twilio":
         return latest
@@ -140,8 +141,8 @@ def record_outcome(
     follows the new outcome from the same count of attempts (a pending retry becomes completed,
     say, or keeps its time).
     """
-    if outcome not in policy.OUTCOMES:
-        raise CallbackError(f"unknown outcome '{outcome}' (use {', '.join(policy.OUTCOMES)})")
+    if outcome not in OUTCOMES:
+        raise CallbackError(f"unknown outcome '{outcome}' (use {', '.join(OUTCOMES)})")
     replacing = None if automatic else attempt_corrected(callback, now)
     if replacing is None:
         require_open(callback)
@@ -150,12 +151,12 @@ def record_outcome(
             adviser_id = callback.assigned_to_id
             attempt = Attempt(adviser_id=adviser_id, started_at=now)
             callback.attempts.append(attempt)
-    elif callback.status not in (*OPEN_STATUSES, "unreachable"):
+    elif callback.status not in (*OPEN_STATUSES, CallbackStatus.UNREACHABLE):
         raise CallbackError(f"callback {callback.id} is already {callback.status}")
     else:
         attempt = replacing
     replaced, replaced_source = attempt.outcome, attempt.outcome_source
-    attempt.outcome = outcome
+    attempt.outcome = AttemptOutcome(outcome)
     attempt.outcome_source = "twilio" if automatic else "adviser"
     next_state = policy.after_outcome(
         outcome, counted_attempts(callback), settings.callbacks.max_attempts
@@ -163,7 +164,7 @@ def record_outcome(
     attempt.ended_at = attempt.ended_at or now
     if note:
         attempt.note = note.strip()
-    if next_state == "retry":
+    if next_state == CallbackStatus.OPEN:  # a retry
         if replacing is None or callback.status not in OPEN_STATUSES:
             calendar = rota.calendar_if_configured(session, settings, callback.office, now)
             if calendar is None:
@@ -175,7 +176,7 @@ def record_outcome(
             callback.next_attempt_at = retry_at(
                 calendar, now, settings.callbacks.retry_spacing_working_hours
             )
-            callback.status = "open"
+            callback.status = CallbackStatus.OPEN
             callback.assigned_to_id = None
             callback.assigned_to = None
         # else the automatic outcome already set the retry going; it stands.

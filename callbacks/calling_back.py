@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from callbacks import attempts, common
 from callbacks.models import Attempt
+from callbacks.states import AttemptOutcome
 from helpline.db import unit_of_work
 from helpline.dialer import Dialer, DialerError
 from helpline.runtime import Runtime
@@ -109,6 +110,6 @@ def call_back(
 def _abandon(runtime: Runtime, attempt_id: int, why: str) -> None:
     with unit_of_work(runtime.sessions) as session:
         attempt = session.get_one(Attempt, attempt_id)
-        attempt.outcome = "not-placed"
+        attempt.outcome = AttemptOutcome.NOT_PLACED
         attempt.ended_at = runtime.clock()
         attempt.note = why

@@ -14,7 +14,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from callbacks import common
-from callbacks.models import OPEN_STATUSES, Callback
+from callbacks.models import Callback
+from callbacks.states import OPEN_STATUSES
 from callbacks.working_time import due_at
 from helpline.settings import Settings
 from rota import service as rota

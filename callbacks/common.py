@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from callbacks.models import OPEN_STATUSES, Callback, CallbackEvent
+from callbacks.models import Callback, CallbackEvent
+from callbacks.states import OPEN_STATUSES
 from rota.models import Adviser
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callbacks.common import event, get
-from callbacks.models import OPEN_STATUSES, Callback, Message
+from callbacks.models import Callback, Message
+from callbacks.states import OPEN_STATUSES, CallbackStatus
 from callbacks.working_time import due_at
 from calls import service as calls
 from calls.models import Call
@@ -56,7 +57,7 @@ def _create(
     callback = Callback(
         phone=phone,
         office=office,
-        status="open",
+        status=CallbackStatus.OPEN,
         created_at=now,
         due_at=promise(session, settings, office, now),
     )

@@ -20,9 +20,10 @@ from callbacks.job_results import Assigned, ClocksStarted, Released, Returned, W
 from callbacks.jobkit import ACTOR, Runner, in_transaction
 from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
 from callbacks.jobkit import claim as _claim
-from callbacks.models import OPEN_STATUSES, Attempt, Callback, DeadlineWarning
+from callbacks.models import Attempt, Callback, DeadlineWarning
 from callbacks.recording_jobs import delete_recordings, reconcile_recordings
 from callbacks.settle_calls_job import settle_calls
+from callbacks.states import OPEN_STATUSES, OUTCOMES, CallbackStatus
 from callbacks.working_time import working_seconds_between
 from rota import service as rota
 from rota.calendar import OfficeCalendar
@@ -38,7 +39,7 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> Assign
         session,
         select(Callback)
         .where(
-            Callback.status == "open",
+            Callback.status == CallbackStatus.OPEN,
             Callback.assigned_to_id.is_(None),
             or_(Callback.next_attempt_at.is_(None), Callback.next_attempt_at <= now),
         )
@@ -53,7 +54,7 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> Assign
         adviser_id: count
         for adviser_id, count in session.execute(
             select(Callback.assigned_to_id, func.count())
-            .where(Callback.status == "assigned")
+            .where(Callback.status == CallbackStatus.ASSIGNED)
             .group_by(Callback.assigned_to_id)
         )
     }
@@ -104,7 +105,7 @@ def return_to_pool(session: Session, ctx: JobContext, now: datetime) -> Returned
         session,
         select(Callback)
         .where(
-            Callback.status == "assigned",
+            Callback.status == CallbackStatus.ASSIGNED,
             Callback.assigned_to_id.not_in(working),
             Callback.id.not_in(in_progress),
             shift_ended_since_assigned,
@@ -137,7 +138,7 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
     those overdue."""
     settings = ctx.settings
     warn_seconds = settings.callbacks.warn_before_hours * 3600
-    attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(policy.OUTCOMES))
+    attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(OUTCOMES))
     candidates = _claim(
         session,
         select(Callback)

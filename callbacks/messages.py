@@ -10,9 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callbacks import common, filing, staff_actions
-from callbacks.models import OPEN_STATUSES, Message
+from callbacks.models import Message
+from callbacks.states import OPEN_STATUSES
 from calls import service as calls
 from calls.models import Call
+from calls.states import CallOutcome
 from helpline.settings import Settings
 
 
@@ -147,7 +149,7 @@ def status_reported(
     if call is None:
         return
     attach_orphans(session, settings, call, now)
-    if call.outcome == "missed":
+    if call.outcome == CallOutcome.MISSED:
         file_missed_call(session, settings, call, now)
 
 

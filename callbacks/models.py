@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from helpline.db import Base
+from callbacks.states import AttemptOutcome, CallbackStatus
+from helpline.db import Base, StrEnumType
 from rota.models import Adviser
-
-OPEN_STATUSES = ("open", "assigned")
 
 
 class Callback(Base):
@@ -33,7 +32,9 @@ class Callback(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str | None] = mapped_column(String(20))  # E.164; None: the caller gave none
     office: Mapped[str] = mapped_column(String(40), index=True)  # county of the first message
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[CallbackStatus] = mapped_column(
+        StrEnumType(CallbackStatus, 20), default=CallbackStatus.OPEN, index=True
+    )
     # None while the office has no opening in sight: the clock starts when it next opens.
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     next_attempt_at: Mapped[datetime | None]
@@ -93,8 +94,8 @@ class Attempt(Base):
     parent_status: Mapped[str | None] = mapped_column(String(20))  # the parent's leg
     parent_seconds: Mapped[int | None]
     placed: Mapped[bool] = mapped_column(default=False)  # False: logged only, no Twilio
-    outcome: Mapped[str | None] = mapped_column(String(20))
-    # Who gave an outcome of policy.OUTCOMES: 'twilio' (recorded automatically from Twilio's
+    outcome: Mapped[AttemptOutcome | None] = mapped_column(StrEnumType(AttemptOutcome, 20))
+    # Who gave an outcome of states.OUTCOMES: 'twilio' (recorded automatically from Twilio's
     # report, which the adviser's word may replace) or 'adviser' (a person's word).
     outcome_source: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str | None] = mapped_column(Text)

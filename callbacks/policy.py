@@ -6,22 +6,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-OUTCOMES = ("spoke", "left-message", "no-answer", "wrong-number")
+from callbacks.states import OUTCOMES, AttemptOutcome, CallbackStatus
 
 
-def after_outcome(outcome: str, attempts_made: int, max_attempts: int) -> str:
-    """The callback's next state: `completed`, `retry` or `unreachable`.
+def after_outcome(outcome: str, attempts_made: int, max_attempts: int) -> CallbackStatus:
+    """The callback's next status: completed, unreachable, or open again for a retry.
 
     `attempts_made` counts this attempt. Spoke completes; a wrong number is unreachable at
     once; a message left or no answer waits for a retry until the last attempt is used.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome '{outcome}' (use {', '.join(OUTCOMES)})")
-    if outcome == "spoke":
-        return "completed"
-    if outcome == "wrong-number" or attempts_made >= max_attempts:
-        return "unreachable"
-    return "retry"
+    if outcome == AttemptOutcome.SPOKE:
+        return CallbackStatus.COMPLETED
+    if outcome == AttemptOutcome.WRONG_NUMBER or attempts_made >= max_attempts:
+        return CallbackStatus.UNREACHABLE
+    return CallbackStatus.OPEN
 
 
 @dataclass(frozen=True)

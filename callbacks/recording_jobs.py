@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from callbacks.job_results import Deleted, Reconciled, Skipped
 from callbacks.jobkit import JobContext, claim
 from callbacks.messages import UnseenCall, keep_recording
-from callbacks.models import OPEN_STATUSES, Callback, Message
+from callbacks.models import Callback, Message
+from callbacks.states import OPEN_STATUSES
 from calls import service as calls
 from calls.models import Call
 from helpline.db import unit_of_work

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from callbacks.models import OPEN_STATUSES, Callback
-from callbacks.policy import OUTCOMES
+from callbacks.models import Callback
+from callbacks.states import OPEN_STATUSES, OUTCOMES
 from calls.report import iso
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callbacks.job_results import SettledCalls
 from callbacks.messages import attach_orphans, file_missed_call
 from calls import settle
+from calls.states import CallOutcome
 from helpline.db import unit_of_work
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def settle_calls(sessions: sessionmaker[Session], ctx: JobContext, now: datetime
         result = settle.apply(session, open_calls, answers, now)
         for call in result.ended:  # as the call's own final status would have done
             attach_orphans(session, ctx.settings, call, now)
-            if call.outcome == "missed":
+            if call.outcome == CallOutcome.MISSED:
                 file_missed_call(session, ctx.settings, call, now)
     return SettledCalls(
         checked=result.checked,

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callbacks.common import CallbackError, event, require_open, require_working, save
-from callbacks.models import OPEN_STATUSES, Callback, Note
+from callbacks.models import Callback, Note
+from callbacks.states import OPEN_STATUSES, CallbackStatus
 from rota import service as rota
 from rota.models import Adviser
 
@@ -57,7 +58,7 @@ def assign(
     callback.assigned_to_id = adviser.id
     callback.assigned_to = adviser
     callback.assigned_at = now
-    callback.status = "assigned"
+    callback.status = CallbackStatus.ASSIGNED
     save(session, callback)
     off_shift = None
     if rota.shift_at(session, adviser.id, now) is None:
@@ -82,7 +83,7 @@ def unassign(session: Session, callback: Callback, actor: str, now: datetime, re
     callback.assigned_to_id = None
     callback.assigned_to = None
     callback.assigned_at = None
-    callback.status = "open"
+    callback.status = CallbackStatus.OPEN
     save(session, callback)
     event(session, callback, "returned-to-pool", actor, now, reason=reason)
 
@@ -104,7 +105,7 @@ def close(session: Session, callback: Callback, reason: str, actor: str, now: da
     if not reason.strip():
         raise CallbackError("a reason is needed to close a callback")
     require_open(callback)
-    callback.status = "cancelled"
+    callback.status = CallbackStatus.CANCELLED
     callback.close_reason = reason.strip()[:200]
     callback.closed_at = now
     callback.next_attempt_at = None

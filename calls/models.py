@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from helpline.db import Base
+from calls.states import CallOutcome, LegState
+from helpline.db import Base, StrEnumType
 from rota.models import Adviser
 
 
@@ -24,7 +25,7 @@ class Call(Base):
     office: Mapped[str] = mapped_column(String(40), index=True)  # the county rung
     status: Mapped[str] = mapped_column(String(20), default="ringing")
     last_sequence: Mapped[int | None]
-    outcome: Mapped[str | None] = mapped_column(String(30))
+    outcome: Mapped[CallOutcome | None] = mapped_column(StrEnumType(CallOutcome, 30))
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("adviser.id"))
     answered_office: Mapped[str | None] = mapped_column(String(40))
     started_at: Mapped[datetime] = mapped_column(index=True)
@@ -52,7 +53,9 @@ class CallLeg(Base):
     adviser_id: Mapped[int] = mapped_column(ForeignKey("adviser.id"), index=True)
     office: Mapped[str] = mapped_column(String(40))
     dial_sid: Mapped[str | None] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(20), default="ringing", index=True)
+    state: Mapped[LegState] = mapped_column(
+        StrEnumType(LegState, 20), default=LegState.RINGING, index=True
+    )
     started_at: Mapped[datetime] = mapped_column(index=True)
     picked_up_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]

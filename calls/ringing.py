@@ -13,14 +13,8 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallLeg
 from calls.routing import OfficeNow, next_adviser, office_sequence
-from calls.service import (
-    OPEN_LEG_STATES,
-    TERMINAL,
-    StatusReport,
-    end_leg,
-    record_event,
-    reopen_unknown_leg,
-)
+from calls.service import StatusReport, end_leg, record_event, reopen_unknown_leg
+from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus, unanswered_leg_end
 from helpline.settings import Settings
 from rota import availability
 from rota import service as rota
@@ -33,7 +27,7 @@ def _busy_and_ringing(
     busy = set(
         session.scalars(
             select(CallLeg.adviser_id).where(
-                CallLeg.state == "accepted",
+                CallLeg.state == LegState.ACCEPTED,
                 CallLeg.ended_at.is_(None),
                 CallLeg.accepted_at > now - timedelta(hours=routing.busy_after_accept_hours),
             )
@@ -57,7 +51,7 @@ def _busy_and_ringing(
     for adviser_id, at in session.execute(
         select(CallLeg.adviser_id, CallLeg.started_at).where(
             CallLeg.started_at > now - timedelta(days=1),
-            CallLeg.state != "cancelled",  # put in an answer Twilio never got: never rang
+            CallLeg.state != LegState.CANCELLED,  # put in an answer Twilio never got: never rang
         )
     ):
         if adviser_id not in last_rung or at > last_rung[adviser_id]:
@@ -111,7 +105,7 @@ def ring_next(
     sequence = office_sequence(rung.key, rung.fallback)
     busy, ringing, last_rung = _busy_and_ringing(session, settings, call, now)
     busy |= set(also_busy)
-    legs = [leg for leg in call.legs if leg.state != "cancelled"]
+    legs = [leg for leg in call.legs if leg.state != LegState.CANCELLED]
     tried = {leg.adviser_id for leg in legs}
     working = rota.on_shift(session, now)
     offices: dict[str, OfficeNow] = {}
@@ -132,7 +126,7 @@ def ring_next(
         call_id=call.id,
         adviser_id=adviser.adviser_id,
         office=adviser.office,
-        state="ringing",
+        state=LegState.RINGING,
         started_at=now,
     )
     session.add(leg)
@@ -154,8 +148,8 @@ def leg_picked_up(
     """The adviser's phone (or its voicemail) answered: the screen is being played."""
     if dial_sid and not leg.dial_sid:
         leg.dial_sid = dial_sid  # so that Twilio can be asked about the leg later
-    if leg.state == "ringing" and leg.ended_at is None:
-        leg.state = "screening"
+    if leg.state == LegState.RINGING and leg.ended_at is None:
+        leg.state = LegState.SCREENING
         leg.picked_up_at = now
         record_event(session, leg.call.sid, "leg-picked-up", now, {"leg": leg.id})
 
@@ -167,8 +161,8 @@ def leg_accepted(session: Session, leg: CallLeg, now: datetime) -> bool:
         return False
     if call.answered_by_id is not None and call.answered_by_id != leg.adviser_id:
         return False
-    if leg.state != "accepted":
-        leg.state = "accepted"
+    if leg.state != LegState.ACCEPTED:
+        leg.state = LegState.ACCEPTED
         leg.accepted_at = now
         call.answered_by_id = leg.adviser_id
         call.answered_office = leg.office
@@ -189,15 +183,15 @@ def cancel_unrung_legs(session: Session, call: Call, now: datetime) -> None:
     still ringing with no word from Twilio about them."""
     for leg in call.legs:
         unheard_of = leg.picked_up_at is None and leg.dial_sid is None
-        if leg.state == "ringing" and leg.ended_at is None and unheard_of:
-            leg.state = "cancelled"
+        if leg.state == LegState.RINGING and leg.ended_at is None and unheard_of:
+            leg.state = LegState.CANCELLED
             leg.ended_at = now
 
 
 def leg_declined(session: Session, leg: CallLeg, now: datetime) -> None:
     """The screen ended without a 1: a voicemail, a wrong key, or no key at all."""
     if leg.state in OPEN_LEG_STATES:
-        leg.state = "declined"
+        leg.state = LegState.DECLINED
         record_event(session, leg.call.sid, "leg-declined", now, {"leg": leg.id})
 
 
@@ -211,7 +205,7 @@ def dial_ended(
         leg.dial_sid = dial_sid
     corrected = reopen_unknown_leg(leg)
     if leg.ended_at is None:
-        end_leg(leg, now, dial_status if dial_status in ("busy", "failed") else "no-answer")
+        end_leg(leg, now, unanswered_leg_end(dial_status))
         record_event(
             session,
             leg.call.sid,
@@ -238,7 +232,7 @@ def leg_status(session: Session, leg: CallLeg, report: StatusReport, now: dateti
         return False
     if report.status in TERMINAL:
         dial_ended(session, leg, report.status, report.sid, now)
-    elif report.status == "in-progress":
+    elif report.status == TwilioCallStatus.IN_PROGRESS:
         leg_picked_up(session, leg, now, report.sid)
     elif not leg.dial_sid:
         leg.dial_sid = report.sid

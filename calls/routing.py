@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from calls.states import CallOutcome
 from rota.availability import Candidate, OnShift
 
 
@@ -52,14 +53,16 @@ def call_outcome(
     message_left: bool,
     reached_answer_machine: bool,
     callback_requested: bool = False,
-) -> str:
+) -> CallOutcome:
     """How an ended call turned out, in the words of the calls list."""
     if answered_office is not None:
-        return "answered" if answered_office == office else "answered_by_partner"
+        if answered_office == office:
+            return CallOutcome.ANSWERED
+        return CallOutcome.ANSWERED_BY_PARTNER
     if message_left:
-        return "voicemail"
+        return CallOutcome.VOICEMAIL
     if callback_requested:
-        return "callback_requested"
+        return CallOutcome.CALLBACK_REQUESTED
     if reached_answer_machine:
-        return "missed"
-    return "abandoned"
+        return CallOutcome.MISSED
+    return CallOutcome.ABANDONED

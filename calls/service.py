@@ -13,10 +13,8 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
+from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus
 from helpline.settings import Office, Settings
-
-TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-OPEN_LEG_STATES = ("ringing", "screening")
 
 
 def record_event(
@@ -80,7 +78,7 @@ def record_incoming(
             from_number=caller,
             to_number=to_number,
             office=office.key,
-            status="ringing",
+            status=TwilioCallStatus.RINGING,
             started_at=now,
         )
         try:
@@ -179,7 +177,7 @@ def call_ended(call: Call, at: datetime, duration_s: int | None) -> None:
     call.duration_s = duration_s
     for leg in call.legs:
         if leg.ended_at is None:
-            end_leg(leg, at, "caller-gone")
+            end_leg(leg, at, LegState.CALLER_GONE)
     _settle(call)
 
 
@@ -208,31 +206,33 @@ def reopen_guessed_end(call: Call) -> bool:
 def reopen_unknown_leg(leg: CallLeg) -> bool:
     """Twilio's word on the end of a leg that was settled as unknown has come after all: open
     it again as it was when settled, so that the word ends it. True if it was unknown."""
-    if leg.state != "unknown":
+    if leg.state != LegState.UNKNOWN:
         return False
     if leg.accepted_at is not None:
-        leg.state = "accepted"
+        leg.state = LegState.ACCEPTED
+    elif leg.picked_up_at is not None:
+        leg.state = LegState.SCREENING
     else:
-        leg.state = "screening" if leg.picked_up_at is not None else "ringing"
+        leg.state = LegState.RINGING
     leg.ended_at = None
     return True
 
 
-def leg_end_state(state: str, how: str) -> str:
+def leg_end_state(state: LegState, how: LegState) -> LegState:
     """The state a leg in `state` ends in, when it ends `how`: the state an unanswered leg
     takes ('busy', 'failed', 'no-answer', 'caller-gone'), or 'unknown' when nobody can say.
 
     The one rule: a leg already over (declined, say) keeps saying so; one whose end nobody
     knows is unknown; an accepted leg is completed; one still ringing or screening ends `how`.
     """
-    if state not in (*OPEN_LEG_STATES, "accepted"):
+    if state not in (*OPEN_LEG_STATES, LegState.ACCEPTED):
         return state
-    if how == "unknown":
-        return "unknown"
-    return "completed" if state == "accepted" else how
+    if how == LegState.UNKNOWN:
+        return LegState.UNKNOWN
+    return LegState.COMPLETED if state == LegState.ACCEPTED else how
 
 
-def end_leg(leg: CallLeg, at: datetime, how: str) -> None:
+def end_leg(leg: CallLeg, at: datetime, how: LegState) -> None:
     """End the leg at `at` (never before it rang), in the state `leg_end_state` gives it."""
     leg.ended_at = max(at, leg.started_at)
     leg.state = leg_end_state(leg.state, how)
@@ -246,7 +246,7 @@ def recovered_from_recording(
         call.reached_answer_machine_at = started
     if call.ended_at is None:
         call.ended_at = ended
-        call.status = "completed"
+        call.status = TwilioCallStatus.COMPLETED
     record_event(session, call.sid, "recovered", ended, key=f"recovered:{call.sid}")
     _settle(call)
 

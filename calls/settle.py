@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from calls import ringing
 from calls.models import Call, CallEvent, CallLeg
-from calls.service import TERMINAL, call_ended, end_leg, find_call, record_event
+from calls.service import call_ended, end_leg, find_call, record_event
+from calls.states import TERMINAL, LegState
 from helpline.dialer import CallProgress, Dialer, DialerError
 from helpline.settings import Settings
 
@@ -177,14 +178,14 @@ def apply(
             if leg is None or leg.ended_at is not None:
                 continue  # a webhook settled it meanwhile
             if call.ended_at is not None:
-                _end_leg(session, leg, "caller-gone", call.ended_at)
+                _end_leg(session, leg, LegState.CALLER_GONE, call.ended_at)
             elif (answer := answers.get(seen.sid or "")) is UNREACHABLE:
                 result.unreachable += 1
                 continue
             elif not _settle_leg(session, leg, answer, heard, now):
                 continue
             result.legs += 1
-            result.unknown += leg.state == "unknown"
+            result.unknown += leg.state == LegState.UNKNOWN
         if call.ended_at is None and open_call.ask_about_call:
             answer = answers.get(call.sid)
             if answer is UNREACHABLE:
@@ -209,7 +210,7 @@ def _settle_leg(
         return True
     if leg.accepted_at is not None and heard > now - GIVE_UP:
         return False  # a conversation Twilio cannot tell us about: give it time
-    _end_leg(session, leg, "unknown", max(heard, leg.accepted_at or leg.started_at))
+    _end_leg(session, leg, LegState.UNKNOWN, max(heard, leg.accepted_at or leg.started_at))
     return True
 
 
@@ -233,7 +234,7 @@ def _settle_call(
     return how
 
 
-def _end_leg(session: Session, leg: CallLeg, how: str, at: datetime) -> None:
+def _end_leg(session: Session, leg: CallLeg, how: LegState, at: datetime) -> None:
     """End the leg at `at` (see `calls.service.leg_end_state`), and say so in its events."""
     end_leg(leg, at, how)
     record_event(

@@ -19,6 +19,7 @@ from callbacks.messages import status_reported
 from calls import ringing
 from calls import service as calls
 from calls.models import Call, CallLeg
+from calls.states import TERMINAL, LegState
 from helpline.settings import Settings
 from rota import service as rota
 from webhooks import forms, twiml, wording
@@ -64,7 +65,7 @@ def _next_step(
     On the first ring the caller is asked to hold, and (if configured) offered a call back. A
     caller whose call goes to another office's advisers is told so, from the first ring on.
     """
-    before = [leg.office for leg in call.legs if leg.state != "cancelled"]
+    before = [leg.office for leg in call.legs if leg.state != LegState.CANCELLED]
     leg = ringing.ring_next(
         session, settings, call, now, also_busy=advisers_calling_back(session, now)
     )
@@ -180,7 +181,7 @@ def dial_result(
     helped = ringing.dial_ended(session, leg, result.dial_status, result.dial_sid, now)
     if helped:
         return twiml.say_and_hang_up(settings, wording.THANK_YOU_BYE)
-    if result.call_status in calls.TERMINAL or leg.call.ended_at is not None:
+    if result.call_status in TERMINAL or leg.call.ended_at is not None:
         return VoiceResponse()  # the caller has gone; Twilio ignores this answer
     # A repeat of this request means Twilio never got our first answer, so whoever it named
     # was never rung: ring them now instead (on a first request there is nothing to cancel).

@@ -7,6 +7,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
+from callbacks.states import OUTCOMES, CallbackStatus
 from helpline.cli.base import State, fail, local_time, pass_state, print_json
 
 
@@ -99,9 +100,7 @@ def callbacks_call(state: State, callback_id: int, adviser: str | None, actor: s
 
 @callbacks.command("outcome")
 @click.argument("callback_id", type=int)
-@click.argument(
-    "outcome", type=click.Choice(["spoke", "left-message", "no-answer", "wrong-number"])
-)
+@click.argument("outcome", type=click.Choice([outcome.value for outcome in OUTCOMES]))
 @click.option("--note", default=None)
 @click.option("--by", "actor", default="cli", help=ACTOR_HELP)
 @pass_state
@@ -118,7 +117,7 @@ def callbacks_outcome(
         status = attempts.record_outcome(
             session, settings, callback, outcome, actor, now, note=note
         )
-        if status == "open" and callback.next_attempt_at:
+        if status == CallbackStatus.OPEN and callback.next_attempt_at:
             status = f"a retry is due from {callback.next_attempt_at.isoformat()}"
         if corrected is None:
             return status

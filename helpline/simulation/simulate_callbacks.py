@@ -15,6 +15,7 @@ from sqlalchemy import select
 from callbacks import attempts, common, staff_actions
 from callbacks.calling_back import call_back
 from callbacks.models import Attempt, Callback
+from callbacks.states import OPEN_STATUSES, AttemptOutcome, CallbackStatus
 from helpline.db import unit_of_work
 from helpline.dialer import CallInfo, CallProgress, RecordingInfo
 from helpline.runtime import Runtime
@@ -163,7 +164,9 @@ def _next_callback(runtime: Runtime, adviser_id: int, now: datetime) -> tuple[in
     with unit_of_work(runtime.sessions) as session:
         callback = session.scalar(
             select(Callback)
-            .where(Callback.assigned_to_id == adviser_id, Callback.status == "assigned")
+            .where(
+                Callback.assigned_to_id == adviser_id, Callback.status == CallbackStatus.ASSIGNED
+            )
             .where((Callback.next_attempt_at.is_(None)) | (Callback.next_attempt_at <= now))
             .order_by(Callback.due_at.is_(None), Callback.due_at, Callback.id)
             .limit(1)
@@ -239,7 +242,9 @@ def adviser_at_work(
         made += 1
         with unit_of_work(runtime.sessions) as session:
             callback = common.get(session, callback_id)
-            if answered and callback.status in ("open", "assigned"):
-                attempts.record_outcome(session, runtime.settings, callback, "spoke", name, clock())
+            if answered and callback.status in OPEN_STATUSES:
+                attempts.record_outcome(
+                    session, runtime.settings, callback, AttemptOutcome.SPOKE, name, clock()
+                )
         engaged[phone] = clock() + timedelta(seconds=rng.uniform(60, 300))
     return made

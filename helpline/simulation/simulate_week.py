@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callbacks.jobs import JOBS, JobContext
 from callbacks.models import Callback
 from calls.models import Call
+from calls.states import CallOutcome
 from helpline import settings as settings_module
 from helpline.app import create_app, database_engine
 from helpline.db import session_factory, unit_of_work
@@ -244,15 +245,7 @@ def _play(
     return Played(calls, call_backs, len(dialer.errors))
 
 
-OUTCOMES = (
-    "answered",
-    "answered_by_partner",
-    "voicemail",
-    "callback_requested",
-    "missed",
-    "abandoned",
-    None,
-)
+OUTCOMES = (*CallOutcome, None)
 
 
 def report(
