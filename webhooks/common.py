@@ -11,7 +11,6 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from calls import service as calls
 from calls.models import Call
-from helpline.phones import caller_number
 from helpline.settings import Settings
 from webhooks import twiml, wording
 from webhooks.edge import runtime
@@ -131,19 +130,3 @@ def to_int(value: str | None, upper: int = LONGEST_SECONDS) -> int:
     except ValueError:
         return 0
     return max(number, 0) if number <= upper else 0
-
-
-def status_report(params: dict[str, str]) -> calls.StatusReport | None:
-    """A status callback's parameters, bounded; None without a usable CallSid and status."""
-    call, status = sid(params, "CallSid"), status_word(params, "CallStatus")
-    if call is None or not status:
-        return None
-    return calls.StatusReport(
-        sid=call,
-        status=status,
-        sequence=optional_int(params.get("SequenceNumber"), LONGEST_SEQUENCE),
-        duration_s=optional_int(params.get("CallDuration")),
-        parent_sid=sid(params, "ParentCallSid"),
-        caller=caller_number(params.get("From")),
-        to_number=dialled(params),
-    )

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from calls.service import StatusReport
 from helpline.phones import caller_number
-from webhooks.common import call_sid, dialled, sid, status_word, to_int
+from webhooks.common import (
+    LONGEST_SEQUENCE,
+    call_sid,
+    dialled,
+    optional_int,
+    sid,
+    status_word,
+    to_int,
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,22 @@ def recording_report(params: dict[str, str]) -> RecordingReport:
         duration_s=to_int(params.get("RecordingDuration")),
         status=status_word(params, "RecordingStatus"),
         has_url=bool(params.get("RecordingUrl")),
+        caller=caller_number(params.get("From")),
+        to_number=dialled(params),
+    )
+
+
+def status_report(params: dict[str, str]) -> StatusReport | None:
+    """A status callback's parameters, bounded; None without a usable CallSid and status."""
+    call, status = sid(params, "CallSid"), status_word(params, "CallStatus")
+    if call is None or not status:
+        return None
+    return StatusReport(
+        sid=call,
+        status=status,
+        sequence=optional_int(params.get("SequenceNumber"), LONGEST_SEQUENCE),
+        duration_s=optional_int(params.get("CallDuration")),
+        parent_sid=sid(params, "ParentCallSid"),
         caller=caller_number(params.get("From")),
         to_number=dialled(params),
     )

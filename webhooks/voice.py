@@ -30,7 +30,6 @@ from webhooks.common import (
     find_call,
     hang_up_fallback,
     query_id,
-    status_report,
     url,
 )
 from webhooks.edge import status_webhook, voice_webhook
@@ -196,7 +195,7 @@ def leg_status(session: Session, settings: Settings, params: dict[str, str], now
 
     Its end frees the adviser even when the dial result and the call's final status are lost.
     """
-    report = status_report(params)
+    report = forms.status_report(params)
     if report is None:
         return  # no usable CallSid or status: nothing to apply
     leg = _leg(session)
@@ -209,7 +208,7 @@ def leg_status(session: Session, settings: Settings, params: dict[str, str], now
 @status_webhook
 def status(session: Session, settings: Settings, params: dict[str, str], now: datetime) -> None:
     """Call status changes, repeated or out of order; each one is applied once."""
-    report = status_report(params)
+    report = forms.status_report(params)
     if report is None:
         return  # no usable CallSid or status: nothing to apply
     status_reported(session, settings, report, now)
