@@ -20,6 +20,7 @@ from callbacks.models import Attempt, Callback
 from callbacks.staff_actions import add_note, assign
 from callbacks.states import OPEN_STATUSES, OUTCOMES, AttemptOutcome, CallbackStatus
 from callbacks.working_time import retry_at
+from calls.states import TwilioCallStatus
 from helpline.settings import Settings
 from rota import service as rota
 from rota.models import Adviser
@@ -36,7 +37,12 @@ def counted_attempts(callback: Callback) -> int:
 # Twilio reports live stays in progress until Twilio says it ended, up to a long advice call.
 SILENT_ATTEMPT = timedelta(minutes=30)
 LONGEST_ATTEMPT = timedelta(hours=4)
-LIVE = ("queued", "initiated", "ringing", "in-progress")
+LIVE = (
+    TwilioCallStatus.QUEUED,
+    TwilioCallStatus.INITIATED,
+    TwilioCallStatus.RINGING,
+    TwilioCallStatus.IN_PROGRESS,
+)
 
 
 def live(now: datetime) -> ColumnElement[bool]:
