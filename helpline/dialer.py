@@ -38,7 +38,7 @@ class CallProgress:
     """Where a call (or an adviser's leg) stands, as Twilio describes it."""
 
     sid: str
-    status: str  # Twilio's: queued, ringing, in-progress, completed, busy, no-answer, ...
+    status: str  # Twilio's word (see calls.states.TwilioCallStatus): queued, ringing, ...
     ended_at: datetime | None
     duration_s: int | None
 
