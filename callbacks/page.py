@@ -151,13 +151,10 @@ def history(session: Session, settings: Settings, callback: Callback) -> list[Hi
     ).all()
     ids = {e.detail.get("adviser_id") for e in events if isinstance(e.detail, dict)}
     wanted = [i for i in ids if isinstance(i, int)]
-    names = (
-        dict(
-            session.execute(select(Adviser.id, Adviser.name).where(Adviser.id.in_(wanted))).tuples()
-        )
-        if wanted
-        else {}
-    )
+    names: dict[int, str] = {}
+    if wanted:
+        query = select(Adviser.id, Adviser.name).where(Adviser.id.in_(wanted))
+        names = {adviser_id: name for adviser_id, name in session.execute(query)}
     offices = {key: office.name for key, office in settings.offices.items()}
     return [
         HistoryItem(e.at, e.actor, e.kind, describe(e.kind, e.detail or {}, names, offices))
