@@ -15,9 +15,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callbacks import attempts, staff_actions
+from callbacks import attempts, calling_back, staff_actions
 from callbacks.common import CallbackError, Conflict
 from callbacks.models import Callback, CallbackEvent, Note
+from callbacks.page import NotYours
+from helpline.db import unit_of_work
+from helpline.runtime import Runtime
 from helpline.settings import Settings
 from rota.models import Adviser
 
@@ -97,6 +100,12 @@ def for_change(session: Session, callback_id: int, expected_version: int | None)
     if expected_version is not None and callback.version != expected_version:
         raise Changed(state_of(session, callback), expected_version, "was changed by someone else")
     return callback
+
+
+def require_yours(callback: Callback, as_adviser: int | None) -> None:
+    """NotYours unless the callback is assigned to `as_adviser` (None: anyone may act)."""
+    if as_adviser is not None and callback.assigned_to_id != as_adviser:
+        raise NotYours(f"callback {callback.id} is not assigned to you")
 
 
 def _adviser(session: Session, adviser_id: int) -> Adviser:
@@ -203,10 +212,13 @@ def record_outcome(
     expected_version: int | None,
     note: str | None = None,
     author_account_id: int | None = None,
+    as_adviser: int | None = None,
 ) -> Done:
     """Record how the attempt went (see `callbacks.attempts.record_outcome`); a note given
-    with it is kept among the callback's notes."""
+    with it is kept among the callback's notes. `as_adviser`: an adviser acting on their own
+    callbacks only (NotYours otherwise)."""
     callback = for_change(session, callback_id, expected_version)
+    require_yours(callback, as_adviser)
     attempts.record_outcome(
         session,
         settings,
@@ -228,11 +240,14 @@ def add_note(
     now: datetime,
     *,
     author_account_id: int | None = None,
+    as_adviser: int | None = None,
 ) -> Note:
-    """Add a note for colleagues, on a callback open or closed; notes never conflict."""
+    """Add a note for colleagues, on a callback open or closed; notes never conflict.
+    `as_adviser`: an adviser noting their own callbacks only (NotYours otherwise)."""
     callback = session.get(Callback, callback_id)
     if callback is None:
         raise CallbackError(f"no callback {callback_id}")
+    require_yours(callback, as_adviser)
     if not text.strip():
         raise CallbackError("a note needs some text")
     if len(text.strip()) > NOTE_MAX_CHARS:
@@ -240,3 +255,23 @@ def add_note(
     return staff_actions.add_note(
         session, callback, author, text, now, author_account_id=author_account_id
     )
+
+
+def call_back(
+    runtime: Runtime,
+    callback_id: int,
+    actor: str,
+    adviser_id: int,
+    *,
+    urls: calling_back.AttemptUrls,
+    may_see_all: bool,
+) -> calling_back.CallBackResult:
+    """Ring the person's own adviser phone, then the parent (see `callbacks.calling_back`).
+    An adviser may call back only their own callbacks; one who may see all takes it on."""
+    with unit_of_work(runtime.sessions) as session:
+        callback = session.get(Callback, callback_id)
+        if callback is None:
+            raise CallbackError(f"no callback {callback_id}")
+        require_yours(callback, None if may_see_all else adviser_id)
+        name = _adviser(session, adviser_id).name
+    return calling_back.call_back(runtime, callback_id, actor, name, urls=urls)

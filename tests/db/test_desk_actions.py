@@ -10,9 +10,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks import desk, filing
+from callbacks import desk, filing, staff_actions
+from callbacks.calling_back import AttemptWebhooks
 from callbacks.common import CallbackError
 from callbacks.models import Callback, Note
+from callbacks.page import NotYours, callback_page
+from helpline.runtime import Runtime
 from helpline.settings import Settings
 from rota import service as rota
 from tests.constants import ANN, BEN, MONDAY, TUESDAY, parent
@@ -240,3 +243,48 @@ def test_two_advisers_taking_at_the_same_moment_on_postgresql_one_wins(
             assert check.get_one(Callback, callback_id).assigned_to_id == ann_id
     finally:
         delete_everything(engine)
+
+
+def urls(base: str, attempt_id: int) -> AttemptWebhooks:
+    return AttemptWebhooks(f"{base}/answered/{attempt_id}", f"{base}/status/{attempt_id}")
+
+
+def test_an_adviser_works_only_their_own_callbacks(
+    sessions: sessionmaker[Session], runtime: Runtime, settings: Settings, clock: Clock
+) -> None:
+    with sessions() as setup:
+        ann = adviser(setup, "Ann Ash", ANN, "herefordshire", MONDAY)
+        ben = adviser(setup, "Ben Birch", BEN, "herefordshire", MONDAY)
+        callback, _ = filing.callback_for(setup, settings, parent(1), "herefordshire", clock())
+        staff_actions.assign(setup, callback, ann, "Dana Duty", clock())
+        setup.commit()
+        ann_id, ben_id, callback_id = ann.id, ben.id, callback.id
+
+    with sessions() as session:
+        with pytest.raises(NotYours):
+            desk.add_note(session, callback_id, "Ben Birch", "hello", clock(), as_adviser=ben_id)
+        with pytest.raises(NotYours):
+            desk.record_outcome(
+                session,
+                settings,
+                callback_id,
+                "spoke",
+                "Ben Birch",
+                clock(),
+                expected_version=None,
+                as_adviser=ben_id,
+            )
+    with pytest.raises(NotYours):
+        desk.call_back(runtime, callback_id, "Ben Birch", ben_id, urls=urls, may_see_all=False)
+
+    mine = desk.call_back(runtime, callback_id, "Ann Ash", ann_id, urls=urls, may_see_all=False)
+
+    assert not mine.placed  # no Twilio credentials in the tests: logged, kept for its outcome
+    with sessions() as check:
+        page = callback_page(
+            check, settings, callback_id, clock(), adviser_id=ann_id, may_see_all=False
+        )
+        assert page.row.awaiting_outcome
+        assert page.history[-1].text == (
+            "Call-back attempt not placed: no Twilio credentials are configured"
+        )
