@@ -56,13 +56,15 @@ RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
 @dataclass(frozen=True)
 class ByteRange:
     """The bytes asked for, as in an HTTP Range header: `start` to `end` inclusive (None: to
-    the end)."""
+    the end); a negative `start` with no `end` asks for the last -`start` bytes."""
 
     start: int
     end: int | None = None
 
     def header(self) -> str:
         """The Range header asking for these bytes."""
+        if self.start < 0 and self.end is None:
+            return f"bytes={self.start}"  # "bytes=-500": the last 500
         return f"bytes={self.start}-{'' if self.end is None else self.end}"
 
 
@@ -154,6 +156,8 @@ def part_of(data: bytes, content_type: str, byte_range: ByteRange | None) -> Rec
     total = len(data)
     if byte_range is None:
         return RecordingAudio(200, content_type, (data,), total, None, total)
+    if byte_range.start < 0 and byte_range.end is None:
+        byte_range = ByteRange(max(0, total + byte_range.start))
     if byte_range.start >= total or (
         byte_range.end is not None and byte_range.end < byte_range.start
     ):

@@ -239,7 +239,10 @@ def _media(request: Any) -> tuple[int, dict[str, str], bytes]:
     if asked is None:
         return 200, {"Content-Type": "audio/mpeg", "Content-Length": str(total)}, TWILIO_AUDIO
     first, _, last = asked.removeprefix("bytes=").partition("-")
-    start, end = int(first), int(last) if last else total - 1
+    if not first:  # the last N bytes
+        start, end = max(0, total - int(last)), total - 1
+    else:
+        start, end = int(first), int(last) if last else total - 1
     if start >= total:
         return 416, {"Content-Range": f"bytes */{total}"}, b""
     end = min(end, total - 1)
@@ -560,7 +563,8 @@ def test_fetch_recording_gives_the_whole_audio_with_its_length(harness: Harness)
 
 
 @pytest.mark.parametrize(
-    ("asked", "first", "last"), [(ByteRange(10, 19), 10, 19), (ByteRange(100), 100, None)]
+    ("asked", "first", "last"),
+    [(ByteRange(10, 19), 10, 19), (ByteRange(100), 100, None), (ByteRange(-50), -50, None)],
 )
 def test_fetch_recording_gives_the_range_asked_for_as_a_partial_answer(
     harness: Harness, asked: ByteRange, first: int, last: int | None
@@ -571,6 +575,7 @@ def test_fetch_recording_gives_the_range_asked_for_as_a_partial_answer(
 
     total = len(harness.audio)
     end = total - 1 if last is None else last
+    first = first if first >= 0 else total + first
     assert audio is not None and audio.status == 206
     assert audio.read() == harness.audio[first : end + 1]
     assert audio.content_range == f"bytes {first}-{end}/{total}"
