@@ -139,6 +139,7 @@ def record_outcome(
     note: str | None = None,
     *,
     automatic: bool = False,
+    author_account_id: int | None = None,
 ) -> str:
     """Record how an attempt went, then complete, retry or give up; returns the new status.
 
@@ -206,6 +207,6 @@ def record_outcome(
             kind = "outcome-corrected"
             detail["outcome"] = outcome
     event(session, callback, kind, actor, now, **detail)
-    if note:
-        add_note(session, callback, actor, note, now)
+    if note and note.strip():
+        add_note(session, callback, actor, note, now, author_account_id=author_account_id)
     return callback.status

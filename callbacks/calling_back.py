@@ -88,7 +88,17 @@ def call_back(
         raise common.CallbackError(f"the call could not be placed: {exc}") from None
     if sid is None:
         with unit_of_work(runtime.sessions) as session:
-            session.get_one(Attempt, attempt_id).ended_at = now  # kept for its outcome
+            logged = session.get_one(Attempt, attempt_id)
+            logged.ended_at = now  # kept for its outcome
+            common.event(
+                session,
+                logged.callback,
+                "attempt-not-placed",
+                actor,
+                now,
+                attempt_id=attempt_id,
+                reason="no Twilio credentials are configured",
+            )
         return CallBackResult(
             attempt_id,
             False,
@@ -113,3 +123,12 @@ def _abandon(runtime: Runtime, attempt_id: int, why: str) -> None:
         attempt.outcome = AttemptOutcome.NOT_PLACED
         attempt.ended_at = runtime.clock()
         attempt.note = why
+        common.event(
+            session,
+            attempt.callback,
+            "attempt-not-placed",
+            "service",
+            attempt.ended_at,
+            attempt_id=attempt_id,
+            reason=why,
+        )

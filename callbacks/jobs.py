@@ -33,7 +33,8 @@ log = logging.getLogger("helpline.jobs")
 
 
 def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> Assigned:
-    """Give unassigned callbacks to advisers on shift, own county first, balancing open work."""
+    """Give unassigned callbacks to advisers on shift and not away, own county first, balancing
+    open work."""
     settings = ctx.settings
     waiting = _claim(
         session,
@@ -49,7 +50,8 @@ def assign_callbacks(session: Session, ctx: JobContext, now: datetime) -> Assign
     if not waiting:
         return Assigned(waiting=0, assigned=0)
     margin = timedelta(minutes=settings.callbacks.min_shift_left_minutes)
-    working = [a for a in rota.on_shift(session, now) if a.ends_at - now >= margin]
+    # An adviser who set themself away keeps their work but is given none.
+    working = [a for a in rota.on_shift(session, now) if a.ends_at - now >= margin and not a.away]
     loads: dict[int | None, int] = {
         adviser_id: count
         for adviser_id, count in session.execute(

@@ -111,7 +111,9 @@ class Note(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     callback_id: Mapped[int] = mapped_column(ForeignKey("callback.id"), index=True)
-    author: Mapped[str] = mapped_column(String(120))
+    author: Mapped[str] = mapped_column(String(120))  # the person's name, as the history shows
+    # The staff account that wrote it, if any (the scheduler and the command line have none).
+    author_account_id: Mapped[int | None] = mapped_column(index=True)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
 

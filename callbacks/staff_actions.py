@@ -110,12 +110,26 @@ def close(session: Session, callback: Callback, reason: str, actor: str, now: da
     callback.closed_at = now
     callback.next_attempt_at = None
     save(session, callback)
-    event(session, callback, "cancelled", actor, now)
+    event(session, callback, "cancelled", actor, now, reason=callback.close_reason)
 
 
-def add_note(session: Session, callback: Callback, author: str, text: str, now: datetime) -> Note:
-    """Add a note for colleagues."""
-    note = Note(callback_id=callback.id, author=author, text=text.strip(), created_at=now)
+def add_note(
+    session: Session,
+    callback: Callback,
+    author: str,
+    text: str,
+    now: datetime,
+    *,
+    author_account_id: int | None = None,
+) -> Note:
+    """Add a note for colleagues: the one place notes are written."""
+    note = Note(
+        callback_id=callback.id,
+        author=author,
+        author_account_id=author_account_id,
+        text=text.strip(),
+        created_at=now,
+    )
     session.add(note)
     session.flush()
     return note

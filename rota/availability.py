@@ -1,4 +1,4 @@
-"""Who may be rung now: advisers on shift, not on a helpline call, fairest first. Pure."""
+"""Who may be rung now: advisers on shift, not away, not on a helpline call, fairest first. Pure."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class OnShift:
     phone: str
     office: str
     ends_at: datetime
+    away: bool = False  # set away by the adviser: on shift, but not to be rung or given work
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def candidates(
     tried: Collection[int],
     last_rung: Mapping[int, datetime],
 ) -> list[Candidate]:
-    """Advisers on shift who are not on a call and not yet tried for this call.
+    """Advisers on shift who are not away, not on a call and not yet tried for this call.
 
     Ordered so that advisers not being rung elsewhere come first, and among those the one rung
     longest ago (or never) first, which spreads calls fairly across a team.
@@ -42,7 +43,7 @@ def candidates(
     seen: set[int] = set()
     result = []
     for adviser in on_shift:
-        if adviser.adviser_id in busy or adviser.adviser_id in tried:
+        if adviser.away or adviser.adviser_id in busy or adviser.adviser_id in tried:
             continue
         if adviser.adviser_id in seen:
             continue

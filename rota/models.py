@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpline.db import Base
@@ -14,7 +14,8 @@ class Adviser(Base):
     """A member of either county team, known by name; `phone` is where they are rung.
 
     `left_at` is set when they leave: they are rung for nothing and given no work, and a rota
-    import may not give them shifts again until they are brought back.
+    import may not give them shifts again until they are brought back. `away` is set by the
+    adviser for a while on shift: they are rung for no helpline call and given no new callbacks.
     """
 
     __tablename__ = "adviser"
@@ -26,6 +27,7 @@ class Adviser(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
+    away: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     shifts: Mapped[list[Shift]] = relationship(back_populates="adviser")
 

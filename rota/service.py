@@ -65,7 +65,8 @@ def calendar_if_configured(
 def on_shift(session: Session, now: datetime) -> list[OnShift]:
     """Every adviser whose shift covers `now`, with the office they work for in that shift.
 
-    An adviser who has left is never on shift, whatever shifts remain."""
+    An adviser who has left is never on shift, whatever shifts remain; one who is away is,
+    marked so (they keep their callbacks, but are rung for nothing and given no new work)."""
     rows = session.execute(
         select(Shift, Adviser)
         .join(Adviser, Shift.adviser_id == Adviser.id)
@@ -73,9 +74,19 @@ def on_shift(session: Session, now: datetime) -> list[OnShift]:
         .order_by(Shift.starts_at, Adviser.name)
     ).all()
     return [
-        OnShift(adviser.id, adviser.name, adviser.phone, shift.office, shift.ends_at)
+        OnShift(adviser.id, adviser.name, adviser.phone, shift.office, shift.ends_at, adviser.away)
         for shift, adviser in rows
     ]
+
+
+def set_away(session: Session, adviser: Adviser, away: bool) -> bool:
+    """Mark the adviser away (rung for no call, given no new callback) or available again;
+    returns whether that changed anything."""
+    if adviser.away == away:
+        return False
+    adviser.away = away
+    session.flush()
+    return True
 
 
 def shift_at(session: Session, adviser_id: int, at: datetime) -> Shift | None:

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import requests
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.call import CallInstance
 
-from helpline.dialer import CallInfo, CallProgress, DialerError, RecordingInfo
+from helpline.dialer import (
+    RECORDING_SID,
+    ByteRange,
+    CallInfo,
+    CallProgress,
+    DialerError,
+    RecordingAudio,
+    RecordingInfo,
+)
+
+API_BASE = "https://api.twilio.com/2010-04-01"
+AUDIO_CHUNK = 64 * 1024
 
 log = logging.getLogger("helpline.dialer")
 
@@ -24,6 +37,9 @@ class TwilioDialer:
     def __init__(self, account_sid: str, auth_token: str, timeout: float = 10.0) -> None:
         # A timeout, so that a Twilio outage cannot hang a web request or a job.
         self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+        self._account_sid = account_sid
+        self._auth = (account_sid, auth_token)
+        self._timeout = timeout
 
     def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str | None:
         try:
@@ -103,3 +119,50 @@ class TwilioDialer:
                 raise DialerError(
                     f"Twilio refused to delete a recording (error {exc.code})"
                 ) from None
+
+    def fetch_recording(
+        self, sid: str, byte_range: ByteRange | None = None
+    ) -> RecordingAudio | None:
+        if not RECORDING_SID.fullmatch(sid):
+            return None
+        url = f"{API_BASE}/Accounts/{self._account_sid}/Recordings/{sid}.mp3"
+        headers = {"Range": byte_range.header()} if byte_range is not None else {}
+        try:
+            response = requests.get(
+                url, auth=self._auth, headers=headers, timeout=self._timeout, stream=True
+            )
+        except RequestException:
+            raise DialerError("Twilio could not be reached to fetch a recording") from None
+        status = response.status_code
+        if status not in (200, 206, 416):
+            response.close()
+            if status == 404:
+                return None
+            raise DialerError(f"Twilio refused to give a recording (HTTP {status})")
+        content_range = response.headers.get("Content-Range")
+        length = _int(response.headers.get("Content-Length"))
+        total = _total(content_range) if content_range else length
+        content_type = response.headers.get("Content-Type", "audio/mpeg")
+        if status == 416:
+            response.close()
+            return RecordingAudio(416, content_type, (), total, content_range, 0)
+        return RecordingAudio(status, content_type, _stream(response), total, content_range, length)
+
+
+def _stream(response: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from response.iter_content(chunk_size=AUDIO_CHUNK)
+    finally:
+        response.close()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _total(content_range: str) -> int | None:
+    """The whole length from a Content-Range header ("bytes 0-99/1234", "bytes */1234")."""
+    return _int(content_range.rpartition("/")[2].strip())

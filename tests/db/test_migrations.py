@@ -107,3 +107,49 @@ def test_an_in_memory_sqlite_database_can_be_migrated_on_one_connection() -> Non
         upgrade(connection=conn)
         assert "callback" in inspect(conn).get_table_names()
     engine.dispose()
+
+
+def test_upgrading_keeps_advisers_available_and_notes_without_an_account(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/pages.sqlite3"
+    command.upgrade(alembic_config(url), "0007")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO adviser (id, name, name_key, phone, created_at, updated_at) "
+                "VALUES (1, 'Alex Adams', 'alex adams', :phone, "
+                "'2026-11-30 10:00:00', '2026-11-30 10:00:00')"
+            ),
+            {"phone": ANN},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO callback (id, phone, office, status, created_at, version) "
+                "VALUES (1, :phone, 'herefordshire', 'open', '2026-11-30 10:00:00', 1)"
+            ),
+            {"phone": PARENT},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO callback_note (id, callback_id, author, text, created_at) "
+                "VALUES (1, 1, 'Alex Adams', 'Rang twice.', '2026-11-30 11:00:00')"
+            )
+        )
+    engine.dispose()
+
+    upgrade(url)
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name, away FROM adviser")).all() == [("Alex Adams", False)]
+        assert conn.execute(text("SELECT text, author_account_id FROM callback_note")).all() == [
+            ("Rang twice.", None)
+        ]
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0007")
+    engine = make_engine(url)
+    assert "away" not in {c["name"] for c in inspect(engine).get_columns("adviser")}
+    engine.dispose()

@@ -22,12 +22,14 @@ import requests
 import responses
 
 from helpline.dialer import (
+    ByteRange,
     CallInfo,
     CallProgress,
     Dialer,
     DialerError,
     LoggingDialer,
     RecordingInfo,
+    tone_wav,
 )
 from tests.constants import (
     ACCOUNT,
@@ -205,6 +207,52 @@ class Harness:
                     status=status,
                     json=twilio_error(20000 + status, "refused", status),
                 )
+
+    # A recording's audio, which the Twilio stand-in serves as Twilio does: whole, or the range
+    # asked for; the logging dialer plays its own short tone for any recording.
+
+    @property
+    def audio(self) -> bytes:
+        return TWILIO_AUDIO if self.twilio else tone_wav()
+
+    def serve_recording(self, sid: str) -> None:
+        if self.twilio:
+            self.rs.add_callback(responses.GET, f"{API}/Recordings/{sid}.mp3", callback=_media)
+
+    def recording_fails(self, sid: str, status: int | None) -> None:
+        if self.twilio:
+            url = f"{API}/Recordings/{sid}.mp3"
+            if status is None:
+                self.rs.add(responses.GET, url, body=requests.ConnectionError("refused"))
+            else:
+                self.rs.add(
+                    responses.GET, url, status=status, json=twilio_error(20000, "no", status)
+                )
+
+
+TWILIO_AUDIO = b"ID3" + bytes(range(256)) * 8
+
+
+def _media(request: Any) -> tuple[int, dict[str, str], bytes]:
+    total = len(TWILIO_AUDIO)
+    asked = request.headers.get("Range")
+    if asked is None:
+        return 200, {"Content-Type": "audio/mpeg", "Content-Length": str(total)}, TWILIO_AUDIO
+    first, _, last = asked.removeprefix("bytes=").partition("-")
+    if not first:  # the last N bytes
+        start, end = max(0, total - int(last)), total - 1
+    else:
+        start, end = int(first), int(last) if last else total - 1
+    if start >= total:
+        return 416, {"Content-Range": f"bytes */{total}"}, b""
+    end = min(end, total - 1)
+    part = TWILIO_AUDIO[start : end + 1]
+    headers = {
+        "Content-Type": "audio/mpeg",
+        "Content-Range": f"bytes {start}-{end}/{total}",
+        "Content-Length": str(len(part)),
+    }
+    return 206, headers, part
 
 
 @pytest.fixture(params=["logging", "twilio"])
@@ -492,3 +540,90 @@ def test_fetch_call_status_raises_dialer_error_when_twilio_cannot_say(
         return
     with pytest.raises(DialerError):
         harness.dialer.fetch_call_status(CALL_SID)
+
+
+def test_fetch_recording_gives_the_whole_audio_with_its_length(harness: Harness) -> None:
+    harness.serve_recording(REC_SID_1)
+
+    audio = harness.dialer.fetch_recording(REC_SID_1)
+
+    assert audio is not None
+    assert audio.status == 200 and audio.content_type.startswith("audio/")
+    assert audio.read() == harness.audio
+    assert audio.total_length == len(harness.audio) and audio.content_range is None
+    if harness.twilio:
+        (request,) = harness.requests_made()
+        assert request.method == "GET"
+        assert request.url == f"{API}/Recordings/{REC_SID_1}.mp3"
+        assert request.headers["Authorization"] == expected_authorization()
+        assert "Range" not in request.headers
+        assert request.req_kwargs["timeout"]  # a Twilio outage cannot hang the page
+    else:
+        assert harness.requests_made() == []
+
+
+@pytest.mark.parametrize(
+    ("asked", "first", "last"),
+    [(ByteRange(10, 19), 10, 19), (ByteRange(100), 100, None), (ByteRange(-50), -50, None)],
+)
+def test_fetch_recording_gives_the_range_asked_for_as_a_partial_answer(
+    harness: Harness, asked: ByteRange, first: int, last: int | None
+) -> None:
+    harness.serve_recording(REC_SID_1)
+
+    audio = harness.dialer.fetch_recording(REC_SID_1, asked)
+
+    total = len(harness.audio)
+    end = total - 1 if last is None else last
+    first = first if first >= 0 else total + first
+    assert audio is not None and audio.status == 206
+    assert audio.read() == harness.audio[first : end + 1]
+    assert audio.content_range == f"bytes {first}-{end}/{total}"
+    assert audio.total_length == total
+    if harness.twilio:
+        (request,) = harness.requests_made()
+        assert request.headers["Range"] == asked.header()
+
+
+def test_fetch_recording_of_a_range_past_the_end_is_not_satisfiable(harness: Harness) -> None:
+    harness.serve_recording(REC_SID_1)
+
+    audio = harness.dialer.fetch_recording(REC_SID_1, ByteRange(10**7))
+
+    assert audio is not None and audio.status == 416
+    assert audio.read() == b""
+    assert audio.content_range == f"bytes */{len(harness.audio)}"
+
+
+def test_fetch_recording_of_an_unknown_or_malformed_recording_is_none(harness: Harness) -> None:
+    harness.recording_fails(REC_SID_2, 404)
+
+    assert harness.dialer.fetch_recording("RE../../Calls") is None
+    if harness.twilio:
+        assert harness.dialer.fetch_recording(REC_SID_2) is None
+        assert len(harness.requests_made()) == 1  # the malformed one never left the service
+
+
+@pytest.mark.parametrize("status", [401, 500, None], ids=["refused", "failed", "unreachable"])
+def test_fetch_recording_raises_dialer_error_when_twilio_cannot_give_it(
+    harness: Harness, status: int | None
+) -> None:
+    harness.recording_fails(REC_SID_1, status)
+
+    if not harness.twilio:
+        assert harness.dialer.fetch_recording(REC_SID_1) is not None
+        return
+    with pytest.raises(DialerError) as raised:
+        harness.dialer.fetch_recording(REC_SID_1)
+    assert TOKEN not in str(raised.value) and ACCOUNT not in str(raised.value)
+
+
+def test_the_stand_ins_sound_is_a_few_seconds_of_wav() -> None:
+    import io
+    import wave
+
+    with wave.open(io.BytesIO(tone_wav())) as sound:
+        seconds = sound.getnframes() / sound.getframerate()
+        frames = sound.readframes(sound.getnframes())
+    assert 1 <= seconds <= 10
+    assert any(frames)  # not silence

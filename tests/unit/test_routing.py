@@ -25,6 +25,13 @@ def test_busy_and_already_tried_advisers_are_not_candidates() -> None:
     assert [c.adviser.name for c in result] == ["Cat"]
 
 
+def test_an_adviser_away_is_not_a_candidate_even_when_nobody_else_is_free() -> None:
+    away = OnShift(1, "Ann", "+447700900001", "herefordshire", END, away=True)
+    team = [away, on(2, "Ben")]
+    result = candidates(team, busy={2}, ringing_elsewhere=set(), tried=set(), last_rung={})
+    assert result == []
+
+
 def test_adviser_rung_longest_ago_comes_first_and_never_rung_before_all() -> None:
     team = [on(1, "Ann"), on(2, "Ben"), on(3, "Cat")]
     last = {
