@@ -19,6 +19,7 @@ from callbacks import attempts, calling_back, staff_actions
 from callbacks.common import CallbackError, Conflict
 from callbacks.models import Callback, CallbackEvent, Note
 from callbacks.page import NotYours
+from callbacks.states import CallbackStatus
 from helpline.db import unit_of_work
 from helpline.runtime import Runtime
 from helpline.settings import Settings
@@ -165,7 +166,7 @@ def take(
     """An adviser takes an unassigned open callback from the queue; of two taking the same
     one, the first wins and the second gets `Changed`."""
     callback = for_change(session, callback_id, expected_version)
-    if callback.status != "open" or callback.assigned_to_id is not None:
+    if callback.status != CallbackStatus.OPEN or callback.assigned_to_id is not None:
         why = "has already been taken" if callback.assigned_to_id else "is no longer open"
         raise Changed(state_of(session, callback), expected_version, why)
     return _assigned(session, settings, callback, _adviser(session, adviser_id), actor, now)

@@ -15,17 +15,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from callbacks import policy
 from callbacks.attempts import live
 from callbacks.deadlines import NO_DEADLINE as NO_DEADLINE  # the words the lists show
 from callbacks.deadlines import Deadline, deadline
-from callbacks.models import OPEN_STATUSES, Attempt, Callback
+from callbacks.models import Attempt, Callback
 from callbacks.report import warning
+from callbacks.states import OPEN_STATUSES, OUTCOMES, CallbackStatus
 from helpline.settings import Settings
 from rota import service as rota
 from rota.calendar import OfficeCalendar
 
-STATUSES = ("open", "assigned", "completed", "unreachable", "cancelled")
+STATUSES = tuple(CallbackStatus)
 CLOSED_SHOWN_FOR = timedelta(days=30)  # closed callbacks listed, as `callbacks list` does
 
 
@@ -107,7 +107,7 @@ def queue(
     if wanted.no_number:
         query = query.where(Callback.phone.is_(None))
     if wanted.overdue:
-        attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(policy.OUTCOMES))
+        attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(OUTCOMES))
         query = query.where(
             Callback.status.in_(OPEN_STATUSES),
             Callback.due_at <= now,
@@ -159,7 +159,7 @@ def rows_for(
     calendars: dict[str, OfficeCalendar | None] = {}
     rows = []
     for callback in callbacks:
-        counted = [a for a in callback.attempts if a.outcome in policy.OUTCOMES]
+        counted = [a for a in callback.attempts if a.outcome in OUTCOMES]
         first = min((a.started_at for a in counted), default=None)
         calendar = None
         if callback.due_at is not None and first is None:

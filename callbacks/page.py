@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from callbacks.common import CallbackError
 from callbacks.listing import QueueRow, rows_for
 from callbacks.models import Attempt, Callback, CallbackEvent
+from callbacks.states import CallbackStatus
 from helpline.settings import Settings
 from rota.models import Adviser
 
@@ -221,6 +222,6 @@ def _outcome(kind: str, detail: dict[str, Any]) -> str:
     status = detail.get("status")
     if status in _CLOSED:
         text += f"; callback {_CLOSED[status]}"
-    elif status == "open":
+    elif status == CallbackStatus.OPEN:
         text += "; a retry will follow"
     return text
