@@ -126,6 +126,15 @@ class DatabasePolicy:
 
 
 @dataclass(frozen=True)
+class Web:
+    """The staff pages behind the platform's router."""
+
+    # Proxies in front of the app whose X-Forwarded-For is believed (0: none; the address
+    # the connection came from is used). Set to 1 behind one router, such as Heroku's.
+    trusted_proxies: int = 0
+
+
+@dataclass(frozen=True)
 class Health:
     scheduler_within_minutes: int = 10
 
@@ -146,6 +155,7 @@ class Settings:
     database_url: str
     database: DatabasePolicy = DatabasePolicy()
     health: Health = Health()
+    web: Web = Web()
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_webhook_shared_key: str | None = None
@@ -347,6 +357,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         recording_retention_days=int(retention.get("recording_days", 180)),
         database=_parse_database(raw.get("database", {})),
         health=_section(Health, raw.get("health", {}), "health"),
+        web=_section(Web, raw.get("web", {}), "web"),
         # The demo never touches DATABASE_URL, which may be a real service's database.
         database_url=(
             env.get("HELPLINE_DEMO_DATABASE_URL") or "sqlite:///instance/demo.sqlite3"

@@ -39,7 +39,7 @@ from webhooks.twilio_dialer import TwilioDialer
 pytest_plugins = ["pytester"]  # tests/unit/test_network_guard.py runs a test run of its own
 
 PG_URL_VAR = "HELPLINE_TEST_DATABASE_URL"
-KINDS = ("unit", "db", "webhooks", "cli", "process")
+KINDS = ("unit", "db", "webhooks", "cli", "process", "staff", "browser")
 TESTS = Path(__file__).resolve().parent
 
 
