@@ -85,9 +85,9 @@ def sign_in(session: Session, email: str, password: str, address: str, now: date
         reason = "unknown-email" if account is None else "wrong-password"
         if account is not None and matches:
             reason = "disabled"
-        audit.record(
+        audit.record(  # the actor is whoever typed the email, not its account
             session,
-            account,
+            None,
             "sign-in-failed",
             "account",
             account.id if account else None,
