@@ -109,3 +109,28 @@ def sign_out(session: Session, staff_session: StaffSession, now: datetime) -> No
     end(staff_session, now)
     account = staff_session.account
     audit.record(session, account, "sign-out", "account", account.id, at=now)
+
+
+def sign_in_verified(
+    session: Session, email: str, method: str, now: datetime
+) -> SignedIn | Refused:
+    """Start a session for the active account whose email an identity provider (`method`)
+    has verified; refuse, and audit the refusal, when there is none."""
+    email = normalise_email(email)[:254]
+    account = find(session, email)
+    if account is None or not account.active:
+        reason = "unknown-email" if account is None else "disabled"
+        audit.record(
+            session,
+            None,
+            "sign-in-failed",
+            "account",
+            account.id if account else None,
+            {"reason": reason, "method": method},
+            at=now,
+            actor_email=email,
+        )
+        return Refused()
+    token, staff_session = start(session, account, now)
+    audit.record(session, account, "sign-in", "account", account.id, {"method": method}, at=now)
+    return SignedIn(account, token, staff_session)

@@ -57,7 +57,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from helpline.staff import admin, auth, web
+from helpline.staff import admin, auth, oidc, web
 
 log = logging.getLogger("helpline.staff")
 
@@ -131,5 +131,6 @@ def register(app: Flask) -> None:
     app.register_blueprint(assets)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    oidc.install(app, settings)
     for code in (400, 403, 404):
         app.register_error_handler(code, _error)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, redirect, request
 from flask import session as cookie
 from flask.typing import ResponseReturnValue
 
 from accounts import signin
 from accounts.models import Role
-from helpline.staff.web import LANDING, db, now, requires, signed_in
+from helpline.staff.web import LANDING, db, now, render_sign_in, requires, signed_in
 
 bp = Blueprint("staff_auth", __name__)
 
@@ -38,15 +38,7 @@ def _form(
     errors: list[dict[str, str]] | None = None,
     next_path: str | None = None,
 ) -> tuple[str, int]:
-    fields = {e["href"].lstrip("#"): e["text"] for e in errors or []}
-    page = render_template(
-        "staff/sign_in.html",
-        email=email,
-        errors=errors,
-        field_errors=fields,
-        next_path=next_path,
-    )
-    return page, status
+    return render_sign_in(status, errors, email=email, next_path=next_path)
 
 
 @bp.post("/sign-in")

@@ -205,6 +205,27 @@ def navigation() -> list[dict[str, object]]:
     ]
 
 
+def render_sign_in(
+    status: int,
+    errors: list[dict[str, str]] | None = None,
+    *,
+    email: str = "",
+    next_path: str | None = None,
+) -> tuple[str, int]:
+    """The sign-in page with `status`, the errors given, and the identity provider's button
+    when it is switched on."""
+    oidc = runtime().settings.oidc
+    page = render_template(
+        "staff/sign_in.html",
+        email=email,
+        errors=errors,
+        field_errors={e["href"].lstrip("#"): e["text"] for e in errors or []},
+        next_path=next_path,
+        oidc_button=oidc.button_text if oidc.enabled else None,
+    )
+    return page, status
+
+
 def error_page(status: int, title: str, message: str) -> ResponseReturnValue:
     """A staff page saying what went wrong, with `status`."""
     return render_template("staff/error.html", title=title, message=message), status

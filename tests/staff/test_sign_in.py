@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Account, AuditEntry, Role
+from helpline.app import create_app, make_runtime
 from helpline.staff import COOKIE
 from tests.constants import PASSWORD
-from tests.factories import Clock
+from tests.factories import Clock, make_settings
 from tests.staff.conftest import csrf_of, sign_in
 
 Make = Callable[..., Account]
+FORWARDED_BY_ONE = {"X-Forwarded-For": "198.51.100.1"}
 
 
 def actions(session: Session) -> list[str]:
@@ -194,3 +197,24 @@ def test_the_sign_in_page_has_the_security_headers(staff: FlaskClient) -> None:
     assert re.search(
         r'<button type="submit" class="govuk-button"[^>]*>\s*Sign in\s*</button>', text
     )
+
+
+def test_behind_a_trusted_proxy_the_address_it_reports_is_throttled(
+    tmp_path: Path, sessions: sessionmaker[Session], clock: Clock, account: Make
+) -> None:
+    config = tmp_path / "proxy.toml"
+    config.write_text("[web]\ntrusted_proxies = 1\n", encoding="utf-8")
+    settings = make_settings(HELPLINE_CONFIG=str(config))
+    client = create_app(make_runtime(settings, sessions=sessions, clock=clock)).test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    account(Role.ADMIN)
+    for n in range(5):
+        sign_in(client, f"nobody{n}@c.example", "wrong-password!", headers=FORWARDED_BY_ONE)
+
+    from_there = sign_in(client, "admin@council.example", headers=FORWARDED_BY_ONE)
+    from_elsewhere = sign_in(
+        client, "admin@council.example", headers={"X-Forwarded-For": "198.51.100.2"}
+    )
+
+    assert from_there.status_code == 429
+    assert from_elsewhere.status_code == 303
