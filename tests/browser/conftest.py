@@ -35,12 +35,6 @@ ARGS = [
     "--no-first-run",
 ]
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        "browser tests skipped: /usr/bin/chromium is missing (apt-get install chromium)",
-        allow_module_level=True,
-    )
-
 
 @dataclass
 class Site:
@@ -52,6 +46,9 @@ class Site:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """Debian's Chromium, once for the run; every browser test is skipped without it."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests skipped: {CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
