@@ -44,6 +44,10 @@ Adding a page
    Put styles in ``static/staff.css`` and scripts in a file of ``static/`` (served at /assets/).
 8. The header's navigation (``web.NAVIGATION``) already lists the pages of PRODUCT.md with the
    roles that may use them, and each role's first page is ``web.LANDING``.
+9. Tests: in tests/staff, the ``staff`` client, the ``account(Role.X)`` maker and
+   ``sign_in(staff, "x@council.example")`` / ``csrf_of(page)`` from tests/staff/conftest.py; in
+   tests/browser, the ``site`` and ``page`` fixtures with ``sign_in`` and
+   ``assert_accessible(page)`` (axe: no serious or critical violation).
 """
 
 from __future__ import annotations
