@@ -19,6 +19,7 @@ from helpline.health import check as health_check
 from helpline.logs import configure_logging
 from helpline.runtime import Runtime
 from helpline.settings import ConfigError, Settings
+from helpline.staff import register as register_staff_pages
 from webhooks.answer_machine import bp as answer_machine_bp
 from webhooks.callback_voice import bp as callback_voice_bp
 from webhooks.twilio_dialer import TwilioDialer
@@ -78,7 +79,7 @@ def make_runtime(
 
 
 def create_app(runtime: Runtime | None = None) -> Flask:
-    """The web app: Twilio's voice webhooks and a health check."""
+    """The web app: Twilio's voice webhooks, the staff pages and a health check."""
     runtime = runtime or make_runtime()
     configure_logging(runtime.settings.log_level)
     app = Flask("helpline")
@@ -88,6 +89,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(voice_bp)
     app.register_blueprint(answer_machine_bp)
     app.register_blueprint(callback_voice_bp)
+    register_staff_pages(app)
 
     @app.get("/healthz")
     def health() -> tuple[Response, int]:

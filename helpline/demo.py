@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts import service as accounts
+from accounts.models import Role
 from helpline.db import unit_of_work
 from helpline.migrate import upgrade
 from helpline.runtime import Runtime
@@ -25,6 +27,15 @@ ADVISERS = (
     ("Dev Desai", "+447700900004", "worcestershire"),
 )
 HEADER = "name,phone,office,date,start,end,duty_officer"
+# The demo's staff accounts, one per role, all with the published DEMO_PASSWORD; the adviser
+# and the duty officer are advisers of the demo rota.
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - published in the README and at start
+DEMO_ACCOUNTS = (
+    (Role.ADVISER, "Bryn Bowen", "Bryn Bowen"),
+    (Role.DUTY_OFFICER, "Alex Adams", "Alex Adams"),
+    (Role.MANAGER, "Morgan Miles", None),
+    (Role.ADMIN, "Ash Ahmed", None),
+)
 PART_TIME = {"Bryn Bowen": 4}  # weekday (Monday = 0) the adviser does not work in a usual week
 
 
@@ -78,20 +89,58 @@ def seed(session: Session, settings: Settings, now: datetime) -> str:
     return "Demo rota: " + result.summary()
 
 
+def demo_email(role: Role) -> str:
+    """The demo account's email for a role: ROLE@demo.test."""
+    return f"{role.value}@demo.test"
+
+
+def sign_in_help() -> str:
+    """How to sign in to the demo's staff pages."""
+    emails = ", ".join(demo_email(role) for role, _, _ in DEMO_ACCOUNTS)
+    return f"Demo staff accounts: {emails}; password '{DEMO_PASSWORD}'"
+
+
+def add_accounts(session: Session, now: datetime) -> int:
+    """Add the demo's staff accounts that are missing; how many were added."""
+    added = 0
+    for role, name, adviser_name in DEMO_ACCOUNTS:
+        if accounts.find(session, demo_email(role)) is not None:
+            continue
+        adviser = None
+        if adviser_name is not None:
+            key = name_key(adviser_name)
+            adviser = session.scalar(select(Adviser).where(Adviser.name_key == key))
+        if adviser_name and adviser is None:
+            continue  # its adviser is not on this demo's rota
+        accounts.add(
+            session,
+            email=demo_email(role),
+            name=name,
+            role=role,
+            password=DEMO_PASSWORD,
+            adviser=adviser,
+            now=now,
+        )
+        added += 1
+    return added
+
+
 def _changed(result: ImportResult) -> bool:
     return bool(result.advisers_added + result.shifts_added + result.shifts_updated)
 
 
 def prepare(runtime: Runtime) -> str | None:
-    """Make the demo's database, and its rota when no shift is left to come (a fresh demo, or
-    one last used more than a week ago); say what was made, if anything."""
+    """Make the demo's database, its rota when no shift is left to come (a fresh demo, or
+    one last used more than a week ago) and its staff accounts; say what was made, if anything."""
     upgrade(runtime.settings.database_url)  # the demo's own database is always kept current
     now = runtime.clock()
+    made = []
     with unit_of_work(runtime.sessions) as session:
-        if session.scalar(select(Shift.id).where(Shift.ends_at > now).limit(1)) is not None:
-            return None
-        csv = demo_csv(runtime.settings, now, left=leavers(session))
-        result = import_rota(session, runtime.settings, csv, now)
-    if not _changed(result):
-        return None
-    return "Demo: made the demo rota for the week from today. " + result.summary()
+        if session.scalar(select(Shift.id).where(Shift.ends_at > now).limit(1)) is None:
+            csv = demo_csv(runtime.settings, now, left=leavers(session))
+            result = import_rota(session, runtime.settings, csv, now)
+            if _changed(result):
+                made.append("Demo: made the demo rota for the week from today. " + result.summary())
+        if add_accounts(session, now):
+            made.append(sign_in_help() + ".")
+    return "\n".join(made) or None

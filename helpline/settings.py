@@ -29,7 +29,7 @@ DEMO_FILE = CONFIG_DIR / "demo.toml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEMO_AUTH_TOKEN = "demo-auth-token-not-secret"  # noqa: S105 - the local demo's published token
 DEMO_SECRET_KEY = "demo-secret-key-not-secret"  # noqa: S105 - the local demo's published key
-SECRETS = ("twilio_auth_token", "twilio_webhook_shared_key", "secret_key")
+SECRETS = ("twilio_auth_token", "twilio_webhook_shared_key", "secret_key", "oidc_client_secret")
 
 
 class ConfigError(ValueError):
@@ -126,6 +126,26 @@ class DatabasePolicy:
 
 
 @dataclass(frozen=True)
+class Web:
+    """The staff pages behind the platform's router."""
+
+    # Proxies in front of the app whose X-Forwarded-For is believed (0: none; the address
+    # the connection came from is used). Set to 1 behind one router, such as Heroku's.
+    trusted_proxies: int = 0
+
+
+@dataclass(frozen=True)
+class Oidc:
+    """Signing in to the staff pages through the council's identity provider (OpenID
+    Connect), beside passwords; its client secret comes from OIDC_CLIENT_SECRET."""
+
+    enabled: bool = False
+    metadata_url: str = ""  # the provider's .../.well-known/openid-configuration
+    client_id: str = ""
+    button_text: str = "Sign in with your council account"
+
+
+@dataclass(frozen=True)
 class Health:
     scheduler_within_minutes: int = 10
 
@@ -146,6 +166,9 @@ class Settings:
     database_url: str
     database: DatabasePolicy = DatabasePolicy()
     health: Health = Health()
+    web: Web = Web()
+    oidc: Oidc = Oidc()
+    oidc_client_secret: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_webhook_shared_key: str | None = None
@@ -347,6 +370,9 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         recording_retention_days=int(retention.get("recording_days", 180)),
         database=_parse_database(raw.get("database", {})),
         health=_section(Health, raw.get("health", {}), "health"),
+        web=_section(Web, raw.get("web", {}), "web"),
+        oidc=_parse_oidc(raw.get("oidc", {})),
+        oidc_client_secret=env.get("OIDC_CLIENT_SECRET") or None,
         # The demo never touches DATABASE_URL, which may be a real service's database.
         database_url=(
             env.get("HELPLINE_DEMO_DATABASE_URL") or "sqlite:///instance/demo.sqlite3"
@@ -362,6 +388,16 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         production=production,
         log_level=env.get("LOG_LEVEL", "INFO"),
     )
+
+
+def _parse_oidc(raw: Mapping[str, Any]) -> Oidc:
+    oidc: Oidc = _section(Oidc, raw, "oidc")
+    if oidc.enabled and not (oidc.metadata_url.startswith("https://") and oidc.client_id):
+        raise ConfigError(
+            "[oidc]: enabled needs metadata_url (the provider's https://.../.well-known/"
+            "openid-configuration) and client_id, and OIDC_CLIENT_SECRET in the environment"
+        )
+    return oidc
 
 
 def _production(env: Mapping[str, str], demo: bool) -> bool:

@@ -2,7 +2,8 @@
 
 Tests sit in folders by kind, and each is marked with its folder's name: unit (pure, no
 database), db (services and jobs on a database), webhooks (signed requests to the app), cli
-(the `helpline` command, in this process) and process (real processes: gunicorn, the installed
+(the `helpline` command, in this process), staff (the staff pages through the test client),
+browser (the staff pages in Chromium) and process (real processes: gunicorn, the installed
 command). So `pytest -m unit` runs the quick ones, and `-m "not process"` all but the slowest.
 
 Set HELPLINE_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres) to
@@ -39,7 +40,7 @@ from webhooks.twilio_dialer import TwilioDialer
 pytest_plugins = ["pytester"]  # tests/unit/test_network_guard.py runs a test run of its own
 
 PG_URL_VAR = "HELPLINE_TEST_DATABASE_URL"
-KINDS = ("unit", "db", "webhooks", "cli", "process")
+KINDS = ("unit", "db", "webhooks", "cli", "process", "staff", "browser")
 TESTS = Path(__file__).resolve().parent
 
 

@@ -47,3 +47,7 @@ ACCOUNT = "AC" + "0" * 32
 API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
 CALLS_URL = f"{API}/Calls.json"
 RECORDINGS_URL = f"{API}/Recordings.json"
+
+# Staff accounts of the staff pages.
+PASSWORD = "correct-horse-battery"  # long enough (12 characters or more)
+ADMIN_EMAIL = "admin@council.example"

@@ -49,7 +49,7 @@ def serve(state: State, host: str, port: int) -> None:
 
     runtime = state.runtime
     if state.demo:
-        from helpline.demo import seed
+        from helpline.demo import seed, sign_in_help
 
         upgrade(runtime.settings.database_url)
         with state.transaction() as session:
@@ -60,6 +60,7 @@ def serve(state: State, host: str, port: int) -> None:
             "  .venv/bin/helpline --demo simulate call --to herefordshire "
             "--accept 'Alex Adams'"
         )
+        click.echo(f"Staff pages: http://{host}:{port}/sign-in\n{sign_in_help()}.")
     try:
         check_web_start(runtime.settings)
     except settings_module.ConfigError as exc:

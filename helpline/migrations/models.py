@@ -1,5 +1,6 @@
 """Every model of every domain, imported in one place for the migrations and for tests."""
 
+from accounts.models import Account, AuditEntry, SignInAttempt, StaffSession
 from callbacks.models import (
     Attempt,
     Callback,
@@ -26,4 +27,8 @@ ALL_MODELS = (
     DeadlineWarning,
     CallbackEvent,
     JobRun,
+    Account,
+    StaffSession,
+    SignInAttempt,
+    AuditEntry,
 )

@@ -36,5 +36,5 @@ def test_every_module_of_helpline_stands_on_exactly_one_floor() -> None:
 def test_the_floors_run_from_the_faces_through_the_domains_to_the_ground() -> None:
     layers = floors()
     assert "helpline.app" in layers[0] and "helpline.cli" in layers[0]
-    assert layers[1:5] == [{"webhooks"}, {"callbacks"}, {"calls"}, {"rota"}]
+    assert layers[1:5] == [{"webhooks"}, {"callbacks", "accounts"}, {"calls"}, {"rota"}]
     assert {"helpline.settings", "helpline.db", "helpline.clock"} <= layers[5]

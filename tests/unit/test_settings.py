@@ -428,3 +428,17 @@ def test_printing_the_settings_shows_no_secret_but_says_which_are_set() -> None:
 )
 def test_a_printed_database_url_keeps_its_place_but_not_its_password(url: str, shown: str) -> None:
     assert f"database_url={shown!r}" in repr(load(DATABASE_URL=url))
+
+
+def test_sign_in_through_a_provider_needs_its_address_and_client_id(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[oidc\]: enabled needs metadata_url"):
+        with_config(tmp_path, '[oidc]\nenabled = true\nclient_id = "x"\n')
+
+    assert not load().oidc.enabled
+
+
+def test_the_number_of_trusted_proxies_is_a_setting(tmp_path: Path) -> None:
+    assert load().web.trusted_proxies == 0
+    assert with_config(tmp_path, "[web]\ntrusted_proxies = 1\n").web.trusted_proxies == 1
+    with pytest.raises(ConfigError, match="trusted_proxies"):
+        with_config(tmp_path, '[web]\ntrusted_proxies = "one"\n')

@@ -1,0 +1,41 @@
+"""Passwords: argon2id hashes (memory-hard), and the rule on their length."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 12
+_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+# Checked against when no account matches, so that an unknown email takes as long as a
+# known one and the time of an answer does not say which emails have accounts.
+_UNKNOWN = _hasher.hash("no account has this password")
+
+
+class WeakPassword(ValueError):
+    """A password the service will not keep; the message says why."""
+
+
+def check_strength(password: str) -> None:
+    """Refuse a password shorter than MIN_LENGTH characters."""
+    if len(password) < MIN_LENGTH:
+        raise WeakPassword(f"A password needs at least {MIN_LENGTH} characters.")
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash to keep for a password strong enough to keep."""
+    check_strength(password)
+    return _hasher.hash(password)
+
+
+def verify(stored: str | None, password: str) -> bool:
+    """Whether `password` matches the stored hash; with no hash, spend the same time and say no."""
+    try:
+        return _hasher.verify(stored or _UNKNOWN, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether a hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(stored)
