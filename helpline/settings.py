@@ -131,6 +131,15 @@ class Health:
 
 
 @dataclass(frozen=True)
+class StatisticsPolicy:
+    """How the statistics measure service level: answered within `answer_within_s` (T), with
+    callers who hang up sooner than `short_abandon_s` left out."""
+
+    answer_within_s: int = 20
+    short_abandon_s: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service is configured with."""
 
@@ -146,6 +155,7 @@ class Settings:
     database_url: str
     database: DatabasePolicy = DatabasePolicy()
     health: Health = Health()
+    statistics: StatisticsPolicy = StatisticsPolicy()
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_webhook_shared_key: str | None = None
@@ -347,6 +357,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         recording_retention_days=int(retention.get("recording_days", 180)),
         database=_parse_database(raw.get("database", {})),
         health=_section(Health, raw.get("health", {}), "health"),
+        statistics=_section(StatisticsPolicy, raw.get("statistics", {}), "statistics"),
         # The demo never touches DATABASE_URL, which may be a real service's database.
         database_url=(
             env.get("HELPLINE_DEMO_DATABASE_URL") or "sqlite:///instance/demo.sqlite3"
