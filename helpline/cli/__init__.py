@@ -1,12 +1,12 @@
 """The `helpline` command (the console script). Its groups of subcommands live in the modules
 beside this one: serving (db, serve), rota (rota, advisers, office), calls, callbacks, jobs
-(scheduler, jobs) and simulate."""
+(scheduler, jobs), simulate and stats."""
 
 from __future__ import annotations
 
 import click
 
-from helpline.cli import callbacks, calls, jobs, rota, serving, simulate
+from helpline.cli import callbacks, calls, jobs, rota, serving, simulate, stats
 from helpline.cli.base import Commands, State
 
 
@@ -34,5 +34,6 @@ for command in (
     jobs.scheduler,
     jobs.jobs,
     simulate.simulate,
+    stats.stats,
 ):
     main.add_command(command)
