@@ -1,61 +1,24 @@
-"""Who did the work: calls answered and callbacks completed, by adviser and by team.
+"""Who did the callbacks, and every adviser's row: the work by adviser and by team.
 
-A call's team is the office its answering leg was rung for, which is the office of the shift
-the adviser was on. A callback attempt records no office, so its team is found from the
-adviser's shifts: the shift under way when the attempt started, else the latest one begun
-before it, else (work before any shift) the adviser's first shift.
+A call's team is the office its answering leg was rung for (figures.py counts those). A
+callback attempt records no office, so its team comes from the adviser's shifts: the shift
+under way when the attempt started; else the latest one begun before it; else (work before
+any shift) the adviser's first shift; else the callback's own county.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from callbacks.models import Attempt, Callback
-from calls.models import Call, CallLeg
-from helpline.statistics.model import ANSWERED, Work
-from helpline.statistics.sql import hour_number, seconds_between
+from helpline.settings import Settings
+from helpline.statistics.model import Work
+from helpline.statistics.sql import local_day
 from rota.models import Adviser, Shift
-
-
-def _leg_talk() -> ColumnElement[float]:
-    return case(
-        (CallLeg.ended_at.is_not(None), seconds_between(CallLeg.accepted_at, CallLeg.ended_at)),
-        else_=0.0,
-    )
-
-
-def call_work(session: Session, start: datetime, end: datetime) -> dict[tuple[int, str], Work]:
-    """Per (adviser id, team): calls of the range answered, for the partner, and their talk."""
-    answered_here = and_(Call.outcome.in_(ANSWERED), Call.answered_by_id == CallLeg.adviser_id)
-    rows = session.execute(
-        select(
-            CallLeg.adviser_id,
-            CallLeg.office,
-            func.sum(case((answered_here, 1), else_=0)),
-            func.sum(case((and_(answered_here, Call.office != CallLeg.office), 1), else_=0)),
-            func.sum(_leg_talk()),
-        )
-        .join(Call, Call.id == CallLeg.call_id)
-        .where(
-            Call.started_at >= start,
-            Call.started_at < end,
-            CallLeg.accepted_at.is_not(None),
-        )
-        .group_by(CallLeg.adviser_id, CallLeg.office)
-    ).all()
-    return {
-        (adviser, team): Work(
-            calls_answered=int(answered or 0),
-            calls_answered_for_partner=int(partner or 0),
-            talk_seconds=float(talk or 0),
-        )
-        for adviser, team, answered, partner, talk in rows
-    }
 
 
 def _shift_office(begun: bool) -> ScalarSelect[str]:
@@ -69,12 +32,26 @@ def _shift_office(begun: bool) -> ScalarSelect[str]:
     return query.limit(1).correlate(Attempt).scalar_subquery()
 
 
-def callback_work(session: Session, start: datetime, end: datetime) -> dict[tuple[int, str], Work]:
+def callback_work(
+    session: Session, settings: Settings, start: datetime, end: datetime
+) -> dict[tuple[int, str], Work]:
     """Per (adviser id, team): callbacks completed by attempts of the range, and parent talk."""
+    # The shift under way is found by its adviser and local day, which the database can join
+    # on at once; only work off shift needs the slower search of the adviser's shifts.
+    covering = aliased(Shift)
+    on_shift = and_(
+        covering.adviser_id == Attempt.adviser_id,
+        covering.day == local_day(Attempt.started_at, literal(settings.timezone.key)),
+        covering.starts_at <= Attempt.started_at,
+        covering.ends_at > Attempt.started_at,
+    )
+    team = func.coalesce(
+        covering.office, _shift_office(True), _shift_office(False), Callback.office
+    )
     attempts = (
         select(
             Attempt.adviser_id.label("adviser_id"),
-            func.coalesce(_shift_office(True), _shift_office(False), Callback.office).label("team"),
+            team.label("team"),
             Callback.office.label("office"),
             case(
                 (and_(Attempt.outcome == "spoke", Callback.status == "completed"), 1), else_=0
@@ -82,6 +59,7 @@ def callback_work(session: Session, start: datetime, end: datetime) -> dict[tupl
             func.coalesce(Attempt.parent_seconds, 0).label("talk"),
         )
         .join(Callback, Callback.id == Attempt.callback_id)
+        .outerjoin(covering, on_shift)
         .where(
             Attempt.adviser_id.is_not(None),
             Attempt.started_at >= start,
@@ -108,11 +86,17 @@ def callback_work(session: Session, start: datetime, end: datetime) -> dict[tupl
     }
 
 
-def adviser_work(session: Session, start: datetime, end: datetime) -> dict[tuple[str, str], Work]:
-    """Per (adviser's name, team): all the work of the range, with a row of zeros for each
-    adviser who had a shift in the range and did nothing that counts."""
+def adviser_work(
+    session: Session,
+    settings: Settings,
+    call_work: dict[tuple[int, str], Work],
+    start: datetime,
+    end: datetime,
+) -> dict[tuple[str, str], Work]:
+    """Per (adviser's name, team): the calls' work and the callbacks', with a row of zeros for
+    each adviser who had a shift in the range and did nothing that counts."""
     by_id: dict[tuple[int, str], Work] = {}
-    for part in (call_work(session, start, end), callback_work(session, start, end)):
+    for part in (call_work, callback_work(session, settings, start, end)):
         for key, work in part.items():
             by_id.setdefault(key, Work()).add(work)
     on_shift = session.execute(
@@ -131,20 +115,3 @@ def adviser_work(session: Session, start: datetime, end: datetime) -> dict[tuple
     for (adviser_id, team), work in by_id.items():
         named.setdefault((names.get(adviser_id, f"adviser {adviser_id}"), team), Work()).add(work)
     return named
-
-
-def hourly_talk(session: Session, start: datetime, end: datetime) -> dict[tuple[str, int], float]:
-    """Talk on answered calls per (county rung, UTC hour number of the call's start)."""
-    hour = hour_number(Call.started_at)
-    rows = session.execute(
-        select(Call.office, hour, func.sum(_leg_talk()))
-        .join(CallLeg, CallLeg.call_id == Call.id)
-        .where(
-            Call.started_at >= start,
-            Call.started_at < end,
-            CallLeg.accepted_at.is_not(None),
-            Call.outcome.in_(ANSWERED),
-        )
-        .group_by(Call.office, hour)
-    ).all()
-    return {(office, number): float(talk or 0) for office, number, talk in rows}
