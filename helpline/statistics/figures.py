@@ -26,7 +26,7 @@ from helpline.statistics.model import (
     OfficeCalls,
     Work,
 )
-from helpline.statistics.sql import seconds_between, week_hour
+from helpline.statistics.sql import span_at_least, span_sum, span_within, week_hour
 from helpline.statistics.work import adviser_work
 
 
@@ -86,11 +86,6 @@ def _calls(
     grouped by county rung, outcome, local hour of the week and answering adviser. Files the
     groups under `figures` and returns the calls' work per (adviser id, team)."""
     policy = settings.statistics
-    wait = seconds_between(Call.started_at, Call.answered_at)
-    talk = case(
-        (CallLeg.ended_at.is_not(None), seconds_between(CallLeg.accepted_at, CallLeg.ended_at)),
-        else_=0.0,
-    )
     answered = Call.outcome.in_(ANSWERED)
     rung_leg = aliased(CallLeg)
     rung = exists().where(rung_leg.call_id == Call.id).correlate(Call)
@@ -99,12 +94,15 @@ def _calls(
         (
             and_(
                 Call.outcome == "abandoned",
-                seconds_between(Call.started_at, Call.ended_at) >= policy.short_abandon_s,
+                span_at_least(Call.started_at, Call.ended_at, policy.short_abandon_s),
             ),
             1,
         ),
         (and_(Call.outcome.in_(WAITED_UNANSWERED), rung), 1),
         else_=0,
+    )
+    within_t = and_(
+        answered, span_within(Call.started_at, Call.answered_at, policy.answer_within_s)
     )
     hour = week_hour(Call.started_at, settings.timezone, start, end)
     answering = and_(
@@ -120,10 +118,10 @@ def _calls(
             CallLeg.adviser_id,
             CallLeg.office,
             func.count(),
-            func.sum(case((and_(answered, wait <= policy.answer_within_s), 1), else_=0)),
+            func.sum(case((within_t, 1), else_=0)),
             func.sum(measured),
-            func.sum(case((answered, wait), else_=0.0)),
-            func.sum(talk),
+            span_sum(Call.started_at, Call.answered_at),
+            span_sum(CallLeg.accepted_at, CallLeg.ended_at),
         )
         .outerjoin(CallLeg, answering)
         .where(Call.started_at >= start, Call.started_at < end)
@@ -139,7 +137,8 @@ def _calls(
             calls.outcomes[outcome] = calls.outcomes.get(outcome, 0) + count
         calls.answered_within_t += int(within or 0)
         calls.service_level_calls += int(counted or 0)
-        calls.wait_of_answered_s += float(waited or 0)
+        if outcome in ANSWERED:
+            calls.wait_of_answered_s += float(waited or 0)
         weekday, local_hour = divmod(int(key), 24)
         slot = slots[(office, weekday, local_hour)]
         slot[0] += count

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float, Integer, case, literal
+from sqlalchemy import Boolean, Date, Float, Integer, case, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -127,3 +127,82 @@ def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> s
 def _local_day_postgresql(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
     at, zone = (compiler.process(c, **kw) for c in element.clauses)
     return f"CAST(({at} AT TIME ZONE {zone}) AS DATE)"
+
+
+class _Span(FunctionElement[Any]):
+    """Two timestamps, start and end, that PostgreSQL subtracts as an interval (cheap) and
+    SQLite as seconds. `seconds` is written into the SQL, so such statements are not cached."""
+
+    inherit_cache = False
+
+    def __init__(self, start: Any, end: Any, seconds: int = 0) -> None:
+        self.seconds = int(seconds)
+        super().__init__(start, end)
+
+
+class span_within(_Span):
+    """True when end - start is at most `seconds`."""
+
+    type = Boolean()
+    name = "span_within"
+    inherit_cache = False
+
+
+class span_at_least(_Span):
+    """True when end - start is at least `seconds`."""
+
+    type = Boolean()
+    name = "span_at_least"
+    inherit_cache = False
+
+
+class span_sum(_Span):
+    """The sum over a group of end - start, in seconds; pairs with a NULL are left out."""
+
+    type = Float()
+    name = "span_sum"
+    inherit_cache = False
+
+
+def _pair(element: _Span, compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return start, end
+
+
+def _sqlite_span(element: _Span, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = element.clauses
+    return compiler.process(epoch(end) - epoch(start), **kw)
+
+
+@compiles(span_within, "sqlite")
+def _within_sqlite(element: span_within, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({_sqlite_span(element, compiler, **kw)} <= {element.seconds})"
+
+
+@compiles(span_at_least, "sqlite")
+def _at_least_sqlite(element: span_at_least, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({_sqlite_span(element, compiler, **kw)} >= {element.seconds})"
+
+
+@compiles(span_sum, "sqlite")
+def _sum_sqlite(element: span_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum({_sqlite_span(element, compiler, **kw)})"
+
+
+@compiles(span_within, "postgresql")
+def _within_postgresql(element: span_within, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = _pair(element, compiler, **kw)
+    return f"(({end}) - ({start}) <= interval '{element.seconds} seconds')"
+
+
+@compiles(span_at_least, "postgresql")
+def _at_least_postgresql(element: span_at_least, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = _pair(element, compiler, **kw)
+    return f"(({end}) - ({start}) >= interval '{element.seconds} seconds')"
+
+
+@compiles(span_sum, "postgresql")
+def _sum_postgresql(element: span_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    # Summing intervals and converting once is several times quicker than converting each row.
+    start, end = _pair(element, compiler, **kw)
+    return f"date_part('epoch', sum(({end}) - ({start})))"
