@@ -27,7 +27,7 @@ from helpline.statistics.model import (
     Work,
 )
 from helpline.statistics.sql import span_at_least, span_sum, span_within, week_hour
-from helpline.statistics.work import adviser_work
+from helpline.statistics.work import adviser_work, leg_talk
 
 
 def instant_range(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -82,9 +82,9 @@ def _tune(session: Session) -> None:
 def _calls(
     session: Session, settings: Settings, figures: Figures, start: datetime, end: datetime
 ) -> dict[tuple[int, str], Work]:
-    """One pass over the calls of the range, with the leg of the adviser who answered each:
-    grouped by county rung, outcome, local hour of the week and answering adviser. Files the
-    groups under `figures` and returns the calls' work per (adviser id, team)."""
+    """One pass over the calls of the range, grouped by county rung, outcome, local hour of the
+    week and answering adviser, then one over the answering legs for talk. Files the groups
+    under `figures` and returns the calls' work per (adviser id, team)."""
     policy = settings.statistics
     answered = Call.outcome.in_(ANSWERED)
     rung_leg = aliased(CallLeg)
@@ -105,31 +105,24 @@ def _calls(
         answered, span_within(Call.started_at, Call.answered_at, policy.answer_within_s)
     )
     hour = week_hour(Call.started_at, settings.timezone, start, end)
-    answering = and_(
-        CallLeg.call_id == Call.id,
-        CallLeg.adviser_id == Call.answered_by_id,
-        CallLeg.accepted_at.is_not(None),
-    )
     rows = session.execute(
         select(
             Call.office,
             Call.outcome,
             hour,
-            CallLeg.adviser_id,
-            CallLeg.office,
+            Call.answered_by_id,
+            Call.answered_office,
             func.count(),
             func.sum(case((within_t, 1), else_=0)),
             func.sum(measured),
             span_sum(Call.started_at, Call.answered_at),
-            span_sum(CallLeg.accepted_at, CallLeg.ended_at),
         )
-        .outerjoin(CallLeg, answering)
         .where(Call.started_at >= start, Call.started_at < end)
-        .group_by(Call.office, Call.outcome, hour, CallLeg.adviser_id, CallLeg.office)
+        .group_by(Call.office, Call.outcome, hour, Call.answered_by_id, Call.answered_office)
     ).all()
-    slots: dict[tuple[str, int, int], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    slots: dict[tuple[str, int, int], list[int]] = defaultdict(lambda: [0, 0])
     work: dict[tuple[int, str], Work] = {}
-    for office, outcome, key, adviser_id, team, count, within, counted, waited, talked in rows:
+    for office, outcome, key, adviser_id, team, count, within, counted, waited in rows:
         calls = figures.offices.setdefault(office, OfficeCalls())
         if outcome is None:
             calls.in_progress += count
@@ -137,25 +130,23 @@ def _calls(
             calls.outcomes[outcome] = calls.outcomes.get(outcome, 0) + count
         calls.answered_within_t += int(within or 0)
         calls.service_level_calls += int(counted or 0)
-        if outcome in ANSWERED:
-            calls.wait_of_answered_s += float(waited or 0)
-        weekday, local_hour = divmod(int(key), 24)
-        slot = slots[(office, weekday, local_hour)]
+        slot = slots[(office, *divmod(int(key), 24))]
         slot[0] += count
         if outcome in ANSWERED:
+            calls.wait_of_answered_s += float(waited or 0)
             slot[1] += count
-            slot[2] += float(talked or 0)
-        if adviser_id is not None:
-            mine = work.setdefault((adviser_id, team), Work())
-            mine.talk_seconds += float(talked or 0)
-            if outcome in ANSWERED:
+            if adviser_id is not None and team is not None:
+                mine = work.setdefault((adviser_id, team), Work())
                 mine.calls_answered += count
                 if team != office:
                     mine.calls_answered_for_partner += count
     figures.hour_of_week = [
-        HourOfWeek(office, weekday, hour_, int(s[0]), int(s[1]), s[2])
+        HourOfWeek(office, weekday, hour_, s[0], s[1])
         for (office, weekday, hour_), s in sorted(slots.items())
     ]
+    talk, figures.team_hours = leg_talk(session, settings, start, end)
+    for key, spoken in talk.items():
+        work.setdefault(key, Work()).add(spoken)
     return work
 
 

@@ -85,6 +85,17 @@ class HourOfWeek:
     hour: int
     received: int
     answered: int
+
+
+@dataclass(frozen=True)
+class TeamHour:
+    """One team's answered calls and their talk in one local hour of the week (Monday = 0),
+    over the whole range, by the hour the adviser's phone began to ring."""
+
+    team: str
+    weekday: int
+    hour: int
+    calls_answered: int
     talk_seconds: float
 
 
@@ -99,5 +110,6 @@ class Figures:
     teams: dict[str, Work]
     advisers: dict[tuple[str, str], Work]  # (name, team)
     hour_of_week: list[HourOfWeek]
+    team_hours: list[TeamHour] = field(default_factory=list)
     answer_within_s: int = 20  # T
     short_abandon_s: int = 5

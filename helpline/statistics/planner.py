@@ -1,9 +1,10 @@
 """Advisers needed in each hour of the week, from the arrivals and handle times observed. Pure.
 
-For each county alone and for both pooled into one stream: arrivals per hour are the calls seen
-in that local hour of the week divided by how many times the range holds that weekday, and the
-handle time is the talk per answered call in that hour (or, with none answered then, over the
-whole range). Comparing the pooled row with the counties' rows shows what pooling saves.
+For each county alone and for both pooled into one stream: arrivals per hour are the calls to
+its number seen in that local hour of the week divided by how many times the range holds that
+weekday, and the handle time is the talk per call its own team answered in that hour (or, with
+none answered then, over the whole range); the pool takes both teams' talk. Comparing the
+pooled row with the counties' rows shows what pooling saves.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from helpline.statistics.erlang import plan
-from helpline.statistics.model import HourOfWeek
+from helpline.statistics.model import HourOfWeek, TeamHour
 
 POOLED = "pooled"
 
@@ -43,29 +44,33 @@ def weekday_counts(first: date, last: date) -> dict[int, int]:
     return counts
 
 
-def _totals(rows: Iterable[HourOfWeek]) -> tuple[int, float]:
+def _totals(rows: Iterable[TeamHour]) -> tuple[int, float]:
     rows = list(rows)
-    return sum(r.answered for r in rows), sum(r.talk_seconds for r in rows)
+    return sum(r.calls_answered for r in rows), sum(r.talk_seconds for r in rows)
 
 
 def _plan_scope(
     scope: str,
     rows: list[HourOfWeek],
+    work: list[TeamHour],
     weeks: dict[int, int],
     answer_within_s: float,
     target: float,
 ) -> list[HourPlan]:
-    answered_all, talk_all = _totals(rows)
+    answered_all, talk_all = _totals(work)
     fallback = talk_all / answered_all if answered_all else None
     slots: dict[tuple[int, int], list[HourOfWeek]] = defaultdict(list)
     for row in rows:
         slots[(row.weekday, row.hour)].append(row)
+    handled: dict[tuple[int, int], list[TeamHour]] = defaultdict(list)
+    for done in work:
+        handled[(done.weekday, done.hour)].append(done)
     plans = []
     for (weekday, hour), found in sorted(slots.items()):
         if not weeks.get(weekday):
             continue
         per_hour = sum(r.received for r in found) / weeks[weekday]
-        answered, talk = _totals(found)
+        answered, talk = _totals(handled.get((weekday, hour), []))
         handle = talk / answered if answered and talk else fallback
         if handle is None or handle <= 0:
             plans.append(HourPlan(scope, weekday, hour, per_hour, None, 0.0, None, None))
@@ -89,6 +94,7 @@ def _plan_scope(
 
 def weekly_plan(
     hours: Iterable[HourOfWeek],
+    team_hours: Iterable[TeamHour],
     first: date,
     last: date,
     *,
@@ -96,11 +102,12 @@ def weekly_plan(
     target: float,
 ) -> list[HourPlan]:
     """The plan for every hour of the week that saw calls: each county, then both pooled."""
-    rows = list(hours)
+    rows, work = list(hours), list(team_hours)
     weeks = weekday_counts(first, last)
     plans: list[HourPlan] = []
     for office in sorted({r.office for r in rows}):
         mine = [r for r in rows if r.office == office]
-        plans += _plan_scope(office, mine, weeks, answer_within_s, target)
-    plans += _plan_scope(POOLED, rows, weeks, answer_within_s, target)
+        team = [t for t in work if t.team == office]
+        plans += _plan_scope(office, mine, team, weeks, answer_within_s, target)
+    plans += _plan_scope(POOLED, rows, work, weeks, answer_within_s, target)
     return plans

@@ -83,10 +83,20 @@ def as_json(figures: Figures, office: str | None = None) -> dict[str, Any]:
                 "hour": h.hour,
                 "received": h.received,
                 "answered": h.answered,
-                "talk_seconds": round(h.talk_seconds),
             }
             for h in figures.hour_of_week
             if keep(h.office)
+        ],
+        "team_hours": [
+            {
+                "team": t.team,
+                "weekday": t.weekday,
+                "hour": t.hour,
+                "calls_answered": t.calls_answered,
+                "talk_seconds": round(t.talk_seconds),
+            }
+            for t in figures.team_hours
+            if keep(t.team)
         ],
         "advisers": [
             {"name": name, "team": team, **_adviser(work)}
@@ -124,15 +134,13 @@ def as_csv(data: dict[str, Any]) -> str:
         for measure, value in work.items():
             row("teams", team, measure, value)
     for h in data["hour_of_week"]:
-        for measure in ("received", "answered", "talk_seconds"):
-            row(
-                "hour_of_week",
-                h["office"],
-                measure,
-                h[measure],
-                weekday=h["weekday"],
-                hour=h["hour"],
-            )
+        for measure in ("received", "answered"):
+            at = {"weekday": h["weekday"], "hour": h["hour"]}
+            row("hour_of_week", h["office"], measure, h[measure], **at)
+    for t in data["team_hours"]:
+        for measure in ("calls_answered", "talk_seconds"):
+            at = {"weekday": t["weekday"], "hour": t["hour"]}
+            row("team_hours", t["team"], measure, t[measure], **at)
     for a in data["advisers"]:
         for measure in ("calls_answered", "talk_seconds", "callbacks_completed"):
             row("advisers", a["team"], measure, a[measure], adviser=a["name"])

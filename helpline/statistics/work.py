@@ -1,6 +1,7 @@
 """Who did the callbacks, and every adviser's row: the work by adviser and by team.
 
-A call's team is the office its answering leg was rung for (figures.py counts those). A
+A call's team is the office its answering leg was rung for (figures.py counts those; the talk
+on those legs is counted here). A
 callback attempt records no office, so its team comes from the adviser's shifts: the shift
 under way when the attempt started; else the latest one begun before it; else (work before
 any shift) the adviser's first shift; else the callback's own county.
@@ -8,16 +9,18 @@ any shift) the adviser's first shift; else the callback's own county.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from callbacks.models import Attempt, Callback
+from calls.models import Call, CallLeg
 from helpline.settings import Settings
-from helpline.statistics.model import Work
-from helpline.statistics.sql import local_day
+from helpline.statistics.model import TeamHour, Work
+from helpline.statistics.sql import local_day, span_sum, week_hour
 from rota.models import Adviser, Shift
 
 
@@ -84,6 +87,58 @@ def callback_work(
         )
         for adviser, team, done, partner, talk in rows
     }
+
+
+# No adviser's phone rings more than this long after their call arrived (the caller is sent to
+# the answer machine after `[routing] max_wait_seconds`), so a leg that began further than this
+# inside the range belongs to a call of the range without looking the call up.
+LEG_MARGIN = timedelta(days=1)
+
+
+def leg_talk(
+    session: Session, settings: Settings, start: datetime, end: datetime
+) -> tuple[dict[tuple[int, str], Work], list[TeamHour]]:
+    """Talk on the answering legs of the calls of the range: per (adviser id, team), and per
+    team and local hour of the week in which the adviser's phone began to ring."""
+    # A leg near either end of the range is checked against its call, among the calls that
+    # began near either end (few, and found by their index).
+    near_ends = or_(Call.started_at < start + LEG_MARGIN, Call.started_at >= end - LEG_MARGIN)
+    calls_near_ends = select(Call.id).where(
+        Call.started_at >= start, Call.started_at < end, near_ends
+    )
+    in_range = CallLeg.call_id.in_(calls_near_ends)
+    hour = week_hour(CallLeg.started_at, settings.timezone, start, end + LEG_MARGIN)
+    rows = session.execute(
+        select(
+            CallLeg.adviser_id,
+            CallLeg.office,
+            hour,
+            func.count(CallLeg.ended_at),
+            span_sum(CallLeg.accepted_at, CallLeg.ended_at),
+        )
+        .where(
+            CallLeg.accepted_at.is_not(None),
+            CallLeg.started_at >= start,
+            CallLeg.started_at < end + LEG_MARGIN,
+            or_(
+                and_(CallLeg.started_at >= start + LEG_MARGIN, CallLeg.started_at < end),
+                in_range,
+            ),
+        )
+        .group_by(CallLeg.adviser_id, CallLeg.office, hour)
+    ).all()
+    talk: dict[tuple[int, str], Work] = {}
+    slots: dict[tuple[str, int, int], list[float]] = defaultdict(lambda: [0, 0.0])
+    for adviser_id, team, key, answered, seconds in rows:
+        talk.setdefault((adviser_id, team), Work()).talk_seconds += float(seconds or 0)
+        slot = slots[(team, *divmod(int(key), 24))]
+        slot[0] += answered
+        slot[1] += float(seconds or 0)
+    hours = [
+        TeamHour(team, weekday, hour_, int(s[0]), s[1])
+        for (team, weekday, hour_), s in sorted(slots.items())
+    ]
+    return talk, hours
 
 
 def adviser_work(

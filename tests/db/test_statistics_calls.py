@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,7 +12,7 @@ from helpline.settings import Settings
 from helpline.statistics.figures import collect
 from helpline.statistics.report import as_json
 from tests.constants import HEREFORD, LONDON, MONDAY, WORCS, london
-from tests.factories import adviser, played_call
+from tests.factories import adviser, make_settings, played_call, shift
 
 ALEX = "+447700900001"
 BRYN = "+447700900002"
@@ -147,23 +147,52 @@ def test_hour_of_week_is_local_with_monday_as_0(session: Session, settings: Sett
     summer = datetime(2026, 7, 1, 9, 30, tzinfo=LONDON)  # a Wednesday, 08:30 UTC
     played_call(session, settings, "CA3", WORCS, summer.astimezone(UTC), ring=False)
 
-    rows = stats(session, settings, date(2026, 7, 1), MONDAY)["hour_of_week"]
+    figures = stats(session, settings, date(2026, 7, 1), MONDAY)
 
-    assert rows == [
+    assert figures["hour_of_week"] == [
+        {"office": "herefordshire", "weekday": 0, "hour": 10, "received": 2, "answered": 2},
+        {"office": "worcestershire", "weekday": 2, "hour": 9, "received": 1, "answered": 0},
+    ]
+    assert figures["team_hours"] == [
         {
-            "office": "herefordshire",
+            "team": "herefordshire",
             "weekday": 0,
             "hour": 10,
-            "received": 2,
-            "answered": 2,
+            "calls_answered": 2,
             "talk_seconds": 300,
-        },
-        {
-            "office": "worcestershire",
-            "weekday": 2,
-            "hour": 9,
-            "received": 1,
-            "answered": 0,
-            "talk_seconds": 0,
-        },
+        }
     ]
+
+
+def test_talk_counts_for_calls_that_started_in_the_range_whenever_the_adviser_was_rung(
+    session: Session,
+) -> None:
+    settings = make_settings(HELPLINE_DEMO="1")  # both offices open all day, every day
+    alex = adviser(
+        session, "Alex Adams", ALEX, "herefordshire", MONDAY, start=time(0), end=time(23, 59)
+    )
+    shift(
+        session, alex, "herefordshire", MONDAY - timedelta(days=1), start=time(0), end=time(23, 59)
+    )
+    # Sunday 23:59:30: the call is Sunday's, though Alex's phone rang after midnight.
+    late = london(MONDAY - timedelta(days=1), 23, 59).replace(second=30)
+    call = played_call(session, settings, "CA1", HEREFORD, late, ring=False)
+    from calls import ringing
+    from calls import service as calls_service
+
+    leg = ringing.ring_next(session, settings, call, late + timedelta(seconds=40))
+    assert leg is not None
+    assert ringing.leg_accepted(session, leg, late + timedelta(seconds=45))
+    calls_service.record_status(
+        session,
+        settings,
+        calls_service.StatusReport("CA1", "completed"),
+        late + timedelta(seconds=145),
+    )
+
+    sunday = stats(session, settings, MONDAY - timedelta(days=1), MONDAY - timedelta(days=1))
+    monday = stats(session, settings, MONDAY, MONDAY)
+
+    assert sunday["teams"]["herefordshire"]["talk_seconds"] == 100
+    assert sunday["teams"]["herefordshire"]["calls_answered"] == 1
+    assert monday["teams"]["herefordshire"]["talk_seconds"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from helpline.statistics.erlang import plan
-from helpline.statistics.model import HourOfWeek
+from helpline.statistics.model import HourOfWeek, TeamHour
 from helpline.statistics.planner import POOLED, weekday_counts, weekly_plan
 
 MONDAY = date(2026, 11, 2)
@@ -21,13 +21,19 @@ def test_weekday_counts_count_each_weekday_in_the_range() -> None:
 def test_each_county_and_the_pool_get_arrivals_per_hour_and_their_own_handle_time() -> None:
     # Four weeks of Tuesdays at 10:00: 40 calls to each county, every one answered.
     hours = [
-        HourOfWeek("herefordshire", 1, 10, received=40, answered=40, talk_seconds=40 * 600),
-        HourOfWeek("worcestershire", 1, 10, received=40, answered=40, talk_seconds=40 * 300),
+        HourOfWeek("herefordshire", 1, 10, received=40, answered=40),
+        HourOfWeek("worcestershire", 1, 10, received=40, answered=40),
+    ]
+    work = [
+        TeamHour("herefordshire", 1, 10, calls_answered=40, talk_seconds=40 * 600),
+        TeamHour("worcestershire", 1, 10, calls_answered=40, talk_seconds=40 * 300),
     ]
 
     plans = {
         p.scope: p
-        for p in weekly_plan(hours, MONDAY, date(2026, 11, 29), answer_within_s=20, target=0.8)
+        for p in weekly_plan(
+            hours, work, MONDAY, date(2026, 11, 29), answer_within_s=20, target=0.8
+        )
     }
 
     assert plans["herefordshire"].calls_per_hour == 10
@@ -41,13 +47,14 @@ def test_each_county_and_the_pool_get_arrivals_per_hour_and_their_own_handle_tim
     assert plans[POOLED].advisers_needed < apart
 
 
-def test_an_hour_with_no_call_answered_uses_the_counties_handle_time_over_the_range() -> None:
+def test_an_hour_with_no_call_answered_uses_the_teams_handle_time_over_the_range() -> None:
     hours = [
-        HourOfWeek("herefordshire", 0, 9, received=4, answered=4, talk_seconds=4 * 480),
-        HourOfWeek("herefordshire", 0, 17, received=2, answered=0, talk_seconds=0),
+        HourOfWeek("herefordshire", 0, 9, received=4, answered=4),
+        HourOfWeek("herefordshire", 0, 17, received=2, answered=0),
     ]
+    work = [TeamHour("herefordshire", 0, 9, calls_answered=4, talk_seconds=4 * 480)]
 
-    plans = weekly_plan(hours, MONDAY, MONDAY, answer_within_s=20, target=0.8)
+    plans = weekly_plan(hours, work, MONDAY, MONDAY, answer_within_s=20, target=0.8)
 
     late = next(p for p in plans if p.scope == "herefordshire" and p.hour == 17)
     assert late.handle_seconds == 480
@@ -56,9 +63,9 @@ def test_an_hour_with_no_call_answered_uses_the_counties_handle_time_over_the_ra
 
 
 def test_a_county_with_nothing_answered_has_no_plan_to_offer() -> None:
-    hours = [HourOfWeek("worcestershire", 0, 9, received=3, answered=0, talk_seconds=0)]
+    hours = [HourOfWeek("worcestershire", 0, 9, received=3, answered=0)]
 
-    (alone, pooled) = weekly_plan(hours, MONDAY, MONDAY, answer_within_s=20, target=0.8)
+    (alone, pooled) = weekly_plan(hours, [], MONDAY, MONDAY, answer_within_s=20, target=0.8)
 
     assert alone.advisers_needed is None and alone.handle_seconds is None
     assert pooled.scope == POOLED and pooled.advisers_needed is None
