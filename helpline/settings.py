@@ -151,6 +151,15 @@ class Health:
 
 
 @dataclass(frozen=True)
+class StatisticsPolicy:
+    """How the statistics measure service level: answered within `answer_within_s` (T), with
+    callers who hang up sooner than `short_abandon_s` left out."""
+
+    answer_within_s: int = 20
+    short_abandon_s: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service is configured with."""
 
@@ -169,6 +178,7 @@ class Settings:
     web: Web = Web()
     oidc: Oidc = Oidc()
     oidc_client_secret: str | None = None
+    statistics: StatisticsPolicy = StatisticsPolicy()
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_webhook_shared_key: str | None = None
@@ -373,6 +383,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         web=_section(Web, raw.get("web", {}), "web"),
         oidc=_parse_oidc(raw.get("oidc", {})),
         oidc_client_secret=env.get("OIDC_CLIENT_SECRET") or None,
+        statistics=_section(StatisticsPolicy, raw.get("statistics", {}), "statistics"),
         # The demo never touches DATABASE_URL, which may be a real service's database.
         database_url=(
             env.get("HELPLINE_DEMO_DATABASE_URL") or "sqlite:///instance/demo.sqlite3"

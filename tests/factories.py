@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
+from calls.models import Call
 from helpline import settings as settings_module
 from helpline.settings import Settings
 from rota.calendar import local_instant
@@ -97,3 +98,48 @@ def signed_post(
     """POST form parameters to `path`, signed for the public URL as Twilio would sign them."""
     signature = RequestValidator(token).compute_signature(base_url + path, params)
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def played_call(
+    session: Session,
+    settings: Settings,
+    sid: str,
+    to_number: str,
+    at: datetime,
+    *,
+    answered_after: float | None = None,
+    talk: float = 0,
+    machine_after: float | None = None,
+    message: bool = False,
+    hang_up_after: float | None = None,
+    ring: bool = True,
+    caller: str | None = "+447700900123",
+) -> Call:
+    """A call played through the call log's services: it arrives at `at`, rings the next free
+    adviser (unless `ring` is False), then is accepted after `answered_after` seconds and talks
+    for `talk`, or reaches the answer machine after `machine_after` (leaving a message if
+    `message`), or the caller hangs up after `hang_up_after`. With none of these it is still
+    going on."""
+    from calls import ringing
+    from calls import service as calls
+
+    call, _ = calls.record_incoming(session, settings, sid, caller, to_number, at)
+    leg = ringing.ring_next(session, settings, call, at) if ring else None
+    if ring and leg is None:
+        raise AssertionError("nobody was free to ring")
+    end: datetime | None = None
+    if answered_after is not None:
+        assert leg is not None
+        assert ringing.leg_accepted(session, leg, at + timedelta(seconds=answered_after))
+        end = at + timedelta(seconds=answered_after + talk)
+    elif machine_after is not None:
+        calls.entered_answer_machine(session, call, at + timedelta(seconds=machine_after))
+        if message:
+            calls.message_left(session, call)
+        end = at + timedelta(seconds=machine_after + 60)
+    elif hang_up_after is not None:
+        end = at + timedelta(seconds=hang_up_after)
+    if end is not None:
+        calls.record_status(session, settings, calls.StatusReport(sid, "completed"), end)
+    session.flush()
+    return call

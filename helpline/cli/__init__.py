@@ -1,12 +1,12 @@
 """The `helpline` command (the console script). Its groups of subcommands live in the modules
 beside this one: serving (db, serve), rota (rota, advisers, office), calls, callbacks, jobs
-(scheduler, jobs), simulate and users."""
+(scheduler, jobs), simulate, stats and users."""
 
 from __future__ import annotations
 
 import click
 
-from helpline.cli import callbacks, calls, jobs, rota, serving, simulate, users
+from helpline.cli import callbacks, calls, jobs, rota, serving, simulate, stats, users
 from helpline.cli.base import Commands, State
 
 
@@ -35,5 +35,6 @@ for command in (
     jobs.jobs,
     simulate.simulate,
     users.users,
+    stats.stats,
 ):
     main.add_command(command)
