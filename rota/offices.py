@@ -50,7 +50,7 @@ def office_states(session: Session, settings: Settings, now: datetime) -> list[O
             .order_by(Closure.starts_at, Closure.id)
         ).all()
         hours = [
-            (WEEKDAYS[day], ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in office.hours[day]))
+            (WEEKDAYS[day], ", ".join(f"{a:%H:%M} to {b:%H:%M}" for a, b in office.hours[day]))
             for day in sorted(office.hours)
             if office.hours[day]
         ]

@@ -14,7 +14,6 @@ from rota.availability import OnShift
 from rota.calendar import OfficeCalendar, bank_holidays
 from rota.models import Adviser, Closure, Shift
 
-
 REASON_MAX = 200  # a closure's reason, as the closure table holds it
 
 

@@ -82,7 +82,7 @@ def move_shift(
         if other.adviser_id == shift.adviser_id and other.start < to.end and to.start < other.end:
             raise ShiftError(
                 f"It would overlap {shift.adviser.name}'s shift "
-                f"{other.start:%H:%M}–{other.end:%H:%M} that day",
+                f"{other.start:%H:%M} to {other.end:%H:%M} that day",
                 "start",
             )
         if shift.duty_officer and other.duty_officer:

@@ -20,8 +20,8 @@ from accounts import audit
 from accounts.models import Role
 from helpline.staff.web import current_account, current_role, db, now, requires, runtime
 from rota import shift_changes
-from rota.models import Shift
 from rota.importer import RotaImportError, import_rota
+from rota.models import Shift
 from rota.service import Stopped, remove_day
 from rota.week import fortnight
 
@@ -151,7 +151,7 @@ def move(shift_id: int) -> ResponseReturnValue:
         return _shift_page(shift, 400, [{"text": str(exc), "href": "#office"}])
     detail = {"from": was.describe(), "to": to.describe()}
     audit.record(db(), current_account(), "shift-moved", "shift", shift.id, detail, at=now())
-    flash(f"The shift was moved to {to.day:%-d %B %Y}, {to.start:%H:%M}–{to.end:%H:%M}.")
+    flash(f"The shift was moved to {to.day:%-d %B %Y}, {to.start:%H:%M} to {to.end:%H:%M}.")
     return redirect("/rota", 303)
 
 

@@ -86,7 +86,7 @@ def test_every_role_sees_the_rota_and_only_admins_the_forms_that_change_it(
 
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Alex Adams" in text and "09:00–17:00" in text and "Herefordshire" in text
+    assert "Alex Adams" in text and "09:00\N{EN DASH}17:00" in text and "Herefordshire" in text
     assert ("Upload rota" in text) == (role == Role.ADMIN)
     assert ("/rota/shifts/" in text) == (role == Role.ADMIN)
 
@@ -107,9 +107,9 @@ def test_the_rota_shows_the_hours_an_office_is_open_with_nobody_on_shift(
     monday = day_of(text, "Monday 30 November 2026")
     tuesday = day_of(text, "Tuesday 1 December 2026")
     # The clock says 10:00 on Monday: gaps from now on.
-    assert "Herefordshire, 15:00–17:00" in monday
-    assert "Worcestershire, 10:00–17:00" in monday
-    assert "Herefordshire, 09:00–17:00" in tuesday
+    assert "Herefordshire, 15:00\N{EN DASH}17:00" in monday
+    assert "Worcestershire, 10:00\N{EN DASH}17:00" in monday
+    assert "Herefordshire, 09:00\N{EN DASH}17:00" in tuesday
     assert "Worcestershire" not in day_of(text, "Saturday 5 December 2026")
 
 
