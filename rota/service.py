@@ -14,6 +14,8 @@ from rota.availability import OnShift
 from rota.calendar import OfficeCalendar, bank_holidays
 from rota.models import Adviser, Closure, Shift
 
+REASON_MAX = 200  # a closure's reason, as the closure table holds it
+
 
 class UnknownOffice(ValueError):
     """No office has that key."""
@@ -129,12 +131,19 @@ def close_office(
     now: datetime,
     until: datetime | None = None,
     reason: str = "",
+    starts: datetime | None = None,
 ) -> Closure:
-    """Close an office from now until `until` (or until reopened)."""
+    """Close an office from `starts` (now when not given, or when it has passed) until
+    `until` (or until reopened)."""
     office(settings, key)
+    begins = now if starts is None or starts < now else starts
     if until is not None and until <= now:
         raise ValueError("the closure must end in the future")
-    closure = Closure(office=key, starts_at=now, ends_at=until, reason=reason, created_at=now)
+    if until is not None and until <= begins:
+        raise ValueError("the closure must end after it starts")
+    if len(reason) > REASON_MAX:
+        raise ValueError(f"the reason must be {REASON_MAX} characters or fewer")
+    closure = Closure(office=key, starts_at=begins, ends_at=until, reason=reason, created_at=now)
     session.add(closure)
     session.flush()
     return closure
