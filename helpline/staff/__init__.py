@@ -61,12 +61,12 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from helpline.staff import admin, auth, oidc, web
+from helpline.staff import admin, auth, callback, oidc, queue, recordings, web
 
 log = logging.getLogger("helpline.staff")
 
 HERE = Path(__file__).resolve().parent
-BLUEPRINTS = (auth.bp, admin.bp)
+BLUEPRINTS = (auth.bp, admin.bp, queue.bp, callback.bp, recordings.bp)
 COOKIE = "helpline_session"
 # The GOV.UK Frontend files that `npm ci` puts beside the code (scripts/install).
 GOVUK_DIST = Path("node_modules/govuk-frontend/dist/govuk")
