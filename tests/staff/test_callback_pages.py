@@ -19,7 +19,7 @@ from calls import service as calls
 from helpline.dialer import tone_wav
 from helpline.settings import Settings
 from rota.models import Adviser
-from tests.constants import ANN, BEN, DAN, HEREFORD, MONDAY, PARENT, PASSWORD, WORCS, parent
+from tests.constants import ANN, BEN, DAN, HEREFORD, MONDAY, PARENT, PASSWORD, parent
 from tests.factories import Clock, adviser
 from tests.staff.conftest import csrf_of, sign_in
 
