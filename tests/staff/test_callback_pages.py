@@ -3,9 +3,11 @@ filters, conflicts, taking, calling back, outcomes, and playing messages by byte
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,8 +20,20 @@ from callbacks.models import Callback
 from calls import service as calls
 from helpline.dialer import tone_wav
 from helpline.settings import Settings
+from helpline.simulation.simulator import CallPlayer, FlaskTransport, Script
 from rota.models import Adviser
-from tests.constants import ANN, BEN, DAN, HEREFORD, MONDAY, PARENT, PASSWORD, parent
+from tests.constants import (
+    ANN,
+    BASE_URL,
+    BEN,
+    DAN,
+    HEREFORD,
+    MONDAY,
+    PARENT,
+    PASSWORD,
+    TOKEN,
+    parent,
+)
 from tests.factories import Clock, adviser
 from tests.staff.conftest import csrf_of, sign_in
 
@@ -368,3 +382,18 @@ def test_an_outcome_on_an_old_version_keeps_the_note(
     assert answer.status_code == 409 and "changed meanwhile" in text
     assert ">Talked it through</textarea>" in text
     assert status_of(session, desk_.mine) == "assigned"
+
+
+def test_the_duty_officer_sees_who_is_on_a_call_now(
+    app: Flask, staff: FlaskClient, desk_: Desk
+) -> None:
+    script = Script(caller=parent(9), to=HEREFORD, advisers={ANN: "accept"}, leave_open=True)
+    result = CallPlayer(FlaskTransport(app), TOKEN, BASE_URL).play(script)
+    assert result.errors == []
+    sign_in(staff, DUTY_EMAIL)
+
+    page = staff.get("/callbacks").get_data(as_text=True)
+
+    rota = page[page.index("rota-today") :]
+    assert re.search(r"Ann Ash</td>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>\s*On shift, on a call", rota)
+    assert re.search(r"Ben Birch</td>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>\s*On shift, free", rota)
