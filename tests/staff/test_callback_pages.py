@@ -397,3 +397,36 @@ def test_the_duty_officer_sees_who_is_on_a_call_now(
     rota = page[page.index("rota-today") :]
     assert re.search(r"Ann Ash</td>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>\s*On shift, on a call", rota)
     assert re.search(r"Ben Birch</td>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>\s*On shift, free", rota)
+
+
+@pytest.mark.parametrize(
+    ("email", "action"),
+    [
+        (ANN_EMAIL, "assign"),
+        (ANN_EMAIL, "close"),
+        ("manager@council.example", "close"),
+        ("admin@council.example", "notes"),
+        ("manager@council.example", "take"),
+    ],
+)
+def test_an_action_outside_the_role_is_refused_and_changes_nothing(
+    staff: FlaskClient, session: Session, desk_: Desk, email: str, action: str
+) -> None:
+    sign_in(staff, email)
+    token = csrf_of(staff.get("/callbacks"))  # a 403 page still has the sign-out form
+    version = session.get_one(Callback, desk_.pool).version
+
+    answer = staff.post(
+        f"/callbacks/{desk_.pool}/{action}",
+        data={
+            "adviser": desk_.ann_id,
+            "reason": "x",
+            "note": "x",
+            "version": version,
+            "csrf_token": token,
+        },
+    )
+
+    assert answer.status_code == 403
+    assert status_of(session, desk_.pool) == "open"
+    assert session.get_one(Callback, desk_.pool).version == version
