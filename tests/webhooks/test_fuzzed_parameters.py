@@ -142,6 +142,8 @@ NUMBERS = st.one_of(
             "+2562533",
             "client:adviser",
             "sip:someone@example.test",
+            HEREFORD + "\x00",
+            "+44\n1632960001",
             HEREFORD,
             WORCS,
         ]
