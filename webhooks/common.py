@@ -109,9 +109,10 @@ def status_word(params: dict[str, str], name: str) -> str:
 
 
 def dialled(params: dict[str, str], name: str = "To") -> str:
-    """The number a caller dialled, as Twilio gives it; '' when missing or too long to be one."""
+    """The number a caller dialled, as Twilio gives it; '' when missing, too long to be one, or
+    holding a control character (PostgreSQL refuses a NUL byte, and with it the whole call)."""
     value = params.get(name, "").strip()
-    return value if len(value) <= NUMBER_LENGTH else ""
+    return value if len(value) <= NUMBER_LENGTH and value.isprintable() else ""
 
 
 def optional_int(value: str | None, upper: int = LONGEST_SECONDS) -> int | None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 import helpline.migrations.models  # noqa: F401 - every table in Base.metadata for the scan below
 from callbacks import attempts, filing
+from callbacks.models import Message
 from calls.models import Call, CallLeg
 from helpline.db import Base
 from helpline.settings import Settings
@@ -134,3 +135,34 @@ def test_absurd_numbers_in_a_final_status_are_dropped_but_the_call_still_ends(
     call = session.scalars(select(Call)).one()
     assert (call.status, call.duration_s, call.last_sequence) == ("completed", None, None)
     assert call.outcome == "missed"  # no adviser on shift: the caller reached the answer machine
+
+
+@pytest.mark.parametrize(
+    ("route", "extra"),
+    [
+        ("/voice/incoming", {}),
+        ("/voice/status", {"CallStatus": "completed"}),
+        (
+            "/voice/recorded",
+            {"RecordingSid": "RE" + "1" * 32, "RecordingDuration": "5", "RecordingUrl": "x"},
+        ),
+    ],
+)
+@pytest.mark.parametrize("to", [HEREFORD + "\x00", "\x00", "+44\n1632960001"])
+def test_a_dialled_number_with_a_control_character_counts_as_missing_and_nothing_is_lost(
+    client: FlaskClient,
+    session: Session,
+    caplog: pytest.LogCaptureFixture,
+    route: str,
+    extra: dict[str, str],
+    to: str,
+) -> None:
+    # PostgreSQL refuses a NUL byte in a string, and with it the call's whole transaction.
+    response = post(client, route, {"CallSid": SID, "From": PARENT, "To": to, **extra})
+    assert response.status_code == 200
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    session.expire_all()
+    if route == "/voice/recorded":  # without the number dialled, the message alone is kept
+        assert session.scalars(select(Message.call_sid)).all() == [SID]
+    else:
+        assert session.scalars(select(Call.to_number)).all() == [""]
