@@ -37,12 +37,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import psycopg
-from sqlalchemy import func, insert, make_url, select
+from sqlalchemy import event, func, insert, make_url, select
 from twilio.request_validator import RequestValidator
 
 from calls.models import Call, CallLeg
 from helpline import settings as settings_module
-from helpline.db import make_engine
+from helpline.app import create_app, database_engine, make_runtime
+from helpline.db import make_engine, session_factory
 from helpline.migrate import upgrade
 from rota.models import Adviser, Shift
 
@@ -284,6 +285,33 @@ def routed(db_url: str) -> str:
     )
 
 
+def statements_per_request(env: dict[str, str]) -> dict[str, int]:
+    """SQL statements one request makes, in process on the run's database and settings: a new
+    call ringing a free adviser, and that call's final status."""
+    settings = settings_module.load(env)
+    engine = database_engine(settings, "web")
+    count = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_args: object) -> None:
+        count[0] += 1
+
+    client = create_app(make_runtime(settings, sessions=session_factory(engine))).test_client()
+    validator = RequestValidator(TOKEN)
+    counts = {}
+    for name, (path, params) in (
+        ("incoming", incoming("CA" + "5" * 32, 0)),
+        ("status", completed("CA" + "5" * 32)),
+    ):
+        count[0] = 0
+        signature = validator.compute_signature(BASE + path, params)
+        answer = client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+        assert answer.status_code == 200, answer.status_code
+        counts[name] = count[0]
+    engine.dispose()
+    return counts
+
+
 def open_call_sids(db_url: str) -> list[str]:
     """Calls not yet ended."""
     engine = make_engine(db_url)
@@ -319,6 +347,8 @@ def main() -> int:
     servers = []
     try:
         load_rota(db_url, now)
+        statements = statements_per_request(env)
+        print(f"SQL statements per request: {statements}", flush=True)
         helpline, helpline_port = start_gunicorn("helpline.app:wsgi()", env)
         servers.append(helpline)
         fixed, fixed_port = start_gunicorn("benchmarks.fixed_twiml:wsgi()", env)
