@@ -4,7 +4,7 @@ The pure `calls.routing` and `rota.availability` decide who is next; the claim o
 that decision against whatever other calls decided meanwhile. On PostgreSQL routing decisions
 run side by side: each claims its adviser's row (`FOR NO KEY UPDATE SKIP LOCKED`), then checks
 afresh that nobody rang or connected them since it read, so two calls never take one free
-adviser, and routing for other advisers never waits. SQLite lets one writer in at a time, so
+adviser, and routing for other advisers never waits for it. SQLite lets one writer in at a time, so
 there the check alone suffices. Services flush; the caller commits.
 """
 
@@ -112,8 +112,8 @@ class Claim(enum.Enum):
     """What claiming an adviser found."""
 
     CLAIMED = "claimed"  # theirs to ring now
-    RINGING = "ringing"  # another call has started ringing them since routing read
-    TAKEN = "taken"  # on a call, or another routing decision or answer holds them this instant
+    RINGING = "ringing"  # another call has started (or is starting) to ring them since the read
+    TAKEN = "taken"  # they have taken a call since the read
 
 
 def claim(
@@ -125,15 +125,42 @@ def claim(
     *,
     ringing_allowed: bool,
 ) -> Claim:
-    """Claim the adviser routing chose, until the transaction ends; see the module's note."""
-    if session.get_bind().dialect.name == "postgresql":
-        held = session.scalar(
-            select(Adviser.id)
-            .where(Adviser.id == adviser_id)
-            .with_for_update(key_share=True, skip_locked=True)
-        )
-        if held is None:
-            return Claim.TAKEN
+    """Claim the adviser routing chose, until the transaction ends; see the module's note.
+
+    On PostgreSQL a failed claim lets the adviser go at once (a savepoint rolled back), so a
+    decision holds at most the adviser it rings: one that waits (below) holds none, and no
+    two decisions can wait on each other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return _check(session, settings, call, adviser_id, now, ringing_allowed)
+    attempt = session.begin_nested()
+    # An adviser free when read is skipped if another decision holds them this instant: they
+    # are about to be rung. One already being rung is waited for, briefly, so that a caller is
+    # not sent to the answer machine only because a colleague's call was being put through.
+    held = session.scalar(
+        select(Adviser.id)
+        .where(Adviser.id == adviser_id)
+        .with_for_update(key_share=True, skip_locked=not ringing_allowed)
+    )
+    found = (
+        _check(session, settings, call, adviser_id, now, ringing_allowed)
+        if held is not None
+        else Claim.RINGING
+    )
+    if found is Claim.CLAIMED:
+        attempt.commit()
+    else:
+        attempt.rollback()
+    return found
+
+
+def _check(
+    session: Session,
+    settings: Settings,
+    call: Call,
+    adviser_id: int,
+    now: datetime,
+    ringing_allowed: bool,
+) -> Claim:
     w = Windows.at(settings, now)
     # A statement of its own, so that it sees whatever the last holder of the claim committed.
     states: Sequence[LegState] = session.scalars(

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -36,10 +36,13 @@ def record_event(
         return True
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    kept = session.execute(
-        upsert(CallEvent).values(values).on_conflict_do_nothing(index_elements=["key"])
+    kept = session.scalar(
+        upsert(CallEvent)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(CallEvent.id)
     )
-    return cast(CursorResult[Any], kept).rowcount == 1
+    return kept is not None
 
 
 def find_call(session: Session, sid: str) -> Call | None:
