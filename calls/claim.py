@@ -114,6 +114,7 @@ class Claim(enum.Enum):
     CLAIMED = "claimed"  # theirs to ring now
     RINGING = "ringing"  # another call has started (or is starting) to ring them since the read
     TAKEN = "taken"  # they have taken a call since the read
+    HELD = "held"  # another decision (or their own answer) holds them this instant
 
 
 def claim(
@@ -124,27 +125,25 @@ def claim(
     now: datetime,
     *,
     ringing_allowed: bool,
+    wait: bool = False,
 ) -> Claim:
     """Claim the adviser routing chose, until the transaction ends; see the module's note.
 
-    On PostgreSQL a failed claim lets the adviser go at once (a savepoint rolled back), so a
-    decision holds at most the adviser it rings: one that waits (below) holds none, and no
-    two decisions can wait on each other."""
+    An adviser another decision holds this instant is HELD (skipped), unless `wait`. A failed
+    claim lets the adviser go at once (a savepoint rolled back), so a decision holds at most
+    the adviser it rings: one that waits holds none, and no two decisions wait on each other."""
     if session.get_bind().dialect.name != "postgresql":
         return _check(session, settings, call, adviser_id, now, ringing_allowed)
     attempt = session.begin_nested()
-    # An adviser free when read is skipped if another decision holds them this instant: they
-    # are about to be rung. One already being rung is waited for, briefly, so that a caller is
-    # not sent to the answer machine only because a colleague's call was being put through.
     held = session.scalar(
         select(Adviser.id)
         .where(Adviser.id == adviser_id)
-        .with_for_update(key_share=True, skip_locked=not ringing_allowed)
+        .with_for_update(key_share=True, skip_locked=not wait)
     )
     found = (
         _check(session, settings, call, adviser_id, now, ringing_allowed)
         if held is not None
-        else Claim.RINGING
+        else Claim.HELD
     )
     if found is Claim.CLAIMED:
         attempt.commit()

@@ -76,13 +76,15 @@ def ring_next(
     is_open = {key: calendars[key].is_open(now) for key in sequence}
     legs = [leg for leg in call.legs if leg.state != LegState.CANCELLED]
     tried = {leg.adviser_id for leg in legs}
-    for _ in range(len(advisers.working) + 1):
+    held: set[int] = set()  # skipped: other decisions are putting them through this instant
+    wait = False
+    for _ in range(3 * len(advisers.working) + 2):
         offices = {
             key: OfficeNow(
                 is_open=is_open[key],
                 candidates=availability.candidates(
                     [a for a in advisers.working if a.office == key],
-                    busy=advisers.busy,
+                    busy=advisers.busy | held,
                     ringing_elsewhere=advisers.ringing,
                     tried=tried,
                     last_rung=advisers.last_rung,
@@ -92,25 +94,30 @@ def ring_next(
             for key in sequence
         }
         adviser = next_adviser(sequence, offices, settings.routing.max_advisers_per_office)
+        if adviser is None and held and not wait:
+            # Everyone left is being put through to other callers this instant: rather than
+            # send the caller to the answer machine, wait for them, in the rules' order.
+            held.clear()
+            wait = True
+            continue
         if adviser is None:
             return None
+        chosen = adviser.adviser_id
+        allowed = chosen in advisers.ringing
         found = claim.claim(
-            session,
-            settings,
-            call,
-            adviser.adviser_id,
-            now,
-            ringing_allowed=adviser.adviser_id in advisers.ringing,
+            session, settings, call, chosen, now, ringing_allowed=allowed, wait=wait
         )
         if found is claim.Claim.CLAIMED:
             return Ring(
                 _start_leg(session, call, adviser, now), adviser.phone, is_open[call.office]
             )
-        # Another call took them since routing read: choose again, knowing that.
-        if found is claim.Claim.RINGING:
-            advisers.ringing.add(adviser.adviser_id)
+        # Others took them since routing read: choose again, knowing that.
+        if found is claim.Claim.TAKEN:
+            advisers.busy.add(chosen)
+        elif found is claim.Claim.RINGING or not allowed:
+            advisers.ringing.add(chosen)  # being rung, or about to be, for another caller
         else:
-            advisers.busy.add(adviser.adviser_id)
+            held.add(chosen)
     return None
 
 
