@@ -135,10 +135,13 @@ def claim(
     if session.get_bind().dialect.name != "postgresql":
         return _check(session, settings, call, adviser_id, now, ringing_allowed)
     attempt = session.begin_nested()
+    # A free adviser is claimed alone (FOR NO KEY UPDATE). One already being rung is shared by
+    # the calls ringing them again (FOR SHARE), so those never queue behind each other; both
+    # locks conflict with the one an adviser's answer takes (`hold_for_answer`).
     held = session.scalar(
         select(Adviser.id)
         .where(Adviser.id == adviser_id)
-        .with_for_update(key_share=True, skip_locked=not wait)
+        .with_for_update(read=ringing_allowed, key_share=not ringing_allowed, skip_locked=not wait)
     )
     found = (
         _check(session, settings, call, adviser_id, now, ringing_allowed)
