@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from calls.states import CallOutcome, LegState
@@ -47,6 +47,15 @@ class CallLeg(Base):
     """One adviser rung for one call: ringing, then accepted, declined or not answered."""
 
     __tablename__ = "call_leg"
+    __table_args__ = (
+        # Routing's claim checks an adviser's open legs afresh (see calls.claim).
+        Index(
+            "ix_call_leg_open_by_adviser",
+            "adviser_id",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)

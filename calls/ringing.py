@@ -6,11 +6,13 @@ Services flush; the caller commits.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from calls import claim
 from calls.models import Call, CallLeg
 from calls.routing import OfficeNow, next_adviser, office_sequence
 from calls.service import StatusReport, end_leg, record_event, reopen_unknown_leg
@@ -18,45 +20,7 @@ from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus, 
 from helpline.settings import Settings
 from rota import availability
 from rota import service as rota
-
-
-def _busy_and_ringing(
-    session: Session, settings: Settings, call: Call, now: datetime
-) -> tuple[set[int], set[int], dict[int, datetime]]:
-    routing = settings.routing
-    busy = set(
-        session.scalars(
-            select(CallLeg.adviser_id).where(
-                CallLeg.state == LegState.ACCEPTED,
-                CallLeg.ended_at.is_(None),
-                CallLeg.accepted_at > now - timedelta(hours=routing.busy_after_accept_hours),
-            )
-        )
-    )
-    ring_window = timedelta(seconds=routing.ring_seconds + routing.screen_seconds + 60)
-    ringing = set(
-        session.scalars(
-            select(CallLeg.adviser_id).where(
-                CallLeg.state.in_(OPEN_LEG_STATES),
-                CallLeg.ended_at.is_(None),
-                CallLeg.started_at > now - ring_window,
-                CallLeg.call_id != call.id,
-            )
-        )
-    )
-    # Fairness only needs today's ringing. Reading today's few legs through the started_at index
-    # and taking the latest per adviser here stays fast however long the call log grows (a
-    # GROUP BY lets SQLite walk every leg ever rung instead).
-    last_rung: dict[int, datetime] = {}
-    for adviser_id, at in session.execute(
-        select(CallLeg.adviser_id, CallLeg.started_at).where(
-            CallLeg.started_at > now - timedelta(days=1),
-            CallLeg.state != LegState.CANCELLED,  # put in an answer Twilio never got: never rang
-        )
-    ):
-        if adviser_id not in last_rung or at > last_rung[adviser_id]:
-            last_rung[adviser_id] = at
-    return busy, ringing, last_rung
+from rota.availability import OnShift
 
 
 def lock_leg(session: Session, leg_id: int) -> CallLeg | None:
@@ -80,7 +44,13 @@ def lock_leg(session: Session, leg_id: int) -> CallLeg | None:
     )
 
 
-ROUTING_LOCK = 0x53454E44  # one advisory lock serialises routing decisions on PostgreSQL
+@dataclass(frozen=True)
+class Ring:
+    """An adviser's leg started: where to ring, and whether the office the caller rang is open."""
+
+    leg: CallLeg
+    phone: str
+    rung_open: bool
 
 
 def ring_next(
@@ -89,39 +59,69 @@ def ring_next(
     call: Call,
     now: datetime,
     also_busy: Collection[int] = (),
-) -> CallLeg | None:
+) -> Ring | None:
     """Start ringing the next adviser for the call, or None when the answer machine is next.
 
-    `also_busy` names advisers busy elsewhere (making a call back, say). On PostgreSQL two
-    calls arriving together take turns here, so they never pick the same free adviser; SQLite
-    already serialises writers.
+    `also_busy` names advisers busy elsewhere (making a call back, say). The pure routing rules
+    choose; `calls.claim` makes sure nobody else took the chosen adviser meanwhile, and when
+    somebody did, the rules choose again knowing it.
     """
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROUTING_LOCK})
     if (now - call.started_at).total_seconds() >= settings.routing.max_wait_seconds:
         return None  # the caller has waited long enough: take a message instead
     rung = settings.offices[call.office]
     sequence = office_sequence(rung.key, rung.fallback)
-    busy, ringing, last_rung = _busy_and_ringing(session, settings, call, now)
-    busy |= set(also_busy)
+    advisers = claim.advisers_now(session, settings, call, now)
+    advisers.busy |= set(also_busy)
+    calendars = rota.calendars(session, settings, sequence, now, days=2)
+    is_open = {key: calendars[key].is_open(now) for key in sequence}
     legs = [leg for leg in call.legs if leg.state != LegState.CANCELLED]
     tried = {leg.adviser_id for leg in legs}
-    working = rota.on_shift(session, now)
-    offices: dict[str, OfficeNow] = {}
-    for key in sequence:
-        is_open = rota.calendar(session, settings, key, now, days=2).is_open(now)
-        team = [a for a in working if a.office == key]
-        offices[key] = OfficeNow(
-            is_open=is_open,
-            candidates=availability.candidates(
-                team, busy=busy, ringing_elsewhere=ringing, tried=tried, last_rung=last_rung
-            ),
-            tried=sum(1 for leg in legs if leg.office == key),
+    held: set[int] = set()  # skipped: other decisions are putting them through this instant
+    wait = False
+    for _ in range(3 * len(advisers.working) + 2):
+        offices = {
+            key: OfficeNow(
+                is_open=is_open[key],
+                candidates=availability.candidates(
+                    [a for a in advisers.working if a.office == key],
+                    busy=advisers.busy | held,
+                    ringing_elsewhere=advisers.ringing,
+                    tried=tried,
+                    last_rung=advisers.last_rung,
+                ),
+                tried=sum(1 for leg in legs if leg.office == key),
+            )
+            for key in sequence
+        }
+        adviser = next_adviser(sequence, offices, settings.routing.max_advisers_per_office)
+        if adviser is None and held and not wait:
+            # Everyone left is being put through to other callers this instant: rather than
+            # send the caller to the answer machine, wait for them, in the rules' order.
+            held.clear()
+            wait = True
+            continue
+        if adviser is None:
+            return None
+        chosen = adviser.adviser_id
+        allowed = chosen in advisers.ringing
+        found = claim.claim(
+            session, settings, call, chosen, now, ringing_allowed=allowed, wait=wait
         )
-    adviser = next_adviser(sequence, offices, settings.routing.max_advisers_per_office)
-    if adviser is None:
-        return None
+        if found is claim.Claim.CLAIMED:
+            return Ring(
+                _start_leg(session, call, adviser, now), adviser.phone, is_open[call.office]
+            )
+        # Others took them since routing read: choose again, knowing that.
+        if found is claim.Claim.TAKEN:
+            advisers.busy.add(chosen)
+        elif found is claim.Claim.RINGING or not allowed:
+            advisers.ringing.add(chosen)  # being rung, or about to be, for another caller
+        else:
+            held.add(chosen)
+    return None
+
+
+def _start_leg(session: Session, call: Call, adviser: OnShift, now: datetime) -> CallLeg:
     leg = CallLeg(
         call_id=call.id,
         adviser_id=adviser.adviser_id,
@@ -162,6 +162,7 @@ def leg_accepted(session: Session, leg: CallLeg, now: datetime) -> bool:
     if call.answered_by_id is not None and call.answered_by_id != leg.adviser_id:
         return False
     if leg.state != LegState.ACCEPTED:
+        claim.hold_for_answer(session, leg.adviser_id)
         leg.state = LegState.ACCEPTED
         leg.accepted_at = now
         call.answered_by_id = leg.adviser_id

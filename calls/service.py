@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,18 +26,23 @@ def record_event(
     detail: dict[str, Any] | None = None,
     key: str | None = None,
 ) -> bool:
-    """Keep an event; False when an event with the same `key` was already kept (a repeat)."""
-    if key is not None:
-        exists = session.scalar(select(CallEvent.id).where(CallEvent.key == key))
-        if exists is not None:
-            return False
-    event = CallEvent(call_sid=call_sid, kind=kind, key=key, at=now, detail=detail or {})
-    try:
-        with session.begin_nested():
-            session.add(event)
-    except IntegrityError:
-        return False  # a concurrent repeat won the race
-    return True
+    """Keep an event; False when an event with the same `key` was already kept (a repeat).
+
+    One statement: a repeat, even one committed by another webhook a moment ago, is skipped by
+    the key's unique index (a concurrent one is waited for, then skipped)."""
+    values = {"call_sid": call_sid, "kind": kind, "key": key, "at": now, "detail": detail or {}}
+    if key is None:
+        session.execute(insert(CallEvent).values(values))
+        return True
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    kept = session.scalar(
+        upsert(CallEvent)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(CallEvent.id)
+    )
+    return kept is not None
 
 
 def find_call(session: Session, sid: str) -> Call | None:
@@ -71,33 +77,33 @@ def record_incoming(
 ) -> tuple[Call, bool]:
     """The call for `sid`, created on first sight; also says whether the number was known."""
     office, known = office_for(settings, to_number)
-    call = find_call(session, sid)
-    if call is None:
-        call = Call(
-            sid=sid,
-            from_number=caller,
-            to_number=to_number,
-            office=office.key,
-            status=TwilioCallStatus.RINGING,
-            started_at=now,
-        )
-        try:
-            with session.begin_nested():
-                session.add(call)
-        except IntegrityError:
-            # Another webhook about the same call created it a moment ago: take turns with it.
-            found = find_call(session, sid)
-            if found is None:
-                raise
-            return found, known
-        record_event(
-            session,
-            sid,
-            "incoming",
-            now,
-            {"office": office.key, "known": known},
-            key=f"incoming:{sid}",
-        )
+    call = Call(
+        sid=sid,
+        from_number=caller,
+        to_number=to_number,
+        office=office.key,
+        status=TwilioCallStatus.RINGING,
+        started_at=now,
+        legs=[],
+    )
+    # A new call is the usual case: insert first, and find the call only when it exists
+    # already (Twilio retrying, or another webhook about it a moment ago: take turns with it).
+    try:
+        with session.begin_nested():
+            session.add(call)
+    except IntegrityError:
+        found = find_call(session, sid)
+        if found is None:
+            raise
+        return found, known
+    record_event(
+        session,
+        sid,
+        "incoming",
+        now,
+        {"office": office.key, "known": known},
+        key=f"incoming:{sid}",
+    )
     return call, known
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from helpline.settings import Office, Settings
@@ -38,20 +38,35 @@ def calendar(
     session: Session, settings: Settings, key: str, around: datetime, days: int = 60
 ) -> OfficeCalendar:
     """The office's calendar with the closures that touch `days` either side of `around`."""
+    return calendars(session, settings, [key], around, days)[key]
+
+
+def calendars(
+    session: Session, settings: Settings, keys: Sequence[str], around: datetime, days: int = 60
+) -> dict[str, OfficeCalendar]:
+    """The calendars of the offices `keys`, read in one statement (see `calendar`)."""
     window_start, window_end = around - timedelta(days=days), around + timedelta(days=days)
+    closures: dict[str, list[tuple[datetime, datetime | None]]] = {key: [] for key in keys}
     rows = session.execute(
-        select(Closure.starts_at, Closure.ends_at).where(
-            Closure.office == key,
+        select(Closure.office, Closure.starts_at, Closure.ends_at)
+        .where(
+            Closure.office.in_(keys),
             Closure.starts_at < window_end,
             or_(Closure.ends_at.is_(None), Closure.ends_at > window_start),
         )
+        .order_by(Closure.id)
     ).all()
-    return OfficeCalendar(
-        hours=office(settings, key).hours,
-        tz=settings.timezone,
-        holidays=bank_holidays(settings.bank_holidays),
-        closures=tuple((row.starts_at, row.ends_at) for row in rows),
-    )
+    for row in rows:
+        closures[row.office].append((row.starts_at, row.ends_at))
+    return {
+        key: OfficeCalendar(
+            hours=office(settings, key).hours,
+            tz=settings.timezone,
+            holidays=bank_holidays(settings.bank_holidays),
+            closures=tuple(closures[key]),
+        )
+        for key in keys
+    }
 
 
 def calendar_if_configured(
@@ -64,21 +79,30 @@ def calendar_if_configured(
     return calendar(session, settings, key, around, days)
 
 
+def working_now(now: datetime) -> Select[Shift, Adviser]:
+    """The shifts covering `now` with their advisers, as a query to read or extend: an adviser
+    who has left is never on shift, whatever shifts remain."""
+    return (
+        select(Shift, Adviser)
+        .join(Adviser, Shift.adviser_id == Adviser.id)
+        .where(Shift.starts_at <= now, Shift.ends_at > now, Adviser.left_at.is_(None))
+        .order_by(Shift.starts_at, Adviser.name)
+    )
+
+
+def on_shift_now(shift: Shift, adviser: Adviser) -> OnShift:
+    """The adviser as working `shift`, from a row of `working_now`."""
+    return OnShift(
+        adviser.id, adviser.name, adviser.phone, shift.office, shift.ends_at, adviser.away
+    )
+
+
 def on_shift(session: Session, now: datetime) -> list[OnShift]:
     """Every adviser whose shift covers `now`, with the office they work for in that shift.
 
     An adviser who has left is never on shift, whatever shifts remain; one who is away is,
     marked so (they keep their callbacks, but are rung for nothing and given no new work)."""
-    rows = session.execute(
-        select(Shift, Adviser)
-        .join(Adviser, Shift.adviser_id == Adviser.id)
-        .where(Shift.starts_at <= now, Shift.ends_at > now, Adviser.left_at.is_(None))
-        .order_by(Shift.starts_at, Adviser.name)
-    ).all()
-    return [
-        OnShift(adviser.id, adviser.name, adviser.phone, shift.office, shift.ends_at, adviser.away)
-        for shift, adviser in rows
-    ]
+    return [on_shift_now(shift, adviser) for shift, adviser in session.execute(working_now(now))]
 
 
 def set_away(session: Session, adviser: Adviser, away: bool) -> bool:

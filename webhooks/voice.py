@@ -16,12 +16,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from callbacks.attempts import advisers_calling_back
 from callbacks.filing import request_callback
 from callbacks.messages import status_reported
-from calls import ringing
-from calls import service as calls
-from calls.models import Call, CallLeg
-from calls.states import TERMINAL, LegState
+from calls import ringing, steps
+from calls.models import CallLeg
 from helpline.settings import Settings
-from rota import service as rota
 from webhooks import forms, twiml, wording
 from webhooks.answer_machine import answer_machine
 from webhooks.common import (
@@ -54,29 +51,26 @@ def _leg_sid(value: str | None, leg: CallLeg) -> str | None:
 def _next_step(
     session: Session,
     settings: Settings,
-    call: Call,
+    step: steps.Step,
     now: datetime,
     *prefix: str,
     first: bool = False,
 ) -> VoiceResponse:
-    """Ring the next free adviser, or open the answer machine.
+    """Ring the adviser the step chose, or open the answer machine.
 
     On the first ring the caller is asked to hold, and (if configured) offered a call back. A
     caller whose call goes to another office's advisers is told so, from the first ring on.
     """
-    before = [leg.office for leg in call.legs if leg.state != LegState.CANCELLED]
-    leg = ringing.ring_next(
-        session, settings, call, now, also_busy=advisers_calling_back(session, now)
-    )
-    if leg is None:
+    call, ring = step.call, step.ring
+    if ring is None:
         return answer_machine(session, settings, call, now, *prefix)
+    leg = ring.leg
     response = twiml.speak(settings, *prefix)
-    if before and before[-1] != leg.office:
+    if step.before is not None and step.before != leg.office:
         twiml.Speaker(settings).say(response, wording.trying(settings.offices[leg.office]))
-    elif not before and leg.office != call.office:
-        rung_open = rota.calendar(session, settings, call.office, now, days=2).is_open(now)
+    elif step.before is None and leg.office != call.office:
         notice = wording.passed_to_partner(
-            settings.offices[call.office], settings.offices[leg.office], rung_open=rung_open
+            settings.offices[call.office], settings.offices[leg.office], rung_open=ring.rung_open
         )
         twiml.Speaker(settings).say(response, notice)
     if first and settings.callbacks.office_hours_callback_offer:
@@ -86,7 +80,7 @@ def _next_step(
     return twiml.ring(
         response,
         settings,
-        leg.adviser.phone,
+        ring.phone,
         # Always a helpline number on the account, never the parent's own number.
         call.to_number or settings.offices[call.office].numbers[0],
         action=url(f"/voice/dial-result?leg={leg.id}"),
@@ -103,17 +97,13 @@ def incoming(
 ) -> VoiceResponse:
     """A call comes in: greet, then ring the first free adviser or open the answer machine."""
     form = forms.incoming_call(params)
-    call, known = calls.record_incoming(
-        session, settings, form.sid, form.caller, form.to_number, now
+    step = steps.incoming_call(
+        session, settings, form.sid, form.caller, form.to_number, now, advisers_calling_back
     )
-    if not known:
-        log.warning("call to a number no office lists; handled as %s", call.office)
-    office = settings.offices[call.office]
-    greeting = wording.greeting(settings.service_name, office)
-    # If this is Twilio retrying the request, it never got our first answer, so whoever that
-    # answer named was never rung (on a new call there is nothing to cancel).
-    ringing.cancel_unrung_legs(session, call, now)
-    return _next_step(session, settings, call, now, greeting, first=True)
+    if not step.known:
+        log.warning("call to a number no office lists; handled as %s", step.call.office)
+    greeting = wording.greeting(settings.service_name, settings.offices[step.call.office])
+    return _next_step(session, settings, step, now, greeting, first=True)
 
 
 @bp.post("/callback-request")
@@ -124,9 +114,10 @@ def callback_request(
     """The caller chose to be called back rather than wait (2); any other key: keep waiting."""
     pressed = forms.keys(params)
     call = find_call(session, pressed.call_sid)
-    ringing.cancel_unrung_legs(session, call, now)  # the <Dial> after the offer never ran
     if pressed.pressed != "2":
-        return _next_step(session, settings, call, now, wording.HOLD)
+        step = steps.next_ring(session, settings, call, now, advisers_calling_back)
+        return _next_step(session, settings, step, now, wording.HOLD)
+    ringing.cancel_unrung_legs(session, call, now)  # the <Dial> after the offer never ran
     callback = request_callback(session, settings, call, now)
     if callback is None:
         return answer_machine(session, settings, call, now)
@@ -176,16 +167,15 @@ def dial_result(
 ) -> VoiceResponse:
     """An adviser's leg ended: after a conversation say goodbye, otherwise try the next one."""
     result = forms.dial_result(params)
-    leg = _leg(session)
-    helped = ringing.dial_ended(session, leg, result.dial_status, result.dial_sid, now)
-    if helped:
+    dial = (result.dial_status, result.dial_sid, result.call_status)
+    step = steps.leg_ended(session, settings, query_id("leg"), dial, now, advisers_calling_back)
+    if step is None:
+        raise BadRequest("unknown leg")
+    if step is steps.Over.HELPED:
         return twiml.say_and_hang_up(settings, wording.THANK_YOU_BYE)
-    if result.call_status in TERMINAL or leg.call.ended_at is not None:
+    if step is steps.Over.CALLER_GONE:
         return VoiceResponse()  # the caller has gone; Twilio ignores this answer
-    # A repeat of this request means Twilio never got our first answer, so whoever it named
-    # was never rung: ring them now instead (on a first request there is nothing to cancel).
-    ringing.cancel_unrung_legs(session, leg.call, now)
-    return _next_step(session, settings, leg.call, now)
+    return _next_step(session, settings, step, now)
 
 
 @bp.post("/leg-status")

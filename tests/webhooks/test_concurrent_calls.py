@@ -1,4 +1,5 @@
-"""Two calls arriving at the same moment on PostgreSQL never ring the same free adviser."""
+"""Webhooks at the same moment on PostgreSQL: calls never ring one free adviser twice, nor
+one who has just accepted; webhooks about one call take turns."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from flask import Flask
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-import rota.service
+import calls.claim
 from callbacks.models import Message
 from calls.models import Call, CallLeg
 from helpline.app import create_app, make_runtime
 from helpline.db import Base, session_factory
 from helpline.settings import Settings
 from rota.models import Adviser
-from tests.constants import ANN, BEN, HEREFORD, PARENT
+from tests.constants import ANN, BEN, CAT, DAN, HEREFORD, PARENT, parent
 from tests.factories import adviser, signed_post
 from webhooks import wording
 
@@ -48,14 +49,7 @@ def test_two_calls_at_once_ring_two_different_advisers(
         setup.commit()
     # Hold each routing decision open for a moment, so that the two overlap unless routing
     # takes turns.
-    real_on_shift = rota.service.on_shift
-
-    def slow_on_shift(session: Session, now: datetime):  # type: ignore[no-untyped-def]
-        found = real_on_shift(session, now)
-        time.sleep(0.3)
-        return found
-
-    monkeypatch.setattr(rota.service, "on_shift", slow_on_shift)
+    slow_reads(monkeypatch, 0.3)
     app = create_app(make_runtime(settings, sessions=session_factory(committed), clock=lambda: NOW))
     barrier = threading.Barrier(2, timeout=10)
     answers: list[str] = []
@@ -233,3 +227,100 @@ def test_a_ring_out_and_the_caller_hanging_up_at_once_leave_no_adviser_ringing(
         outcomes = set(check.scalars(select(Call.outcome)))
     assert still_open == []
     assert outcomes == {"abandoned"}
+
+
+# --- many calls at once ----------------------------------------------------------------------
+
+
+def slow_reads(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Hold each routing decision open between reading the advisers and claiming one, so that
+    simultaneous calls all read the same advisers as free."""
+    real = calls.claim.advisers_now
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real(*args, **kwargs)
+        time.sleep(seconds)
+        return found
+
+    monkeypatch.setattr(calls.claim, "advisers_now", slow)
+
+
+def rung_phones(answers: list[str], phones: list[str]) -> list[str]:
+    """The adviser phone each answer rings ('' for the answer machine)."""
+    return [next((p for p in phones if p in answer), "") for answer in answers]
+
+
+def new_calls(count: int) -> list[tuple[str, dict[str, str]]]:
+    """`count` new calls to Herefordshire's number."""
+    return [
+        ("/voice/incoming", {"CallSid": f"CA{n:032d}", "From": parent(n), "To": HEREFORD})
+        for n in range(100, 100 + count)
+    ]
+
+
+def test_twenty_calls_at_once_ring_twenty_different_advisers(
+    committed: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phones = [f"+4477009002{n:02d}" for n in range(20)]
+    with Session(committed) as setup:
+        for n, phone in enumerate(phones):
+            office = "herefordshire" if n % 2 else "worcestershire"
+            adviser(setup, f"Adviser {n:02d}", phone, office, date(2026, 11, 30))
+        setup.commit()
+    slow_reads(monkeypatch, 0.3)  # every call reads all 20 as free, in the same order
+    app = create_app(make_runtime(settings, sessions=session_factory(committed), clock=lambda: NOW))
+    rung = rung_phones(at_once(app, new_calls(20)), phones)
+    assert sorted(rung) == sorted(phones)
+    with Session(committed) as check:
+        legs = check.execute(select(CallLeg.adviser_id, func.count()).group_by(CallLeg.adviser_id))
+        assert sorted(count for _, count in legs) == [1] * 20
+
+
+def test_more_calls_at_once_than_advisers_ring_every_free_adviser_before_any_twice(
+    committed: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phones = [ANN, BEN, CAT, DAN]
+    with Session(committed) as setup:
+        for n, phone in enumerate(phones):
+            adviser(setup, f"Adviser {n}", phone, "herefordshire", date(2026, 11, 30))
+        setup.commit()
+    slow_reads(monkeypatch, 0.3)
+    app = create_app(make_runtime(settings, sessions=session_factory(committed), clock=lambda: NOW))
+    rung = rung_phones(at_once(app, new_calls(20)), phones)
+    # Nobody else is free, so an adviser being rung may be rung again; but never while a
+    # colleague is left unrung.
+    assert set(rung) == set(phones)
+
+
+def test_calls_arriving_as_the_only_adviser_accepts_never_ring_her_again(
+    committed: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Session(committed) as setup:
+        ann = adviser(setup, "Ann Ash", ANN, "herefordshire", date(2026, 11, 30))
+        first = Call(
+            sid="CA" + "9" * 32, to_number=HEREFORD, office="herefordshire", started_at=NOW
+        )
+        setup.add(first)
+        setup.flush()
+        leg = CallLeg(
+            call_id=first.id,
+            adviser_id=ann.id,
+            office="herefordshire",
+            state="screening",
+            started_at=NOW,
+            picked_up_at=NOW,
+        )
+        setup.add(leg)
+        setup.commit()
+        leg_id = leg.id
+    # Every new call reads Ann as being rung elsewhere (so hers to ring when nobody else is
+    # free) before her answer is stored, and claims her after.
+    slow_reads(monkeypatch, 0.5)
+    app = create_app(make_runtime(settings, sessions=session_factory(committed), clock=lambda: NOW))
+    press_1 = (f"/voice/screen-answer?leg={leg_id}", {"CallSid": "CA" + "8" * 32, "Digits": "1"})
+    answers = at_once(app, [press_1, *new_calls(20)])
+    assert "<Say" not in answers[0]  # she got the first call
+    assert [ANN in answer for answer in answers[1:]] == [False] * 20
+    assert all("<Record" in answer for answer in answers[1:])
+    with Session(committed) as check:
+        assert check.scalar(select(func.count()).select_from(CallLeg)) == 1

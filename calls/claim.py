@@ -1,0 +1,191 @@
+"""What routing reads about the advisers in one statement, and the claim on the one it chose.
+
+The pure `calls.routing` and `rota.availability` decide who is next; the claim only enforces
+that decision against whatever other calls decided meanwhile. On PostgreSQL routing decisions
+run side by side: each claims its adviser's row (`FOR NO KEY UPDATE SKIP LOCKED`), then checks
+afresh that nobody rang or connected them since it read, so two calls never take one free
+adviser, and routing for other advisers never waits for it. SQLite lets one writer in at a time, so
+there the check alone suffices. Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from calls.models import Call, CallLeg
+from calls.states import OPEN_LEG_STATES, LegState
+from helpline.settings import Settings
+from rota import service as rota
+from rota.availability import OnShift
+from rota.models import Adviser
+
+
+@dataclass
+class Advisers:
+    """Advisers on shift now, and who of all advisers is busy, being rung, and rung when."""
+
+    working: list[OnShift]
+    busy: set[int] = field(default_factory=set)  # on a helpline call
+    ringing: set[int] = field(default_factory=set)  # being rung for another call
+    last_rung: dict[int, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The instants that say whether a leg still counts as ringing or as a conversation."""
+
+    ringing_since: datetime
+    busy_since: datetime
+    fairness_since: datetime
+
+    @classmethod
+    def at(cls, settings: Settings, now: datetime) -> Windows:
+        """The windows at `now`."""
+        routing = settings.routing
+        ring = timedelta(seconds=routing.ring_seconds + routing.screen_seconds + 60)
+        return cls(
+            ringing_since=now - ring,
+            busy_since=now - timedelta(hours=routing.busy_after_accept_hours),
+            fairness_since=now - timedelta(days=1),
+        )
+
+
+def _busy(w: Windows) -> ColumnElement[bool]:
+    return and_(
+        CallLeg.state == LegState.ACCEPTED,
+        CallLeg.ended_at.is_(None),
+        CallLeg.accepted_at > w.busy_since,
+    )
+
+
+def _ringing(w: Windows, call: Call) -> ColumnElement[bool]:
+    return and_(
+        CallLeg.state.in_(OPEN_LEG_STATES),
+        CallLeg.ended_at.is_(None),
+        CallLeg.started_at > w.ringing_since,
+        CallLeg.call_id != call.id,
+    )
+
+
+def advisers_now(session: Session, settings: Settings, call: Call, now: datetime) -> Advisers:
+    """Who is on shift, with each adviser's legs summed up, in one statement.
+
+    Fairness only needs today's ringing, read through the started_at index; a conversation
+    counts as busy for `busy_after_accept_hours`, read through the state index."""
+    w = Windows.at(settings, now)
+    fair = and_(CallLeg.started_at > w.fairness_since, CallLeg.state != LegState.CANCELLED)
+    # Grouped by an expression, so that SQLite reads the legs through the indexes the WHERE
+    # clause names rather than walking every leg ever rung in adviser order.
+    adviser_id = (CallLeg.adviser_id + 0).label("adviser_id")
+    legs = (
+        select(
+            adviser_id,
+            func.max(case((fair, CallLeg.started_at))).label("last_rung"),
+            func.max(case((_busy(w), 1), else_=0)).label("busy"),
+            func.max(case((_ringing(w, call), 1), else_=0)).label("ringing"),
+        )
+        .where(or_(CallLeg.started_at > w.fairness_since, _busy(w)))
+        .group_by(adviser_id)
+        .subquery()
+    )
+    query = (
+        rota.working_now(now)
+        .add_columns(legs.c.last_rung, legs.c.busy, legs.c.ringing)
+        .outerjoin(legs, legs.c.adviser_id == Adviser.id)
+    )
+    found = Advisers(working=[])
+    for shift, adviser, last_rung, busy, ringing in session.execute(query):
+        found.working.append(rota.on_shift_now(shift, adviser))
+        if last_rung is not None:
+            found.last_rung[adviser.id] = last_rung
+        if busy:
+            found.busy.add(adviser.id)
+        if ringing:
+            found.ringing.add(adviser.id)
+    return found
+
+
+class Claim(enum.Enum):
+    """What claiming an adviser found."""
+
+    CLAIMED = "claimed"  # theirs to ring now
+    RINGING = "ringing"  # another call has started (or is starting) to ring them since the read
+    TAKEN = "taken"  # they have taken a call since the read
+    HELD = "held"  # another decision (or their own answer) holds them this instant
+
+
+def claim(
+    session: Session,
+    settings: Settings,
+    call: Call,
+    adviser_id: int,
+    now: datetime,
+    *,
+    ringing_allowed: bool,
+    wait: bool = False,
+) -> Claim:
+    """Claim the adviser routing chose, until the transaction ends; see the module's note.
+
+    An adviser another decision holds this instant is HELD (skipped), unless `wait`. A failed
+    claim lets the adviser go at once (a savepoint rolled back), so a decision holds at most
+    the adviser it rings: one that waits holds none, and no two decisions wait on each other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return _check(session, settings, call, adviser_id, now, ringing_allowed)
+    attempt = session.begin_nested()
+    # A free adviser is claimed alone (FOR NO KEY UPDATE). One already being rung is shared by
+    # the calls ringing them again (FOR SHARE), so those never queue behind each other; both
+    # locks conflict with the one an adviser's answer takes (`hold_for_answer`).
+    held = session.scalar(
+        select(Adviser.id)
+        .where(Adviser.id == adviser_id)
+        .with_for_update(read=ringing_allowed, key_share=not ringing_allowed, skip_locked=not wait)
+    )
+    found = (
+        _check(session, settings, call, adviser_id, now, ringing_allowed)
+        if held is not None
+        else Claim.HELD
+    )
+    if found is Claim.CLAIMED:
+        attempt.commit()
+    else:
+        attempt.rollback()
+    return found
+
+
+def _check(
+    session: Session,
+    settings: Settings,
+    call: Call,
+    adviser_id: int,
+    now: datetime,
+    ringing_allowed: bool,
+) -> Claim:
+    w = Windows.at(settings, now)
+    # A statement of its own, so that it sees whatever the last holder of the claim committed.
+    states: Sequence[LegState] = session.scalars(
+        select(CallLeg.state).where(
+            CallLeg.adviser_id == adviser_id,
+            CallLeg.ended_at.is_(None),
+            or_(_busy(w), _ringing(w, call)),
+        )
+    ).all()
+    if LegState.ACCEPTED in states:
+        return Claim.TAKEN
+    if states and not ringing_allowed:
+        return Claim.RINGING
+    return Claim.CLAIMED
+
+
+def hold_for_answer(session: Session, adviser_id: int) -> None:
+    """Hold the adviser while their answer is recorded, so that no routing decision rings them
+    in between (PostgreSQL; SQLite lets one writer in at a time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Adviser.id).where(Adviser.id == adviser_id).with_for_update(key_share=True)
+        )
