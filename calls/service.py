@@ -4,7 +4,7 @@ caller commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -61,6 +61,13 @@ def office_for(settings: Settings, to_number: str) -> tuple[Office, bool]:
     return (office, True) if office else (settings.first_office, False)
 
 
+def local_start(settings: Settings, at: datetime) -> dict[str, Any]:
+    """The call's local start date and hour of the week (Monday 00:00 = 0) on the service's
+    clock, as the columns the statistics count by."""
+    local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(settings.timezone)
+    return {"local_date": local.date(), "week_hour": local.weekday() * 24 + local.hour}
+
+
 def record_incoming(
     session: Session,
     settings: Settings,
@@ -80,6 +87,7 @@ def record_incoming(
             office=office.key,
             status=TwilioCallStatus.RINGING,
             started_at=now,
+            **local_start(settings, now),
         )
         try:
             with session.begin_nested():
