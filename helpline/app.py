@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
-from typing import Literal
 
 from flask import Flask, Response, jsonify
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from helpline import clock as wall_clock
 from helpline import settings as settings_module
-from helpline.db import Limits, make_engine, session_factory
-from helpline.dialer import Dialer, LoggingDialer
 from helpline.health import check as health_check
 from helpline.logs import configure_logging
 from helpline.runtime import Runtime
-from helpline.wiring import Role, database_engine, make_dialer, make_runtime
 from helpline.settings import ConfigError, Settings
 from helpline.staff import register as register_staff_pages
+from helpline.wiring import Role, database_engine, make_dialer, make_runtime
 from webhooks.answer_machine import bp as answer_machine_bp
 from webhooks.callback_voice import bp as callback_voice_bp
 from webhooks.voice import bp as voice_bp
@@ -32,6 +24,7 @@ __all__ = [
     "database_engine",
     "make_dialer",
     "make_runtime",
+    "wsgi",
 ]
 
 log = logging.getLogger("helpline.app")

@@ -64,19 +64,14 @@ def collect(session: Session, settings: Settings, first: date, last: date) -> Fi
 def _tune(session: Session) -> None:
     """On PostgreSQL, settings for this transaction only that suit a pass over a year of calls.
 
-    Each query reads whole tables of the range into a few thousand groups. PostgreSQL cannot
-    estimate how few groups computed keys make, so left alone it sorts every row, joins the
-    attempts to the shifts one probe at a time, and compiles the queries with JIT, which costs
-    seconds and saves nothing here. Hashing is several times quicker.
+    Each query reads whole tables of the range into a few thousand groups. With room to hash
+    them (work_mem) the calls' pass is aggregated in parallel workers, about three times
+    quicker than sorting a million rows; the attempts are joined to the shifts by hashing
+    rather than one probe at a time; JIT compiling costs seconds and saves nothing here.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    for setting in (
-        "jit = off",
-        "work_mem = '64MB'",
-        "enable_sort = off",
-        "enable_nestloop = off",
-    ):
+    for setting in ("jit = off", "work_mem = '64MB'", "enable_nestloop = off"):
         session.execute(text(f"SET LOCAL {setting}"))
 
 

@@ -41,12 +41,11 @@ def upgrade() -> None:
     zone = _zone()
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        local = "(started_at AT TIME ZONE :zone)"
         bind.execute(
             sa.text(
-                f"UPDATE call SET local_date = CAST({local} AS DATE),"
-                f" week_hour = (CAST(extract(isodow FROM {local}) AS INTEGER) - 1) * 24"
-                f" + CAST(extract(hour FROM {local}) AS INTEGER)"
+                "UPDATE call SET local_date = CAST(started_at AT TIME ZONE :zone AS DATE),"
+                " week_hour = (CAST(extract(isodow FROM started_at AT TIME ZONE :zone) AS INTEGER)"
+                " - 1) * 24 + CAST(extract(hour FROM started_at AT TIME ZONE :zone) AS INTEGER)"
             ),
             {"zone": zone.key},
         )
