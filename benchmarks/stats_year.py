@@ -74,7 +74,7 @@ LOAD = [
     """INSERT INTO call (id, sid, from_number, to_number, office, status, outcome,
                          answered_by_id, answered_office, started_at, answered_at,
                          reached_answer_machine_at, callback_requested_at, message_left,
-                         ended_at, duration_s)
+                         ended_at, duration_s, local_date, week_hour)
        SELECT g, 'CA' || lpad(g::text, 32, '0'), '+447700900' || lpad((g % 1000)::text, 3, '0'),
               CASE WHEN hereford THEN '+441632960001' ELSE '+441632960002' END,
               CASE WHEN hereford THEN 'herefordshire' ELSE 'worcestershire' END,
@@ -89,8 +89,11 @@ LOAD = [
               CASE WHEN r >= 0.87 AND r < 0.90 THEN started + make_interval(secs => wait) END,
               r >= 0.65 AND r < 0.80,
               CASE WHEN r <= 1 THEN started + make_interval(secs => wait + talk) END,
-              CASE WHEN r <= 1 THEN wait + talk END
-       FROM (SELECT *, CASE WHEN (r < 0.55) = hereford THEN pick ELSE pick + 10 END AS a,
+              CASE WHEN r <= 1 THEN wait + talk END,
+              local::date,
+              (extract(isodow FROM local)::int - 1) * 24 + extract(hour FROM local)::int
+       FROM (SELECT *, started AT TIME ZONE 'Europe/London' AS local,
+                    CASE WHEN (r < 0.55) = hereford THEN pick ELSE pick + 10 END AS a,
                     CASE WHEN (r < 0.55) = hereford THEN 'herefordshire' ELSE 'worcestershire'
                     END AS a_office
              FROM bench_plan) p""",
@@ -206,8 +209,10 @@ def run(calls: int, keep: bool) -> int:
             with engine.connect() as conn:
                 return conn.execute(text(HAND_WRITTEN)).all()
 
-        ours = best_of(3, figures)
-        theirs = best_of(3, hand_written)
+        # Taken in turns, so that both see the same load on the machine.
+        rounds = [(best_of(1, figures), best_of(1, hand_written)) for _ in range(3)]
+        ours = min(o for o, _ in rounds)
+        theirs = min(t for _, t in rounds)
         command = [str(HELPLINE), "stats", "--from", str(FIRST), "--to", str(LAST), "--json"]
         env = {**os.environ, "DATABASE_URL": url}
         began = time.perf_counter()
@@ -219,14 +224,33 @@ def run(calls: int, keep: bool) -> int:
             print(done.stderr, file=sys.stderr)
             return 1
         ratio = ours / theirs
-        print(f"helpline stats figures for a year:  {ours * 1000:8.1f} ms (best of 3)")
-        print(f"hand-written aggregate, same calls: {theirs * 1000:8.1f} ms (best of 3)")
-        print(f"ratio: {ratio:.2f}x (limit {LIMIT_RATIO}x)")
-        print(
-            f"`helpline stats --json` command:    {wall * 1000:8.1f} ms wall, peak {peak_mb:.0f} MB"
-        )
-        ok = ours < LIMIT_S and ratio <= LIMIT_RATIO and peak_mb < LIMIT_MB
-        print("within the targets" if ok else "MISSES a target (1 s, 2x, 200 MB)")
+        checks = [
+            (
+                "figures for the year, best of 3",
+                f"{ours * 1000:.0f} ms",
+                ours < LIMIT_S,
+                f"under {LIMIT_S * 1000:.0f} ms",
+            ),
+            ("hand-written aggregate, best of 3", f"{theirs * 1000:.0f} ms", None, ""),
+            (
+                "figures / hand-written",
+                f"{ratio:.2f}x",
+                ratio <= LIMIT_RATIO,
+                f"at most {LIMIT_RATIO:g}x",
+            ),
+            ("`helpline stats --json`, wall", f"{wall * 1000:.0f} ms", None, "start-up included"),
+            (
+                "`helpline stats --json`, peak memory",
+                f"{peak_mb:.0f} MB",
+                peak_mb < LIMIT_MB,
+                f"under {LIMIT_MB} MB",
+            ),
+        ]
+        for label, value, passed, limit in checks:
+            verdict = "" if passed is None else ("PASS" if passed else "FAIL")
+            print(f"{label:<38} {value:>9}  {verdict:<4}  {limit}")
+        ok = all(passed is not False for _, _, passed, _ in checks)
+        print("PASS: within every target" if ok else "FAIL: a target was missed")
         return 0 if ok else 1
     finally:
         if not keep:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from calls.states import CallOutcome, LegState
@@ -29,6 +29,11 @@ class Call(Base):
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("adviser.id"))
     answered_office: Mapped[str | None] = mapped_column(String(40))
     started_at: Mapped[datetime] = mapped_column(index=True)
+    # Where started_at falls on the service's clock (`[service] timezone`), kept so that the
+    # statistics filter and group a year of calls by plain columns: the local date, and the
+    # hour of the week (Monday 00:00 = 0 ... Sunday 23:00 = 167).
+    local_date: Mapped[date | None] = mapped_column(index=True)
+    week_hour: Mapped[int | None] = mapped_column(SmallInteger)
     answered_at: Mapped[datetime | None]
     reached_answer_machine_at: Mapped[datetime | None]
     callback_requested_at: Mapped[datetime | None]  # chose "call me back" instead of waiting

@@ -4,7 +4,7 @@ caller commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -67,6 +67,13 @@ def office_for(settings: Settings, to_number: str) -> tuple[Office, bool]:
     return (office, True) if office else (settings.first_office, False)
 
 
+def local_start(settings: Settings, at: datetime) -> dict[str, Any]:
+    """The call's local start date and hour of the week (Monday 00:00 = 0) on the service's
+    clock, as the columns the statistics count by."""
+    local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(settings.timezone)
+    return {"local_date": local.date(), "week_hour": local.weekday() * 24 + local.hour}
+
+
 def record_incoming(
     session: Session,
     settings: Settings,
@@ -85,6 +92,7 @@ def record_incoming(
         status=TwilioCallStatus.RINGING,
         started_at=now,
         legs=[],
+        **local_start(settings, now),
     )
     # A new call is the usual case: insert first, and find the call only when it exists
     # already (Twilio retrying, or another webhook about it a moment ago: take turns with it).

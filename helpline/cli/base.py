@@ -15,10 +15,10 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from helpline import settings as settings_module
-from helpline.app import make_runtime
 from helpline.db import unit_of_work
 from helpline.logs import DATABASE_UNAVAILABLE, configure_logging
 from helpline.runtime import Runtime
+from helpline.wiring import make_runtime
 
 
 class State:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import click
 
 from helpline import settings as settings_module
-from helpline.app import check_web_start, create_app, make_runtime
 from helpline.cli.base import State, fail, pass_state
 
 
@@ -62,6 +61,8 @@ def serve(state: State, host: str, port: int) -> None:
         )
         click.echo(f"Staff pages: http://{host}:{port}/sign-in\n{sign_in_help()}.")
     try:
+        from helpline.app import check_web_start
+
         check_web_start(runtime.settings)
     except settings_module.ConfigError as exc:
         fail(f"configuration: {exc}")
@@ -71,6 +72,8 @@ def serve(state: State, host: str, port: int) -> None:
 
     clock = build(runtime, blocking=False)
     # The web app gets the web's short waits; the scheduler keeps the commands' longer ones.
+    from helpline.app import create_app, make_runtime
+
     web = make_runtime(runtime.settings, clock=runtime.clock, dialer=runtime.dialer)
     run(
         create_app(web),

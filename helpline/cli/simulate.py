@@ -13,7 +13,6 @@ import click
 from sqlalchemy.orm import Session
 
 from calls.service import latest_moment
-from helpline.app import create_app, make_runtime
 from helpline.cli.base import State, fail, parse_time, pass_state
 from helpline.phones import to_e164
 from helpline.settings import Settings
@@ -214,6 +213,8 @@ def simulate_call(
     else:
         # The runtime's clock is the only source of now: the simulator moves it on.
         clock = SimulatedClock(at or start_after_what_was_played(state, runtime.clock()))
+        from helpline.app import create_app, make_runtime
+
         runtime = make_runtime(
             settings, sessions=runtime.sessions, clock=clock, dialer=runtime.dialer
         )
