@@ -124,13 +124,13 @@ def played_call(
     from calls import service as calls
 
     call, _ = calls.record_incoming(session, settings, sid, caller, to_number, at)
-    leg = ringing.ring_next(session, settings, call, at) if ring else None
-    if ring and leg is None:
+    rung = ringing.ring_next(session, settings, call, at) if ring else None
+    if ring and rung is None:
         raise AssertionError("nobody was free to ring")
     end: datetime | None = None
     if answered_after is not None:
-        assert leg is not None
-        assert ringing.leg_accepted(session, leg, at + timedelta(seconds=answered_after))
+        assert rung is not None
+        assert ringing.leg_accepted(session, rung.leg, at + timedelta(seconds=answered_after))
         end = at + timedelta(seconds=answered_after + talk)
     elif machine_after is not None:
         calls.entered_answer_machine(session, call, at + timedelta(seconds=machine_after))

@@ -180,9 +180,9 @@ def test_talk_counts_for_calls_that_started_in_the_range_whenever_the_adviser_wa
     from calls import ringing
     from calls import service as calls_service
 
-    leg = ringing.ring_next(session, settings, call, late + timedelta(seconds=40))
-    assert leg is not None
-    assert ringing.leg_accepted(session, leg, late + timedelta(seconds=45))
+    rung = ringing.ring_next(session, settings, call, late + timedelta(seconds=40))
+    assert rung is not None
+    assert ringing.leg_accepted(session, rung.leg, late + timedelta(seconds=45))
     calls_service.record_status(
         session,
         settings,
