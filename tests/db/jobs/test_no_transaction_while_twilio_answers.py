@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -70,9 +70,11 @@ class WatchfulTwilio:
     def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str | None:
         raise AssertionError("no job places a call")
 
-    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+    def recent_recordings(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[RecordingInfo]:
         self._note("list recordings")
-        return self.recordings
+        return [r for r in self.recordings if until is None or r.created_at < until]
 
     def fetch_call(self, sid: str) -> CallInfo | None:
         self._note("fetch call")
@@ -102,13 +104,13 @@ def runtime_on(engine: Engine, settings: Settings, dialer: object) -> Runtime:
 
 
 def closed_old_messages(engine: Engine, settings: Settings, count: int) -> list[str]:
-    """`count` messages past retention whose callbacks are closed; their RecordingSids."""
+    """`count` messages whose callbacks closed longer ago than retention; their RecordingSids."""
     sids = []
     with Session(engine) as setup:
         for n in range(count):
             message = old_message(setup, settings, f"RE{n:02d}" + "e" * 30, parent(n), 200, NOW)
             callback = common.get(setup, message.callback_id or 0)
-            staff_actions.close(setup, callback, "sorted", "Ann Ash", NOW)
+            staff_actions.close(setup, callback, "sorted", "Ann Ash", NOW - timedelta(days=190))
             sids.append(message.recording_sid)
         setup.commit()
     return sids
@@ -129,6 +131,7 @@ def test_no_transaction_is_open_while_a_job_waits_for_twilio(
         ("list recordings", True),
         ("fetch call", True),
         ("delete recording", True),
+        ("list recordings", True),  # for recordings never filed
     ]
 
 
