@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from accounts.models import AuditEntry
 from callbacks import common, staff_actions
 from callbacks.job_results import Deleted, JobResult, Reconciled
 from callbacks.models import Message
@@ -161,6 +162,39 @@ def test_two_clocks_deleting_at_once_delete_each_recording_once(
     assert second.deleted == []
     with Session(clean) as check:
         assert None not in check.scalars(select(Message.deleted_at)).all()
+    assert run_job(runtime_on(clean, settings, second), "delete-recordings") == (
+        Deleted(deleted=0, failed=0)
+    )
+
+
+def test_two_clocks_deleting_recordings_never_filed_delete_each_once(
+    clean: Engine, settings: Settings
+) -> None:
+    made = NOW - timedelta(days=8)
+    never_filed = [RecordingInfo(f"RE{n:02d}" + "d" * 30, LOST_CALL, 0, made) for n in range(3)]
+    second = WatchfulTwilio(clean, never_filed)
+    second_results: list[JobResult] = []
+
+    class FirstTwilio(WatchfulTwilio):
+        def delete_recording(self, sid: str) -> None:
+            if not second_results:  # a second clock runs while the first waits for Twilio
+                second_results.append(
+                    run_job(runtime_on(clean, settings, second), "delete-recordings")
+                )
+            super().delete_recording(sid)
+
+    first = FirstTwilio(clean, never_filed)
+
+    assert run_job(runtime_on(clean, settings, first), "delete-recordings") == (
+        Deleted(deleted=3, failed=0, unfiled=3)
+    )
+
+    assert second_results == [Deleted(deleted=0, failed=0)]
+    assert sorted(first.deleted) == sorted(r.sid for r in never_filed)
+    assert second.deleted == []
+    with Session(clean) as check:
+        audited = check.scalars(select(AuditEntry.subject_id)).all()
+    assert sorted(audited) == sorted(r.sid for r in never_filed)
     assert run_job(runtime_on(clean, settings, second), "delete-recordings") == (
         Deleted(deleted=0, failed=0)
     )
