@@ -20,6 +20,7 @@ from callbacks.models import Callback, Message
 from callbacks.pseudonyms import PseudonymKeyMissing
 from calls import service as calls
 from calls.models import Call
+from calls.report import recent_calls
 from helpline.db import session_factory
 from helpline.dialer import LoggingDialer
 from helpline.phones import pseudonym
@@ -105,6 +106,10 @@ def test_numbers_past_retention_become_pseudonyms_and_open_callbacks_keep_theirs
     ).all()
     assert (entry.actor_id, entry.actor_email) == (None, "system: pseudonymise-numbers")
     assert entry.detail == {"callbacks": 2, "messages": 2, "calls": 3}
+
+    # The JSON of `helpline calls list` gives no pseudonym as a caller's number.
+    shown = {c["sid"]: c["from"] for c in recent_calls(session)}
+    assert shown[first.call_sid] is None and shown["CA" + "a" * 32] == parent(9)
 
     # Run again: nothing more to do, and nothing more audited.
     assert run(pseudonymise_numbers, now, with_settings=keyed) == Pseudonymised(0, 0, 0)
