@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from accounts.models import Account, AuditEntry
 
 COMMAND_LINE = "helpline command"  # the actor named for changes made with the command
+SYSTEM = "system: "  # the actor named for a scheduled job, followed by the job's name
 
 
 def record(
@@ -43,6 +44,20 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def record_for_job(
+    session: Session,
+    job: str,
+    action: str,
+    subject_type: str,
+    subject_id: object | None,
+    detail: dict[str, Any],
+    *,
+    at: datetime,
+) -> None:
+    """Add an entry for what a scheduled job did; its actor is "system: <job>", no account."""
+    record(session, None, action, subject_type, subject_id, detail, at=at, actor_email=SYSTEM + job)
 
 
 @dataclass(frozen=True)

@@ -136,14 +136,36 @@ class Reconciled:
 
 @dataclass(frozen=True)
 class Deleted:
-    """delete-recordings: recordings past retention deleted at Twilio, and those it would not
-    delete (tried again next run)."""
+    """delete-recordings: recordings deleted at Twilio (of them, `unfiled` never filed as a
+    message), those it would not delete (tried again next run), and whether Twilio could not
+    list its recordings (so those never filed wait a run)."""
 
     deleted: int
     failed: int
+    unfiled: int = 0
+    unlisted: bool = False
 
     def summary(self) -> str:
         """One line for the log, the run's record and `helpline jobs`."""
-        return f"deleted {self.deleted} recording(s) past retention" + (
-            f", {self.failed} failed" if self.failed else ""
+        return (
+            f"deleted {self.deleted} recording(s) past retention"
+            + (f" ({self.unfiled} never filed)" if self.unfiled else "")
+            + (f", {self.failed} failed" if self.failed else "")
+            + ("; Twilio could not list recordings" if self.unlisted else "")
+        )
+
+
+@dataclass(frozen=True)
+class Pseudonymised:
+    """pseudonymise-numbers: rows whose callers' numbers became keyed pseudonyms."""
+
+    callbacks: int
+    messages: int
+    calls: int
+
+    def summary(self) -> str:
+        """One line for the log, the run's record and `helpline jobs`."""
+        return (
+            f"pseudonymised the numbers of {self.calls} call(s), {self.messages} message(s) "
+            f"and {self.callbacks} callback(s) past retention"
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,12 +28,42 @@ T = TypeVar("T")
 R = TypeVar("R", bound=JobResult)
 
 
+class AuditLog(Protocol):
+    """Writes one entry of the staff audit log for a job (the accounts domain keeps the log;
+    the scheduler hands jobs its writer, so that the queue need not know of accounts)."""
+
+    def __call__(
+        self,
+        session: Session,
+        job: str,
+        action: str,
+        subject_type: str,
+        subject_id: object | None,
+        detail: dict[str, Any],
+        *,
+        at: datetime,
+    ) -> None:
+        """Add the entry (flushed, not committed), naming the job as the actor."""
+        ...
+
+
+class NoAuditLog(RuntimeError):
+    """A job that must audit what it does was run without the audit log's writer."""
+
+
 @dataclass(frozen=True)
 class JobContext:
     """What a job may use besides the session and the time."""
 
     settings: Settings
     dialer: Dialer
+    audit: AuditLog | None = None
+
+    def audit_log(self) -> AuditLog:
+        """The audit log's writer, for a job that deletes or replaces personal data."""
+        if self.audit is None:
+            raise NoAuditLog("this job audits what it does: run it through the scheduler")
+        return self.audit
 
 
 Runner = Callable[[sessionmaker[Session], JobContext, datetime], JobResult]

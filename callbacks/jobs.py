@@ -21,7 +21,9 @@ from callbacks.jobkit import ACTOR, Runner, in_transaction
 from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
 from callbacks.jobkit import claim as _claim
 from callbacks.models import Attempt, Callback, DeadlineWarning
-from callbacks.recording_jobs import delete_recordings, reconcile_recordings
+from callbacks.pseudonyms import pseudonymise_numbers
+from callbacks.recording_jobs import reconcile_recordings
+from callbacks.recording_retention import delete_recordings
 from callbacks.settle_calls_job import settle_calls
 from callbacks.states import OPEN_STATUSES, OUTCOMES, CallbackStatus
 from callbacks.working_time import working_seconds_between
@@ -255,5 +257,11 @@ JOBS: dict[str, Job] = {
             "recover messages whose webhooks were lost",
         ),
         Job("delete-recordings", delete_recordings, 3600, "delete recordings past retention"),
+        Job(
+            "pseudonymise-numbers",
+            pseudonymise_numbers,
+            3600,
+            "replace callers' numbers past retention by pseudonyms",
+        ),
     )
 }

@@ -1,6 +1,7 @@
-"""The jobs that call Twilio: recovering lost messages, and deleting recordings past retention.
+"""The job that recovers lost messages from Twilio's list of recordings (deleting them past
+retention is callbacks.recording_retention).
 
-Neither holds a database transaction while it waits for Twilio (on SQLite an open transaction
+It holds a database transaction while it waits for Twilio (on SQLite an open transaction
 is the write lock, and an incoming call would wait behind it). Each asks Twilio with no
 transaction open and writes in short transactions of its own.
 """
@@ -8,17 +9,15 @@ transaction open and writes in short transactions of its own.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks.job_results import Deleted, Reconciled, Skipped
-from callbacks.jobkit import JobContext, claim
+from callbacks.job_results import Reconciled, Skipped
+from callbacks.jobkit import JobContext
 from callbacks.messages import UnseenCall, keep_recording
-from callbacks.models import Callback, Message
-from callbacks.states import OPEN_STATUSES
+from callbacks.models import Message
 from calls import service as calls
 from calls.models import Call
 from helpline.db import unit_of_work
@@ -27,12 +26,6 @@ from helpline.phones import caller_number
 from helpline.settings import Settings
 
 log = logging.getLogger("helpline.jobs")
-
-# A recording claimed for deletion longer ago than this was left by a run that died: another
-# run may take it. Deleting at Twilio twice is harmless (the second is told it is gone).
-DELETION_LEASE = timedelta(hours=1)
-# Small enough that a run of Twilio's 10-second timeouts ends well within the lease.
-DELETION_BATCH = 100
 
 
 def reconcile_recordings(
@@ -124,89 +117,3 @@ def _file(
         unseen=unseen,
     )
     return 1
-
-
-def delete_recordings(
-    sessions: sessionmaker[Session], ctx: JobContext, now: datetime
-) -> Deleted | Skipped:
-    """Delete at Twilio the recordings older than the retention period, once their callback is
-    closed; the message's record (time, length, county) stays for the statistics.
-
-    The messages are claimed and committed first, so a second clock leaves them alone; Twilio
-    is asked with no transaction open; the results are then kept in a short transaction. A
-    recording Twilio will not delete is released for the next run."""
-    if not ctx.dialer.places_calls:
-        return Skipped("no Twilio credentials")
-    with unit_of_work(sessions) as session:
-        claimed = _claim_deletions(session, ctx.settings, now)
-    deleted: list[Claimed] = []
-    failed: list[Claimed] = []
-    try:
-        for item in claimed:
-            try:
-                ctx.dialer.delete_recording(item.recording_sid)
-            except DialerError:
-                failed.append(item)
-            else:
-                deleted.append(item)
-    finally:
-        # Kept even when the run is cut short: what Twilio deleted is recorded as deleted.
-        with unit_of_work(sessions) as session:
-            _record_deletions(session, deleted, failed, now)
-    if failed:
-        log.warning(
-            "%s recording(s) could not be deleted at Twilio; the next run retries", len(failed)
-        )
-    return Deleted(deleted=len(deleted), failed=len(failed))
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A message claimed for deleting its recording at Twilio."""
-
-    message_id: int
-    recording_sid: str
-    call_sid: str
-
-
-def _claim_deletions(session: Session, settings: Settings, now: datetime) -> list[Claimed]:
-    cutoff = now - timedelta(days=settings.recording_retention_days)
-    still_needed = select(Callback.id).where(Callback.status.in_(OPEN_STATUSES))
-    due = claim(
-        session,
-        select(Message)
-        .where(
-            Message.deleted_at.is_(None),
-            Message.received_at < cutoff,
-            or_(Message.callback_id.is_(None), Message.callback_id.not_in(still_needed)),
-            or_(Message.deleting_since.is_(None), Message.deleting_since <= now - DELETION_LEASE),
-        )
-        .order_by(Message.received_at),
-        limit=DELETION_BATCH,
-    )
-    for message in due:
-        message.deleting_since = now
-    session.flush()
-    return [Claimed(m.id, m.recording_sid, m.call_sid) for m in due]
-
-
-def _record_deletions(
-    session: Session, deleted: list[Claimed], failed: list[Claimed], now: datetime
-) -> None:
-    for item in deleted:
-        message = session.get_one(Message, item.message_id)
-        message.deleted_at = now
-        message.deleting_since = None
-        calls.record_event(
-            session,
-            item.call_sid,
-            "recording-deleted",
-            now,
-            {"recording_sid": item.recording_sid},
-            key=f"deleted:{item.recording_sid}",
-        )
-    for item in failed:
-        message = session.get_one(Message, item.message_id)
-        if message.deleting_since == now:  # still this run's claim: release it for the next
-            message.deleting_since = None
-    session.flush()

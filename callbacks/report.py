@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from callbacks.models import Callback
 from callbacks.states import OPEN_STATUSES, OUTCOMES
-from calls.report import iso
+from calls.report import iso, shown_number
 
 
 def warning(callback: Callback) -> str | None:
@@ -25,7 +25,7 @@ def callback_json(callback: Callback) -> dict[str, Any]:
     """One callback in the fields other tools rely on (plus the duty officer's warning)."""
     return {
         "id": callback.id,
-        "phone": callback.phone,
+        "phone": shown_number(callback.phone),
         "office": callback.office,
         "status": callback.status,
         "due_at": iso(callback.due_at),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from calls.models import Call
+from helpline.phones import is_pseudonym
 
 
 def iso(at: datetime | None) -> str | None:
@@ -16,11 +17,17 @@ def iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
+def shown_number(number: str | None) -> str | None:
+    """A stored number as the JSON gives it: E.164, or null when withheld or past retention
+    (replaced by its pseudonym, which is no number)."""
+    return None if is_pseudonym(number) else number
+
+
 def call_json(call: Call) -> dict[str, Any]:
     """One call in the fields other tools rely on."""
     return {
         "sid": call.sid,
-        "from": call.from_number,
+        "from": shown_number(call.from_number),
         "office": call.office,
         "status": call.status,
         "outcome": call.outcome,

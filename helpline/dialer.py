@@ -97,8 +97,10 @@ class Dialer(Protocol):
         """Start a call that runs the TwiML at `url`; its CallSid, or None if not placed."""
         ...
 
-    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
-        """Recordings created since `since`, newest first."""
+    def recent_recordings(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[RecordingInfo]:
+        """Recordings created since `since` (and before `until`, when given), newest first."""
         ...
 
     def fetch_call(self, sid: str) -> CallInfo | None:
@@ -130,7 +132,9 @@ class LoggingDialer:
         log.warning("outbound call not placed: no Twilio credentials are configured")
         return None
 
-    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+    def recent_recordings(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[RecordingInfo]:
         return []
 
     def fetch_call(self, sid: str) -> CallInfo | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from enum import StrEnum
 
@@ -115,3 +117,21 @@ def _groups(national: str) -> list[str]:
     if len(national) == 11:
         return [national[:5], national[5:8], national[8:]]
     return [national[i : i + 4] for i in range(0, len(national), 4)]
+
+
+# A caller's number past its retention period becomes "pseud:" and 14 hex digits (56 bits of
+# HMAC-SHA256): 20 characters, the width of every number column, and never read as a number.
+PSEUDONYM_PREFIX = "pseud:"
+PSEUDONYM_HEX = 14
+
+
+def pseudonym(number: str, key: str) -> str:
+    """The keyed pseudonym of a caller's number: the same number and key always give the same
+    one, so a repeat caller's calls still join up; without the key it cannot be reversed."""
+    digest = hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX]
+
+
+def is_pseudonym(value: str | None) -> bool:
+    """Whether a stored number has already been replaced by its pseudonym."""
+    return value is not None and value.startswith(PSEUDONYM_PREFIX)

@@ -10,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import func, select
 
+from accounts.audit import record_for_job
 from callbacks.job_results import JobResult
 from callbacks.jobs import JOBS, JobContext
 from callbacks.models import JobRun
@@ -21,8 +22,8 @@ log = logging.getLogger("helpline.scheduler")
 
 
 def context(runtime: Runtime) -> JobContext:
-    """What jobs are given: the settings and the dialer."""
-    return JobContext(settings=runtime.settings, dialer=runtime.dialer)
+    """What jobs are given: the settings, the dialer and the audit log's writer."""
+    return JobContext(settings=runtime.settings, dialer=runtime.dialer, audit=record_for_job)
 
 
 def run_job(runtime: Runtime, name: str) -> JobResult:

@@ -29,7 +29,15 @@ DEMO_FILE = CONFIG_DIR / "demo.toml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEMO_AUTH_TOKEN = "demo-auth-token-not-secret"  # noqa: S105 - the local demo's published token
 DEMO_SECRET_KEY = "demo-secret-key-not-secret"  # noqa: S105 - the local demo's published key
-SECRETS = ("twilio_auth_token", "twilio_webhook_shared_key", "secret_key", "oidc_client_secret")
+# The demo's published key for callers' pseudonyms; a real service sets PSEUDONYM_KEY.
+DEMO_PSEUDONYM_KEY = "demo-pseudonym-key-not-secret"
+SECRETS = (
+    "twilio_auth_token",
+    "twilio_webhook_shared_key",
+    "secret_key",
+    "oidc_client_secret",
+    "pseudonym_key",
+)
 
 
 class ConfigError(ValueError):
@@ -160,6 +168,16 @@ class StatisticsPolicy:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long personal data is kept: recordings (at Twilio) and callers' numbers."""
+
+    recording_days: int = 180  # after the message's callback closed
+    unfiled_recording_days: int = 7  # recordings never filed as a message, after they were made
+    unfiled_search_days: int = 30  # how far back past that Twilio's list is searched for them
+    number_days: int = 365  # callers' numbers, after their call ended or callback closed
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service is configured with."""
 
@@ -171,8 +189,8 @@ class Settings:
     routing: Routing
     answer_machine: AnswerMachine
     callbacks: CallbackPolicy
-    recording_retention_days: int
     database_url: str
+    retention: Retention = Retention()
     database: DatabasePolicy = DatabasePolicy()
     health: Health = Health()
     web: Web = Web()
@@ -184,6 +202,7 @@ class Settings:
     twilio_webhook_shared_key: str | None = None
     public_base_url: str | None = None
     secret_key: str = ""
+    pseudonym_key: str | None = None  # PSEUDONYM_KEY: the key of callers' pseudonyms
     demo: bool = False
     production: bool = False
     log_level: str = "INFO"
@@ -361,8 +380,6 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
                 raise ConfigError(f"offices.{office.key}.fallback: no office '{partner}'")
     machine = dict(raw.get("answer_machine", {}))
     signposting = _parse_signposts(machine.pop("signposting", []))
-    retention = dict(raw.get("retention", {}))
-    _check_type("[retention].recording_days", retention.get("recording_days", 180), 180)
     demo = env.get("HELPLINE_DEMO") == "1"
     token = env.get("TWILIO_AUTH_TOKEN") or (DEMO_AUTH_TOKEN if demo else None)
     production = _production(env, demo)
@@ -377,7 +394,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
             _section(AnswerMachine, machine, "answer_machine"), signposting=signposting
         ),
         callbacks=_section(CallbackPolicy, raw.get("callbacks", {}), "callbacks"),
-        recording_retention_days=int(retention.get("recording_days", 180)),
+        retention=_section(Retention, raw.get("retention", {}), "retention"),
         database=_parse_database(raw.get("database", {})),
         health=_section(Health, raw.get("health", {}), "health"),
         web=_section(Web, raw.get("web", {}), "web"),
@@ -395,6 +412,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         twilio_webhook_shared_key=env.get("TWILIO_WEBHOOK_SHARED_KEY") or None,
         public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         secret_key=env.get("SECRET_KEY") or (DEMO_SECRET_KEY if demo else ""),
+        pseudonym_key=env.get("PSEUDONYM_KEY") or (DEMO_PSEUDONYM_KEY if demo else None),
         demo=demo,
         production=production,
         log_level=env.get("LOG_LEVEL", "INFO"),

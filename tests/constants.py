@@ -51,3 +51,6 @@ RECORDINGS_URL = f"{API}/Recordings.json"
 # Staff accounts of the staff pages.
 PASSWORD = "correct-horse-battery"  # long enough (12 characters or more)
 ADMIN_EMAIL = "admin@council.example"
+
+# PSEUDONYM_KEY: the key of callers' pseudonyms in the tests that set it.
+PSEUDONYM_KEY = "test-pseudonym-key-0123456789"

@@ -60,11 +60,16 @@ class TwilioDialer:
             raise DialerError("Twilio could not be reached") from None
         return str(call.sid)
 
-    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+    def recent_recordings(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[RecordingInfo]:
         found = []
         try:
             listed = self.client.recordings.list(
-                date_created_after=since, page_size=100, limit=1000
+                date_created_after=since,
+                date_created_before=until,
+                page_size=100,
+                limit=1000,
             )
         except (TwilioException, RequestException):
             raise DialerError("Twilio could not be reached to list recordings") from None

@@ -58,7 +58,9 @@ class HandingDialer:
         self.placed.append(Placed(sid, to, from_, url, status_callback))
         return sid
 
-    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+    def recent_recordings(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[RecordingInfo]:
         return []
 
     def fetch_call(self, sid: str) -> CallInfo | None:

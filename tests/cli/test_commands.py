@@ -638,7 +638,8 @@ def test_a_message_while_the_office_is_closed_until_further_notice_waits_with_no
     due = datetime.fromisoformat(callback["due_at"])
     friday = WEDNESDAY_LATE_MORNING + timedelta(days=2)
     assert timedelta(0) <= due - friday < timedelta(minutes=1)
-    assert "start-clocks" in cli.ok("jobs", "list")
+    listed = cli.ok("jobs", "list")
+    assert "start-clocks" in listed and "pseudonymise-numbers" in listed
 
 
 # an office removed from the configuration while its callbacks remain
@@ -684,3 +685,14 @@ def test_the_queue_still_works_a_callback_whose_office_was_removed(cli: Cli) -> 
     )
     [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
     assert (callback["status"], callback["attempts"]) == ("open", 1)
+
+
+def test_pseudonymise_numbers_refuses_to_run_without_its_key(cli: Cli) -> None:
+    refused = cli.run("jobs", "run", "pseudonymise-numbers")
+
+    assert refused.exit_code != 0
+    assert "pseudonymise-numbers failed: PseudonymKeyMissing" in refused.output
+    assert "FAILED" in cli.ok("jobs", "list")
+    # The demo has a published key.
+    ran = cli.ok("jobs", "run", "pseudonymise-numbers", demo=True)
+    assert "pseudonymised the numbers of 0 call(s), 0 message(s) and 0 callback(s)" in ran

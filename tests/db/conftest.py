@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from accounts.audit import record_for_job
 from callbacks.job_results import JobResult
 from callbacks.jobkit import Runner, in_transaction
-from callbacks.jobs import JobContext, delete_recordings, reconcile_recordings
+from callbacks.jobs import JobContext, delete_recordings, pseudonymise_numbers, reconcile_recordings
 from helpline.dialer import LoggingDialer
 from helpline.settings import Settings
 
@@ -32,9 +33,11 @@ def run(
         dialer: Any = None,
     ) -> JobResult:
         session.flush()
-        ctx = JobContext(with_settings or settings, dialer or LoggingDialer())
-        # The jobs that call Twilio open their own transactions; the others get one.
-        runner = job if job in (reconcile_recordings, delete_recordings) else in_transaction(job)
+        ctx = JobContext(with_settings or settings, dialer or LoggingDialer(), record_for_job)
+        # The jobs that call Twilio, and those that work in batches, open their own
+        # transactions; the others get one.
+        own = (reconcile_recordings, delete_recordings, pseudonymise_numbers)
+        runner = job if job in own else in_transaction(job)
         result = runner(sessions, ctx, now)
         session.expire_all()
         return result

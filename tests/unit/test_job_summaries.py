@@ -10,6 +10,7 @@ from callbacks.job_results import (
     ClocksStarted,
     Deleted,
     JobResult,
+    Pseudonymised,
     Reconciled,
     Released,
     Returned,
@@ -49,6 +50,15 @@ from callbacks.job_results import (
         ),
         (Deleted(deleted=1, failed=0), "deleted 1 recording(s) past retention"),
         (Deleted(deleted=0, failed=1), "deleted 0 recording(s) past retention, 1 failed"),
+        (
+            Deleted(deleted=3, failed=1, unfiled=2, unlisted=True),
+            "deleted 3 recording(s) past retention (2 never filed), 1 failed; "
+            "Twilio could not list recordings",
+        ),
+        (
+            Pseudonymised(callbacks=1, messages=2, calls=3),
+            "pseudonymised the numbers of 3 call(s), 2 message(s) and 1 callback(s) past retention",
+        ),
         (Skipped("no Twilio credentials"), "skipped: no Twilio credentials"),
     ],
 )

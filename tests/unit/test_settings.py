@@ -291,6 +291,16 @@ def test_the_valid_offices_template_loads(tmp_path: Path) -> None:
             ["[database].connect_timeout_seconds"],
             id="database wait not a number",
         ),
+        pytest.param(
+            "[retention]\nnumbers_days = 30\n",
+            ["[retention]", "numbers_days"],
+            id="unknown retention setting",
+        ),
+        pytest.param(
+            "[retention]\nrecording_days = -1\n",
+            ["[retention].recording_days"],
+            id="negative retention",
+        ),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_place(
@@ -442,3 +452,22 @@ def test_the_number_of_trusted_proxies_is_a_setting(tmp_path: Path) -> None:
     assert with_config(tmp_path, "[web]\ntrusted_proxies = 1\n").web.trusted_proxies == 1
     with pytest.raises(ConfigError, match="trusted_proxies"):
         with_config(tmp_path, '[web]\ntrusted_proxies = "one"\n')
+
+
+# Retention and the pseudonym key.
+
+
+def test_retention_has_its_defaults_and_a_deployment_may_change_them(tmp_path: Path) -> None:
+    defaults = load()
+    assert (defaults.retention.recording_days, defaults.retention.number_days) == (180, 365)
+    assert defaults.retention.unfiled_recording_days == 7
+    changed = with_config(tmp_path, "[retention]\nnumber_days = 730\n")
+    assert (changed.retention.number_days, changed.retention.recording_days) == (730, 180)
+
+
+def test_the_pseudonym_key_comes_from_the_environment_and_is_never_shown() -> None:
+    assert load().pseudonym_key is None
+    assert load(HELPLINE_DEMO="1").pseudonym_key  # the demo's published key
+    settings = load(PSEUDONYM_KEY="a-real-deployment-key-0123")
+    assert settings.pseudonym_key == "a-real-deployment-key-0123"
+    assert "a-real-deployment-key" not in repr(settings)

@@ -76,7 +76,9 @@ class UnreachableTwilio:
 
     places_calls = True
 
-    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+    def recent_recordings(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[RecordingInfo]:
         raise DialerError("Twilio could not be reached")
 
     def fetch_call(self, sid: str) -> CallInfo | None:
@@ -124,4 +126,41 @@ def twilio_call(sid: str, status: str, end: datetime | None, duration: int | Non
         "end_time": end.strftime("%a, %d %b %Y %H:%M:%S +0000") if end else None,
         "duration": str(duration) if duration is not None else None,
         "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
+    }
+
+
+def recording(
+    sid: str, call_sid: str, duration: str = "42", created: datetime | None = None
+) -> dict[str, Any]:
+    """A recording as Twilio's REST API lists it (made at 09:30 on Monday unless `created`)."""
+    made = created.strftime("%a, %d %b %Y %H:%M:%S +0000") if created else None
+    return {
+        "sid": sid,
+        "call_sid": call_sid,
+        "account_sid": ACCOUNT,
+        "api_version": "2010-04-01",
+        "duration": duration,
+        "date_created": made or "Mon, 30 Nov 2026 09:30:00 +0000",
+        "date_updated": made or "Mon, 30 Nov 2026 09:30:45 +0000",
+        "start_time": made or "Mon, 30 Nov 2026 09:29:58 +0000",
+        "status": "completed",
+        "channels": 1,
+        "source": "RecordVerb",
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/{sid}.json",
+    }
+
+
+def recordings_page(*items: dict[str, Any]) -> dict[str, Any]:
+    """One page of Twilio's list of recordings."""
+    uri = f"/2010-04-01/Accounts/{ACCOUNT}/Recordings.json?PageSize=100&Page=0"
+    return {
+        "recordings": list(items),
+        "first_page_uri": uri,
+        "next_page_uri": None,
+        "previous_page_uri": None,
+        "page": 0,
+        "page_size": 100,
+        "start": 0,
+        "end": max(len(items) - 1, 0),
+        "uri": uri,
     }

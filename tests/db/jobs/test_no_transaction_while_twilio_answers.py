@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from accounts.models import AuditEntry
 from callbacks import common, staff_actions
 from callbacks.job_results import Deleted, JobResult, Reconciled
 from callbacks.models import Message
@@ -70,9 +71,11 @@ class WatchfulTwilio:
     def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str | None:
         raise AssertionError("no job places a call")
 
-    def recent_recordings(self, since: datetime) -> list[RecordingInfo]:
+    def recent_recordings(
+        self, since: datetime, until: datetime | None = None
+    ) -> list[RecordingInfo]:
         self._note("list recordings")
-        return self.recordings
+        return [r for r in self.recordings if until is None or r.created_at < until]
 
     def fetch_call(self, sid: str) -> CallInfo | None:
         self._note("fetch call")
@@ -102,13 +105,13 @@ def runtime_on(engine: Engine, settings: Settings, dialer: object) -> Runtime:
 
 
 def closed_old_messages(engine: Engine, settings: Settings, count: int) -> list[str]:
-    """`count` messages past retention whose callbacks are closed; their RecordingSids."""
+    """`count` messages whose callbacks closed longer ago than retention; their RecordingSids."""
     sids = []
     with Session(engine) as setup:
         for n in range(count):
             message = old_message(setup, settings, f"RE{n:02d}" + "e" * 30, parent(n), 200, NOW)
             callback = common.get(setup, message.callback_id or 0)
-            staff_actions.close(setup, callback, "sorted", "Ann Ash", NOW)
+            staff_actions.close(setup, callback, "sorted", "Ann Ash", NOW - timedelta(days=190))
             sids.append(message.recording_sid)
         setup.commit()
     return sids
@@ -129,6 +132,7 @@ def test_no_transaction_is_open_while_a_job_waits_for_twilio(
         ("list recordings", True),
         ("fetch call", True),
         ("delete recording", True),
+        ("list recordings", True),  # for recordings never filed
     ]
 
 
@@ -158,6 +162,39 @@ def test_two_clocks_deleting_at_once_delete_each_recording_once(
     assert second.deleted == []
     with Session(clean) as check:
         assert None not in check.scalars(select(Message.deleted_at)).all()
+    assert run_job(runtime_on(clean, settings, second), "delete-recordings") == (
+        Deleted(deleted=0, failed=0)
+    )
+
+
+def test_two_clocks_deleting_recordings_never_filed_delete_each_once(
+    clean: Engine, settings: Settings
+) -> None:
+    made = NOW - timedelta(days=8)
+    never_filed = [RecordingInfo(f"RE{n:02d}" + "d" * 30, LOST_CALL, 0, made) for n in range(3)]
+    second = WatchfulTwilio(clean, never_filed)
+    second_results: list[JobResult] = []
+
+    class FirstTwilio(WatchfulTwilio):
+        def delete_recording(self, sid: str) -> None:
+            if not second_results:  # a second clock runs while the first waits for Twilio
+                second_results.append(
+                    run_job(runtime_on(clean, settings, second), "delete-recordings")
+                )
+            super().delete_recording(sid)
+
+    first = FirstTwilio(clean, never_filed)
+
+    assert run_job(runtime_on(clean, settings, first), "delete-recordings") == (
+        Deleted(deleted=3, failed=0, unfiled=3)
+    )
+
+    assert second_results == [Deleted(deleted=0, failed=0)]
+    assert sorted(first.deleted) == sorted(r.sid for r in never_filed)
+    assert second.deleted == []
+    with Session(clean) as check:
+        audited = check.scalars(select(AuditEntry.subject_id)).all()
+    assert sorted(audited) == sorted(r.sid for r in never_filed)
     assert run_job(runtime_on(clean, settings, second), "delete-recordings") == (
         Deleted(deleted=0, failed=0)
     )

@@ -37,41 +37,15 @@ from tests.constants import (
     london,
     parent,
 )
-from tests.db.jobs.helpers import LOST_CALL, LOST_RECORDING, UnreachableTwilio
+from tests.db.jobs.helpers import (
+    LOST_CALL,
+    LOST_RECORDING,
+    UnreachableTwilio,
+    recording,
+    recordings_page,
+)
 from tests.factories import Clock
 from webhooks.twilio_dialer import TwilioDialer
-
-
-def recording(sid: str, call_sid: str, duration: str = "42") -> dict[str, Any]:
-    return {
-        "sid": sid,
-        "call_sid": call_sid,
-        "account_sid": ACCOUNT,
-        "api_version": "2010-04-01",
-        "duration": duration,
-        "date_created": "Mon, 30 Nov 2026 09:30:00 +0000",
-        "date_updated": "Mon, 30 Nov 2026 09:30:45 +0000",
-        "start_time": "Mon, 30 Nov 2026 09:29:58 +0000",
-        "status": "completed",
-        "channels": 1,
-        "source": "RecordVerb",
-        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/{sid}.json",
-    }
-
-
-def recordings_page(*items: dict[str, Any]) -> dict[str, Any]:
-    uri = f"/2010-04-01/Accounts/{ACCOUNT}/Recordings.json?PageSize=100&Page=0"
-    return {
-        "recordings": list(items),
-        "first_page_uri": uri,
-        "next_page_uri": None,
-        "previous_page_uri": None,
-        "page": 0,
-        "page_size": 100,
-        "start": 0,
-        "end": max(len(items) - 1, 0),
-        "uri": uri,
-    }
 
 
 def twilio_call(sid: str, from_: str, to: str) -> dict[str, Any]:
