@@ -61,12 +61,12 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from helpline.staff import admin, auth, offices_pages, oidc, rota_pages, web
+from helpline.staff import admin, auth, offices_pages, oidc, rota_pages, stats_pages, web
 
 log = logging.getLogger("helpline.staff")
 
 HERE = Path(__file__).resolve().parent
-BLUEPRINTS = (auth.bp, admin.bp, rota_pages.bp, offices_pages.bp)
+BLUEPRINTS = (auth.bp, admin.bp, rota_pages.bp, offices_pages.bp, stats_pages.bp)
 COOKIE = "helpline_session"
 # The GOV.UK Frontend files that `npm ci` puts beside the code (scripts/install).
 GOVUK_DIST = Path("node_modules/govuk-frontend/dist/govuk")
