@@ -24,6 +24,9 @@ VIEWERS = (Role.DUTY_OFFICER, Role.MANAGER, Role.ADMIN)
 DEFAULT_DAYS = 28
 MAX_DAYS = 366
 DEFAULT_TARGET = 0.8
+# The plain planner's limits: far past two county teams, and quick to work out.
+MOST_CALLS = 5000.0
+MOST_SECONDS = 7200.0
 NOTHING = "\u2013"  # an en dash: nothing to measure
 
 
@@ -56,7 +59,12 @@ def _date(form: StatsForm, name: str, label: str, default: date) -> date:
 
 
 def _number(
-    form: StatsForm, name: str, label: str, default: float | None, fraction: bool = False
+    form: StatsForm,
+    name: str,
+    label: str,
+    default: float | None,
+    fraction: bool = False,
+    most: float = float("inf"),
 ) -> float | None:
     raw = form.sent.get(name, "").strip()
     if not raw:
@@ -72,6 +80,9 @@ def _number(
         return None
     if value < 0 or value != value or value == float("inf"):
         form.wrong(f"{label} must be a number, 0 or more", f"#{name}")
+        return None
+    if value > most:
+        form.wrong(f"{label} must be at most {most:g}", f"#{name}")
         return None
     return value
 
@@ -98,9 +109,9 @@ def plain_plan(form: StatsForm, answer_within_s: int) -> dict[str, Any] | None:
     """The plain Erlang C planner's answer when its form was sent, as `helpline stats plan`."""
     if "calls_per_hour" not in form.sent:
         return None
-    calls = _number(form, "calls_per_hour", "Calls per hour", None)
-    handle = _number(form, "handle_seconds", "Handle seconds", None)
-    within = _number(form, "answer_within", "Answer within", float(answer_within_s))
+    calls = _number(form, "calls_per_hour", "Calls per hour", None, most=MOST_CALLS)
+    handle = _number(form, "handle_seconds", "Handle seconds", None, most=MOST_SECONDS)
+    within = _number(form, "answer_within", "Answer within", answer_within_s, most=MOST_SECONDS)
     target = _number(form, "plan_target", "Target", DEFAULT_TARGET, fraction=True)
     for value, name, label in (
         (calls, "calls_per_hour", "Enter calls per hour"),

@@ -212,6 +212,12 @@ def test_the_plain_planner_gives_the_erlang_c_table(manager: FlaskClient) -> Non
         ({"target": "80"}, "Target service level must be a fraction", "target"),
         ({"calls_per_hour": "lots"}, "Calls per hour must be a number", "calls_per_hour"),
         ({"calls_per_hour": "10", "plan_target": "1"}, "Target must be a fraction", "plan_target"),
+        (
+            {"calls_per_hour": "1e9", "handle_seconds": "60"},
+            "Calls per hour must be at most 5000",
+            "calls_per_hour",
+        ),
+        ({"calls_per_hour": "10"}, "Enter handle seconds", "handle_seconds"),
     ],
 )
 def test_form_errors_are_summarised_and_show_no_figures(
