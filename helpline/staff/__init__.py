@@ -70,6 +70,7 @@ from helpline.staff import (
     queue,
     recordings,
     rota_pages,
+    stats_pages,
     web,
 )
 
@@ -84,6 +85,7 @@ BLUEPRINTS = (
     recordings.bp,
     rota_pages.bp,
     offices_pages.bp,
+    stats_pages.bp,
 )
 COOKIE = "helpline_session"
 # The GOV.UK Frontend files that `npm ci` puts beside the code (scripts/install).
