@@ -159,7 +159,7 @@ def test_an_adviser_cannot_take_a_callback_another_adviser_holds(
         ("/recordings/..%2F" + BEN_REC, 404),
         ("/recordings/%2E%2E", 404),
         (f"/recordings/{REC}.mp3", 404),
-        (f"/recordings/{REC}%00", 404),
+        (f"/recordings/{REC}%00", 400),
         ("/recordings/" + "RE" + "a" * 500, 404),
     ],
 )
@@ -409,3 +409,40 @@ def test_a_whole_callback_flow_logs_no_caller_number(
     assert session.get_one(Callback, callback_id).phone == caller
     assert caplog.records, "the flow logged nothing, so the test proves nothing"
     assert not [n for n in phone_forms(caller) if n in caplog.text]
+
+
+# --- a NUL byte, which PostgreSQL refuses in any text ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("email", "method", "path", "form"),
+    [
+        (None, "post", "/sign-in", {"email": "admin\x00@council.example", "password": "x"}),
+        (DUTY_EMAIL, "get", "/callbacks?office=%00&status=%00", {}),
+        (DUTY_EMAIL, "get", f"/recordings/{REC}%00", {}),
+        (DUTY_EMAIL, "post", "/offices/hereford%00shire/close", {"reason": "x"}),
+        (DUTY_EMAIL, "post", "/callbacks/{pool}/notes", {"note": "a\x00b"}),
+        (DUTY_EMAIL, "post", "/callbacks/{pool}/close", {"reason": "a\x00b"}),
+        ("admin@council.example", "post", "/admin/users", {"name": "A\x00B", "email": "a@b.c"}),
+    ],
+)
+def test_a_nul_byte_in_what_a_page_reads_is_refused_not_a_failure(
+    staff: FlaskClient,
+    session: Session,
+    desk_: Desk,
+    email: str | None,
+    method: str,
+    path: str,
+    form: dict[str, str],
+) -> None:
+    if email is not None:
+        sign_in(staff, email)
+    token = csrf_of(staff.get("/sign-in" if email is None else "/rota"))
+    version = session.get_one(Callback, desk_.pool).version
+    data = form | {"csrf_token": token, "version": str(version), "role": "manager"}
+    data |= {"adviser": "", "password": PASSWORD}
+
+    answer = getattr(staff, method)(path.format(pool=desk_.pool), data=data)
+
+    assert answer.status_code == 400
+    assert "The form could not be used" in answer.get_data(as_text=True)
