@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from types import TracebackType
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 
 from helpline import settings as settings_module
 from helpline.health import check as health_check
-from helpline.logs import configure_logging
+from helpline.logs import configure_logging, describe_failure
 from helpline.runtime import Runtime
 from helpline.settings import ConfigError, Settings
 from helpline.staff import register as register_staff_pages
@@ -30,11 +31,25 @@ __all__ = [
 log = logging.getLogger("helpline.app")
 
 
+class HelplineFlask(Flask):
+    """Flask, logging a view's failure by its type and place, never its message."""
+
+    def log_exception(
+        self,
+        exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
+    ) -> None:
+        """Log an unhandled error without its message or traceback text, which can carry the
+        row a database refused (a phone number, a note)."""
+        exc = exc_info[1]
+        what = describe_failure(exc) if exc is not None else "unknown error"
+        log.error("%s %s failed: %s", request.method, request.path, what)
+
+
 def create_app(runtime: Runtime | None = None) -> Flask:
     """The web app: Twilio's voice webhooks, the staff pages and a health check."""
     runtime = runtime or make_runtime()
     configure_logging(runtime.settings.log_level)
-    app = Flask("helpline")
+    app = HelplineFlask("helpline")
     app.config["SECRET_KEY"] = runtime.settings.secret_key or None
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["helpline"] = runtime

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, redirect, request
 from flask import session as cookie
 from flask.typing import ResponseReturnValue
@@ -15,9 +17,14 @@ bp = Blueprint("staff_auth", __name__)
 WRONG = "Enter the email address and password of an active staff account"
 
 
+# A path on this site: printable ASCII with no spaces (browsers drop tabs and newlines from an
+# address, so "/\t/evil.example" would become "//evil.example"), not "//" (another host).
+LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]*")
+
+
 def _next_path(value: str | None) -> str | None:
     """A page of this service to go on to after signing in; never another site."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    if value and LOCAL_PATH.fullmatch(value) and "\\" not in value:
         return value
     return None
 

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from accounts import audit
 from callbacks.page import NotYours
 from callbacks.recordings import NoRecording, RecordingUnavailable, listen
-from helpline.dialer import ByteRange
+from helpline.dialer import RECORDING_SID, ByteRange
 from helpline.staff.queue import WORKERS, me, sees_all
 from helpline.staff.web import db, error_page, now, requires, runtime
 
@@ -28,6 +28,8 @@ def asked_range() -> ByteRange | None:
 @requires(*WORKERS)
 def recording(sid: str) -> ResponseReturnValue:
     """The message's audio, or the range of it asked for; one audit entry per listen."""
+    if not RECORDING_SID.fullmatch(sid):
+        abort(404)  # not a recording's sid: nothing to look up (PostgreSQL refuses a NUL byte)
     account = me()
     adviser_id, all_seen = account.adviser_id, sees_all()
     db().commit()  # the service reads in a transaction of its own

@@ -71,6 +71,12 @@ def _message(session: Session, settings: Settings, clock: Clock, rec: str, phone
 
 @pytest.fixture
 def desk_(session: Session, settings: Settings, clock: Clock) -> Desk:
+    return make_desk(session, settings, clock)
+
+
+def make_desk(session: Session, settings: Settings, clock: Clock) -> Desk:
+    """Three advisers and a duty officer with accounts, a manager's and an admin's, and four
+    callbacks: Ann's, Ben's, one in the pool and one with no number (committed)."""
     ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
     ben = adviser(session, "Ben Birch", BEN, "herefordshire", MONDAY)
     dana = adviser(session, "Dana Duty", DAN, "worcestershire", MONDAY)
