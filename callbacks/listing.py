@@ -21,6 +21,7 @@ from callbacks.deadlines import Deadline, deadline
 from callbacks.models import Attempt, Callback
 from callbacks.report import warning
 from callbacks.states import OPEN_STATUSES, OUTCOMES, CallbackStatus
+from calls.report import shown_number
 from helpline.settings import Settings
 from rota import service as rota
 from rota.calendar import OfficeCalendar
@@ -180,8 +181,8 @@ def rows_for(
                 office=callback.office,
                 office_name=office.name if office else callback.office,
                 status=callback.status,
-                phone=callback.phone if show_numbers else None,
-                has_number=callback.phone is not None,
+                phone=shown_number(callback.phone) if show_numbers else None,
+                has_number=shown_number(callback.phone) is not None,
                 assigned_to=callback.assigned_to.name if callback.assigned_to else None,
                 assigned_to_id=callback.assigned_to_id,
                 created_at=callback.created_at,

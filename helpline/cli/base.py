@@ -131,3 +131,22 @@ def local_time(value: str | datetime | None, state: State) -> str:
 def print_json(data: Any) -> None:
     """Print data as indented JSON."""
     click.echo(json.dumps(data, indent=2))
+
+
+def audit_export(
+    session: Session, state: State, action: str, subject_type: str, detail: dict[str, Any]
+) -> None:
+    """Write to the audit log that the command line printed personal data or figures: who ran
+    it is the platform's business, so the actor is "command line"; `detail` names no person."""
+    from accounts.audit import record
+
+    record(
+        session,
+        None,
+        action,
+        subject_type,
+        None,
+        detail,
+        at=state.runtime.clock(),
+        actor_email="command line",
+    )

@@ -8,7 +8,7 @@ import click
 from sqlalchemy.orm import Session
 
 from callbacks.states import OUTCOMES, CallbackStatus
-from helpline.cli.base import State, fail, local_time, pass_state, print_json
+from helpline.cli.base import State, audit_export, fail, local_time, pass_state, print_json
 
 
 @click.group()
@@ -40,6 +40,7 @@ def callbacks_list(state: State, as_json: bool) -> None:
 
     with state.transaction() as session:
         rows = list_callbacks(session, state.runtime.clock())
+        audit_export(session, state, "callbacks-listed", "callbacks", {"rows": len(rows)})
     if as_json:
         print_json(rows)
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from helpline.cli.base import State, local_time, pass_state, print_json
+from helpline.cli.base import State, audit_export, local_time, pass_state, print_json
 
 
 @click.group()
@@ -22,6 +22,8 @@ def calls_list(state: State, as_json: bool, limit: int) -> None:
 
     with state.transaction() as session:
         rows = recent_calls(session, limit)
+        if as_json:  # the JSON carries callers' numbers; the table does not
+            audit_export(session, state, "calls-exported", "calls", {"rows": len(rows)})
     if as_json:
         print_json(rows)
         return

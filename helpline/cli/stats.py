@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from helpline.cli.base import State, pass_state, print_json
+from helpline.cli.base import State, audit_export, pass_state, print_json
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 NOT_NEGATIVE = click.FloatRange(min=0)
@@ -39,7 +39,7 @@ def stats(
         raise click.UsageError("choose one of --json and --csv")
     state = ctx.find_object(State)
     assert state is not None
-    data = _figures(state, first.date(), last.date(), office)
+    data = _figures(state, first.date(), last.date(), office, exported=as_json or as_csv)
     from helpline.statistics.report import as_csv as to_csv
     from helpline.statistics.report import as_table
 
@@ -51,7 +51,9 @@ def stats(
         click.echo(as_table(data))
 
 
-def _figures(state: State, first: date, last: date, office: str | None) -> dict[str, Any]:
+def _figures(
+    state: State, first: date, last: date, office: str | None, *, exported: bool
+) -> dict[str, Any]:
     from helpline.statistics.figures import collect
     from helpline.statistics.report import as_json
 
@@ -61,6 +63,9 @@ def _figures(state: State, first: date, last: date, office: str | None) -> dict[
         raise click.UsageError(f"--office: no office '{office}' (the offices are {known})")
     with state.transaction() as session:
         figures = collect(session, settings, first, last)
+        if exported:
+            detail = {"from": first.isoformat(), "to": last.isoformat(), "office": office}
+            audit_export(session, state, "stats-exported", "statistics", detail)
     return as_json(figures, office)
 
 

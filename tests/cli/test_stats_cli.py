@@ -159,3 +159,22 @@ def test_plan_refuses_bad_input_with_exit_2(tmp_path: Path, option: str, value: 
 
     assert result.exit_code == 2
     assert option in result.output
+
+
+def test_exports_from_the_command_line_are_audited_without_personal_data(cli: StatsCli) -> None:
+    from sqlalchemy import select
+
+    from accounts.models import AuditEntry
+
+    cli.ok("stats", "--from", "2026-11-30", "--to", "2026-11-30", "--csv")
+    cli.ok("stats", "--from", "2026-11-30", "--to", "2026-11-30")  # a table on screen: no export
+    cli.ok("calls", "list", "--json")
+    cli.ok("callbacks", "list")
+
+    engine = make_engine(cli.url)
+    with session_factory(engine)() as session:
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    engine.dispose()
+    assert [e.action for e in entries] == ["stats-exported", "calls-exported", "callbacks-listed"]
+    assert {e.actor_email for e in entries} == {"command line"}
+    assert "+447700900123" not in repr([(e.detail, e.subject_id) for e in entries])

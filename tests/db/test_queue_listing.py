@@ -58,6 +58,20 @@ def test_advisers_see_the_queue_without_callers_numbers(
     assert sorted(row.has_number for row in rows) == [False, True]
 
 
+def test_a_number_replaced_by_its_pseudonym_is_shown_as_no_number(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    callback_id = new(session, settings, parent(1), "herefordshire", clock)
+    callback = session.get(Callback, callback_id)
+    assert callback is not None
+    callback.phone = "pseud:0123456789abcd"  # as the retention job leaves it
+    session.flush()
+
+    (row,) = queue(session, settings, clock(), show_numbers=True)
+
+    assert (row.phone, row.has_number) == (None, False)
+
+
 def test_most_urgent_first_and_no_deadline_after_every_deadline(
     session: Session, settings: Settings, clock: Clock
 ) -> None:

@@ -244,7 +244,7 @@ def test_a_callback_page_plays_its_messages_through_the_service(
 
     page = staff.get(f"/callbacks/{desk_.mine}").get_data(as_text=True)
 
-    assert f'<audio controls preload="metadata" src="/recordings/{REC}"' in page
+    assert f'<audio controls preload="none" src="/recordings/{REC}"' in page
     assert "twilio.com" not in page
 
 
