@@ -137,7 +137,8 @@ def release_retries(session: Session, ctx: JobContext, now: datetime) -> Release
 def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
     """Warn the duty officer of first attempts due within `warn_before_hours` working hours
     (so a Monday 09:30 deadline is flagged on Friday afternoon, not at 05:30 on Monday), and of
-    those overdue."""
+    those overdue; a warning no longer true (the office reopened, the deadline moved) is
+    withdrawn, so the queue shows only warnings that hold now."""
     settings = ctx.settings
     warn_seconds = settings.callbacks.warn_before_hours * 3600
     attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(OUTCOMES))
@@ -146,7 +147,10 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
         select(Callback)
         .where(
             Callback.status.in_(OPEN_STATUSES),
-            Callback.due_at <= now + timedelta(days=14),  # a long weekend is far shorter
+            or_(
+                Callback.due_at <= now + timedelta(days=14),  # a long weekend is far shorter
+                Callback.warnings.any(),
+            ),
             Callback.id.not_in(attempted),
         )
         .order_by(Callback.due_at),
@@ -155,26 +159,13 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
     raised = 0
     for callback in candidates:
         due = callback.due_at
-        if due is None:  # the query leaves these out; a deadline not yet set warns of nothing
-            continue
-        if due <= now:
-            kind = "overdue"
-        else:
-            if callback.office not in calendars:
-                calendars[callback.office] = rota.calendar_if_configured(
-                    session, settings, callback.office, now
-                )
-            calendar = calendars[callback.office]
-            # An office no longer configured has no hours to count in: plain time, then.
-            left = (
-                working_seconds_between(calendar, now, due)
-                if calendar is not None
-                else (due - now).total_seconds()
+        if callback.office not in calendars:
+            calendars[callback.office] = rota.calendar_if_configured(
+                session, settings, callback.office, now
             )
-            if left > warn_seconds:
-                continue
-            kind = "due-soon"
-        if any(w.kind == kind for w in callback.warnings):
+        kind = _warning_now(calendars[callback.office], due, now, warn_seconds)
+        _withdraw_stale(session, callback, kind, now)
+        if kind is None or due is None or any(w.kind == kind for w in callback.warnings):
             continue
         callback.warnings.append(
             DeadlineWarning(callback_id=callback.id, kind=kind, created_at=now)
@@ -189,6 +180,34 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
         raised += 1
     session.flush()
     return Warned(raised=raised)
+
+
+def _warning_now(
+    calendar: OfficeCalendar | None, due: datetime | None, now: datetime, warn_seconds: float
+) -> str | None:
+    """The warning a callback due at `due` deserves at `now`, if any."""
+    if due is None:
+        return None
+    if due <= now:
+        return "overdue"
+    opening = calendar.next_opening(now) if calendar is not None else None
+    # An office no longer configured, or closed past the deadline (until further notice, say),
+    # has no working time to count in: plain time, then, rather than none at all.
+    left = (
+        working_seconds_between(calendar, now, due)
+        if calendar is not None and opening is not None and opening < due
+        else (due - now).total_seconds()
+    )
+    return "due-soon" if left <= warn_seconds else None
+
+
+def _withdraw_stale(session: Session, callback: Callback, kind: str | None, now: datetime) -> None:
+    # An overdue callback keeps its earlier due-soon warning: both were true in turn.
+    keep = {"due-soon", "overdue"} if kind == "overdue" else {kind}
+    for stale in [w for w in callback.warnings if w.kind not in keep]:
+        callback.warnings.remove(stale)
+        session.delete(stale)
+        common.event(session, callback, f"warning-{stale.kind}-withdrawn", ACTOR, now)
 
 
 def start_clocks(session: Session, ctx: JobContext, now: datetime) -> ClocksStarted:
