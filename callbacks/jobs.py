@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from callbacks import clocks, common, policy, staff_actions
+from callbacks import clocks, common, deadline_warnings, policy, staff_actions
 from callbacks.job_results import Assigned, ClocksStarted, Released, Returned, Warned
 from callbacks.jobkit import ACTOR, Runner, in_transaction
 from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
@@ -24,7 +24,6 @@ from callbacks.models import Attempt, Callback, DeadlineWarning
 from callbacks.recording_jobs import delete_recordings, reconcile_recordings
 from callbacks.settle_calls_job import settle_calls
 from callbacks.states import OPEN_STATUSES, OUTCOMES, CallbackStatus
-from callbacks.working_time import working_seconds_between
 from rota import service as rota
 from rota.calendar import OfficeCalendar
 from rota.models import Adviser, Shift
@@ -163,8 +162,8 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
             calendars[callback.office] = rota.calendar_if_configured(
                 session, settings, callback.office, now
             )
-        kind = _warning_now(calendars[callback.office], due, now, warn_seconds)
-        _withdraw_stale(session, callback, kind, now)
+        kind = deadline_warnings.warning_now(calendars[callback.office], due, now, warn_seconds)
+        deadline_warnings.withdraw_stale(session, callback, kind, ACTOR, now)
         if kind is None or due is None or any(w.kind == kind for w in callback.warnings):
             continue
         callback.warnings.append(
@@ -180,34 +179,6 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
         raised += 1
     session.flush()
     return Warned(raised=raised)
-
-
-def _warning_now(
-    calendar: OfficeCalendar | None, due: datetime | None, now: datetime, warn_seconds: float
-) -> str | None:
-    """The warning a callback due at `due` deserves at `now`, if any."""
-    if due is None:
-        return None
-    if due <= now:
-        return "overdue"
-    opening = calendar.next_opening(now) if calendar is not None else None
-    # An office no longer configured, or closed past the deadline (until further notice, say),
-    # has no working time to count in: plain time, then, rather than none at all.
-    left = (
-        working_seconds_between(calendar, now, due)
-        if calendar is not None and opening is not None and opening < due
-        else (due - now).total_seconds()
-    )
-    return "due-soon" if left <= warn_seconds else None
-
-
-def _withdraw_stale(session: Session, callback: Callback, kind: str | None, now: datetime) -> None:
-    # An overdue callback keeps its earlier due-soon warning: both were true in turn.
-    keep = {"due-soon", "overdue"} if kind == "overdue" else {kind}
-    for stale in [w for w in callback.warnings if w.kind not in keep]:
-        callback.warnings.remove(stale)
-        session.delete(stale)
-        common.event(session, callback, f"warning-{stale.kind}-withdrawn", ACTOR, now)
 
 
 def start_clocks(session: Session, ctx: JobContext, now: datetime) -> ClocksStarted:

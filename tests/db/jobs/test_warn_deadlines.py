@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from callbacks import attempts, staff_actions
+from callbacks import attempts, clocks, staff_actions
 from callbacks.job_results import JobResult, Warned
 from callbacks.jobs import warn_deadlines
 from callbacks.models import DeadlineWarning
@@ -121,3 +121,22 @@ def test_a_warning_that_no_longer_holds_is_withdrawn_when_the_job_runs(
     # When the deadline is near again, the warning comes back.
     assert run(warn_deadlines, london(TUESDAY, 14)) == Warned(raised=1)
     assert warnings_of(session, callback) == ["due-soon"]
+
+
+def test_reopening_the_office_withdraws_a_due_soon_warning_it_makes_untrue(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
+) -> None:
+    callback = new_callback(session, settings, PARENT, "herefordshire", clock())
+    rota.close_office(session, settings, "herefordshire", clock(), until=london(TUESDAY, 17))
+    session.flush()
+    # Closed all Tuesday: one working hour is left, on Wednesday morning.
+    assert run(warn_deadlines, london(TUESDAY, 8)) == Warned(raised=1)
+    assert listed(session, london(TUESDAY, 8), callback.id)["warning"] == "due-soon"
+
+    clocks.reopen_office(session, settings, "herefordshire", london(TUESDAY, 9))
+
+    # Open from 09:00: nine working hours are left, so the warning no longer holds.
+    session.refresh(callback)
+    assert warnings_of(session, callback) == []
+    assert listed(session, london(TUESDAY, 9), callback.id)["warning"] is None
+    assert [e.actor for e in events(session, callback, "warning-due-soon-withdrawn")] == ["service"]
