@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from callbacks import common
+from callbacks import common, deadline_warnings
 from callbacks.models import Callback
 from callbacks.states import OPEN_STATUSES
 from callbacks.working_time import due_at
@@ -73,6 +73,7 @@ def reopen_office(
     """End the office's closures and start the clocks of its callbacks waiting for an opening;
     returns (closures ended, clocks started). The one way to reopen an office for staff."""
     ended = rota.open_office(session, settings, key, now)
+    deadline_warnings.withdraw_stale_of_office(session, settings, key, actor, now)
     deadlines = deadlines_in_sight(session, settings, now, [key])
     if not deadlines:
         return ended, 0  # reopened, yet with no hours in sight: the callbacks keep waiting

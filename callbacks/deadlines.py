@@ -16,7 +16,7 @@ class Deadline:
     """The promise of a first attempt by `due_at`, as it stands at one moment.
 
     `working_seconds_left` counts the office's open time until `due_at`, negative once it has
-    passed; None when there is no deadline, or the first attempt has been made (`met`).
+    passed; None when there is no deadline, or the first placed attempt has been made (`met`).
     """
 
     due_at: datetime | None
@@ -34,8 +34,8 @@ def deadline(
     *,
     still_open: bool = True,
 ) -> Deadline:
-    """Where the promise stands at `now`; `calendar` None (an office no longer configured)
-    counts plain time."""
+    """Where the promise stands at `now`, kept by the first attempt the helpline placed
+    (`first_attempt_at`); `calendar` None (an office no longer configured) counts plain time."""
     if first_attempt_at is not None:
         in_time = due_at is None or first_attempt_at <= due_at
         text = "first attempt made in time" if in_time else "first attempt made after the deadline"

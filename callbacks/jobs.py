@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from callbacks import clocks, common, policy, staff_actions
+from callbacks import clocks, common, deadline_warnings, policy, staff_actions
 from callbacks.job_results import Assigned, ClocksStarted, Released, Returned, Warned
 from callbacks.jobkit import ACTOR, Runner, in_transaction
 from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
@@ -26,7 +26,6 @@ from callbacks.recording_jobs import reconcile_recordings
 from callbacks.recording_retention import delete_recordings
 from callbacks.settle_calls_job import settle_calls
 from callbacks.states import OPEN_STATUSES, OUTCOMES, CallbackStatus
-from callbacks.working_time import working_seconds_between
 from rota import service as rota
 from rota.calendar import OfficeCalendar
 from rota.models import Adviser, Shift
@@ -139,7 +138,8 @@ def release_retries(session: Session, ctx: JobContext, now: datetime) -> Release
 def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
     """Warn the duty officer of first attempts due within `warn_before_hours` working hours
     (so a Monday 09:30 deadline is flagged on Friday afternoon, not at 05:30 on Monday), and of
-    those overdue."""
+    those overdue; a warning no longer true (the office reopened, the deadline moved) is
+    withdrawn, so the queue shows only warnings that hold now."""
     settings = ctx.settings
     warn_seconds = settings.callbacks.warn_before_hours * 3600
     attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(OUTCOMES))
@@ -148,7 +148,10 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
         select(Callback)
         .where(
             Callback.status.in_(OPEN_STATUSES),
-            Callback.due_at <= now + timedelta(days=14),  # a long weekend is far shorter
+            or_(
+                Callback.due_at <= now + timedelta(days=14),  # a long weekend is far shorter
+                Callback.warnings.any(),
+            ),
             Callback.id.not_in(attempted),
         )
         .order_by(Callback.due_at),
@@ -157,26 +160,13 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
     raised = 0
     for callback in candidates:
         due = callback.due_at
-        if due is None:  # the query leaves these out; a deadline not yet set warns of nothing
-            continue
-        if due <= now:
-            kind = "overdue"
-        else:
-            if callback.office not in calendars:
-                calendars[callback.office] = rota.calendar_if_configured(
-                    session, settings, callback.office, now
-                )
-            calendar = calendars[callback.office]
-            # An office no longer configured has no hours to count in: plain time, then.
-            left = (
-                working_seconds_between(calendar, now, due)
-                if calendar is not None
-                else (due - now).total_seconds()
+        if callback.office not in calendars:
+            calendars[callback.office] = rota.calendar_if_configured(
+                session, settings, callback.office, now
             )
-            if left > warn_seconds:
-                continue
-            kind = "due-soon"
-        if any(w.kind == kind for w in callback.warnings):
+        kind = deadline_warnings.warning_now(calendars[callback.office], due, now, warn_seconds)
+        deadline_warnings.withdraw_stale(session, callback, kind, ACTOR, now)
+        if kind is None or due is None or any(w.kind == kind for w in callback.warnings):
             continue
         callback.warnings.append(
             DeadlineWarning(callback_id=callback.id, kind=kind, created_at=now)

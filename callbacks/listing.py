@@ -161,7 +161,9 @@ def rows_for(
     rows = []
     for callback in callbacks:
         counted = [a for a in callback.attempts if a.outcome in OUTCOMES]
-        first = min((a.started_at for a in counted), default=None)
+        # The promise is kept by the first call the helpline placed, as the statistics count
+        # it: an outcome logged with no call placed does not keep it.
+        first = min((a.started_at for a in callback.attempts if a.placed), default=None)
         calendar = None
         if callback.due_at is not None and first is None:
             if callback.office not in calendars:

@@ -178,6 +178,8 @@ _FIXED = {
     "retry-due": "The time for the next attempt came",
     "warning-due-soon": "Warning: the first attempt is due soon",
     "warning-overdue": "Warning: the first attempt is overdue",
+    "warning-due-soon-withdrawn": "The due-soon warning no longer held and was withdrawn",
+    "warning-overdue-withdrawn": "The overdue warning no longer held and was withdrawn",
     "clock-started": "The office's opening came into sight: the deadline was set",
 }
 

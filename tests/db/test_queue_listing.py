@@ -160,7 +160,8 @@ def test_after_an_attempt_the_row_counts_it_and_shows_the_retry(
     ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
     callback_id = new(session, settings, parent(1), "herefordshire", clock)
     callback = session.get_one(Callback, callback_id)
-    attempts.start_attempt(session, callback, ann, "Ann Ash", clock())
+    attempt = attempts.start_attempt(session, callback, ann, "Ann Ash", clock())
+    attempt.placed = True  # Twilio took the call
     attempts.record_outcome(session, settings, callback, "no-answer", "Ann Ash", clock())
 
     (row,) = queue(session, settings, clock(), show_numbers=True)
@@ -210,3 +211,21 @@ def test_listing_costs_the_same_few_queries_for_many_callbacks(
         assert len(queue(session, settings, clock(), show_numbers=True)) == 20
 
     assert len(many) == len(few) <= 8
+
+
+def test_an_attempt_never_placed_does_not_keep_the_promise_as_the_statistics_count_it(
+    session: Session, settings: Settings, clock: Clock
+) -> None:
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    callback_id = new(session, settings, parent(1), "herefordshire", clock)
+    callback = session.get_one(Callback, callback_id)
+    attempts.start_attempt(session, callback, ann, "Ann Ash", clock())  # no Twilio: not placed
+    attempts.record_outcome(session, settings, callback, "no-answer", "Ann Ash", clock())
+
+    (row,) = queue(session, settings, clock(), show_numbers=True)
+
+    assert row.attempts_made == 1
+    assert not row.deadline.met
+    assert row.deadline.text == "16 hours of working time left"
+    (late,) = queue(session, settings, london(WEDNESDAY, 11), show_numbers=True)
+    assert late.deadline.overdue and "made in time" not in late.deadline.text

@@ -436,3 +436,19 @@ def test_an_action_outside_the_role_is_refused_and_changes_nothing(
     assert answer.status_code == 403
     assert status_of(session, desk_.pool) == "open"
     assert session.get_one(Callback, desk_.pool).version == version
+
+
+def test_a_callback_with_no_number_offers_no_call_and_says_why(
+    staff: FlaskClient, desk_: Desk
+) -> None:
+    sign_in(staff, DUTY_EMAIL)
+
+    text = staff.get(f"/callbacks/{desk_.anonymous}").get_data(as_text=True)
+
+    assert "Call me now, then the parent" not in text
+    assert "The caller left no number, so they cannot be called back." in text
+    assert "Close the callback</button>" in text
+    # A callback with a number still offers the call.
+    numbered = staff.get(f"/callbacks/{desk_.pool}").get_data(as_text=True)
+    assert "Call me now, then the parent" in numbered
+    assert "left no number" not in numbered

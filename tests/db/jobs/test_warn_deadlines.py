@@ -8,10 +8,12 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from callbacks import attempts, staff_actions
+from callbacks import attempts, clocks, staff_actions
 from callbacks.job_results import JobResult, Warned
 from callbacks.jobs import warn_deadlines
+from callbacks.models import DeadlineWarning
 from helpline.settings import Settings
+from rota import service as rota
 from tests.constants import OTHER_PARENT, PARENT, TUESDAY, WEDNESDAY, london
 from tests.db.jobs.helpers import events, listed, new_callback, warnings_of
 from tests.factories import Clock
@@ -81,3 +83,60 @@ def test_a_monday_morning_deadline_is_flagged_on_friday_afternoon(
     assert run(warn_deadlines, london(friday, 12, 59)) == Warned(raised=0)
     assert run(warn_deadlines, london(friday, 13, 0)) == Warned(raised=1)
     assert warnings_of(session, callback) == ["due-soon"]
+
+
+def test_closing_an_office_until_further_notice_does_not_make_a_distant_deadline_due_soon(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
+) -> None:
+    callback = new_callback(session, settings, PARENT, "herefordshire", clock())
+    assert callback.due_at == london(WEDNESDAY, 10)
+    rota.close_office(session, settings, "herefordshire", clock())
+    session.flush()
+
+    # With no working time in sight the deadline is counted in plain time: two days away.
+    assert run(warn_deadlines, clock()) == Warned(raised=0)
+    assert warnings_of(session, callback) == []
+    assert listed(session, clock(), callback.id)["warning"] is None
+
+    # Still closed on Wednesday morning, four hours before the deadline: now it is due soon.
+    assert run(warn_deadlines, london(WEDNESDAY, 6)) == Warned(raised=1)
+    assert warnings_of(session, callback) == ["due-soon"]
+
+
+def test_a_warning_that_no_longer_holds_is_withdrawn_when_the_job_runs(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
+) -> None:
+    callback = new_callback(session, settings, PARENT, "herefordshire", clock())
+    # A due-soon warning recorded while the office was closed, 48 working hours out.
+    session.add(DeadlineWarning(callback_id=callback.id, kind="due-soon", created_at=clock()))
+    session.flush()
+    session.refresh(callback)
+    assert listed(session, clock(), callback.id)["warning"] == "due-soon"
+
+    assert run(warn_deadlines, clock()) == Warned(raised=0)
+
+    assert warnings_of(session, callback) == []
+    assert listed(session, clock(), callback.id)["warning"] is None
+    assert len(events(session, callback, "warning-due-soon-withdrawn")) == 1
+    # When the deadline is near again, the warning comes back.
+    assert run(warn_deadlines, london(TUESDAY, 14)) == Warned(raised=1)
+    assert warnings_of(session, callback) == ["due-soon"]
+
+
+def test_reopening_the_office_withdraws_a_due_soon_warning_it_makes_untrue(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
+) -> None:
+    callback = new_callback(session, settings, PARENT, "herefordshire", clock())
+    rota.close_office(session, settings, "herefordshire", clock(), until=london(TUESDAY, 17))
+    session.flush()
+    # Closed all Tuesday: one working hour is left, on Wednesday morning.
+    assert run(warn_deadlines, london(TUESDAY, 8)) == Warned(raised=1)
+    assert listed(session, london(TUESDAY, 8), callback.id)["warning"] == "due-soon"
+
+    clocks.reopen_office(session, settings, "herefordshire", london(TUESDAY, 9))
+
+    # Open from 09:00: nine working hours are left, so the warning no longer holds.
+    session.refresh(callback)
+    assert warnings_of(session, callback) == []
+    assert listed(session, london(TUESDAY, 9), callback.id)["warning"] is None
+    assert [e.actor for e in events(session, callback, "warning-due-soon-withdrawn")] == ["service"]
