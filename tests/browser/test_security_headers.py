@@ -25,7 +25,15 @@ from tests.constants import PARENT
 
 # Served to the browser but not pages: files, the health check, the plain-text index, and the
 # recording (its headers are checked below without opening it as a page).
-NOT_PAGES = {"/static/<path:filename>", "/assets/<path:name>", "/healthz", "/", "/recordings/<sid>"}
+# Not pages: files, the health check, and downloads (whose headers are checked below).
+NOT_PAGES = {
+    "/static/<path:filename>",
+    "/assets/<path:name>",
+    "/healthz",
+    "/",
+    "/recordings/<sid>",
+    "/stats.csv",
+}
 
 LISTEN = """
 window.__violations = [];
@@ -108,3 +116,7 @@ def test_every_staff_page_has_its_headers_and_no_policy_violation(
             played = page.request.get(site.at(f"/recordings/{sid}"))
             assert played.status == 200 and played.headers["content-type"].startswith("audio/")
             assert_secure_headers(played.headers, "/recordings")
+        if email == "manager@council.example":
+            csv = page.request.get(site.at("/stats.csv"))
+            assert csv.status == 200 and csv.headers["content-type"].startswith("text/csv")
+            assert_secure_headers(csv.headers, "/stats.csv")
