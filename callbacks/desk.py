@@ -172,21 +172,6 @@ def take(
     return _assigned(session, settings, callback, _adviser(session, adviser_id), actor, now)
 
 
-def return_to_pool(
-    session: Session,
-    callback_id: int,
-    actor: str,
-    now: datetime,
-    reason: str,
-    *,
-    expected_version: int | None,
-) -> Done:
-    """Put the callback back in the queue, unassigned."""
-    callback = for_change(session, callback_id, expected_version)
-    staff_actions.unassign(session, callback, actor, now, reason)
-    return _done(callback)
-
-
 def close(
     session: Session,
     callback_id: int,

@@ -51,9 +51,10 @@ class Played:
 
 
 def counts_as_listen(byte_range: ByteRange | None) -> bool:
-    """Whether a request is a listen to audit: one with no range, or one from the first byte
-    (a player asks for later parts of the same listen as it goes)."""
-    return byte_range is None or byte_range.start == 0
+    """Whether a request is a listen to audit: one with no range, one from the first byte, or
+    one for the last bytes (which can be the whole recording); a player asks for later parts of
+    the same listen as it goes."""
+    return byte_range is None or byte_range.start <= 0
 
 
 def recording_for_listener(

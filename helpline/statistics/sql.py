@@ -42,11 +42,6 @@ def _epoch_postgresql(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
     return f"date_part('epoch', {_arg(element, compiler, **kw)})"
 
 
-def seconds_between(start: Any, end: Any) -> ColumnElement[float]:
-    """`end - start` in seconds."""
-    return epoch(end) - epoch(start)
-
-
 def week_hour(at: Any, zone: ZoneInfo, start: datetime, end: datetime) -> ColumnElement[int]:
     """The local hour of the week (Monday 00:00 = 0 ... Sunday 23:00 = 167) of a UTC timestamp
     between `start` and `end`, in whole-number SQL both databases run: the zone's offset in

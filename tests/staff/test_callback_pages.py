@@ -258,6 +258,7 @@ def test_the_recording_answers_byte_ranges_and_audits_each_listen_once(
     first = staff.get(f"/recordings/{REC}", headers={"Range": "bytes=0-"})
     part = staff.get(f"/recordings/{REC}", headers={"Range": "bytes=100-199"})
     past = staff.get(f"/recordings/{REC}", headers={"Range": f"bytes={total + 10}-"})
+    last = staff.get(f"/recordings/{REC}", headers={"Range": f"bytes=-{total * 2}"})
 
     assert whole.status_code == 200 and whole.data == tone_wav()
     assert whole.headers["Content-Type"] == "audio/wav"
@@ -270,7 +271,8 @@ def test_the_recording_answers_byte_ranges_and_audits_each_listen_once(
     assert part.headers["Content-Range"] == f"bytes 100-199/{total}"
     assert part.headers["Accept-Ranges"] == "bytes"
     assert past.status_code == 416 and past.headers["Content-Range"] == f"bytes */{total}"
-    assert audits(session, "listen") == 2  # the whole, and the one from byte 0
+    assert last.status_code == 206 and last.data == tone_wav()  # "the last bytes": all of it
+    assert audits(session, "listen") == 3  # the whole, the one from byte 0, the last bytes
 
 
 def test_a_close_on_an_old_version_says_what_changed_and_keeps_the_reason(
