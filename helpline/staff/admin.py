@@ -56,6 +56,9 @@ def add_user() -> ResponseReturnValue:
     try:
         role = service.parse_role(form["role"])
         adviser = session.get(Adviser, int(form["adviser"])) if form["adviser"] else None
+        if form["adviser"] and adviser is None:
+            error = {"text": "Choose an adviser of the rota, or none", "href": "#adviser"}
+            return _users_page(400, [error], form)
         service.add(
             session,
             email=form["email"],

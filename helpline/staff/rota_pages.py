@@ -31,7 +31,7 @@ VIEWERS = (Role.ADVISER, Role.DUTY_OFFICER, Role.MANAGER, Role.ADMIN)
 MAX_UPLOAD = 1_000_000  # bytes: a year of both teams' shifts is far less
 
 
-@bp.app_template_filter("local")
+@bp.app_template_filter("local_long")
 def local(at: datetime | None, fmt: str = "%-d %B %Y %H:%M") -> str:
     """An instant as the offices read it, in the service's time zone."""
     if at is None:

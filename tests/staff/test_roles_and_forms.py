@@ -153,8 +153,14 @@ def test_a_short_password_or_a_taken_email_is_refused_with_an_error_summary(
         "/admin/users", data=base | {"email": "ADMIN@council.example", "password": PASSWORD}
     )
 
+    gone = admin.post(
+        "/admin/users",
+        data=base | {"email": "n@c.example", "password": PASSWORD, "adviser": "99999"},
+    )
+
     assert short.status_code == 400 and "at least 12 characters" in short.get_data(as_text=True)
     assert taken.status_code == 400 and "already an account" in taken.get_data(as_text=True)
+    assert gone.status_code == 400 and "Choose an adviser" in gone.get_data(as_text=True)
     assert set(accounts(session)) == {"admin@council.example"}
 
 
