@@ -53,13 +53,20 @@ def call_back(
     adviser_name: str | None = None,
     *,
     urls: AttemptUrls,
+    only_if_assigned_to: int | None = None,
 ) -> CallBackResult:
-    """Ring the assigned (or named) adviser; when they press 1 the parent is dialled."""
+    """Ring the assigned (or named) adviser; when they press 1 the parent is dialled. With
+    `only_if_assigned_to`, only while the callback is still that adviser's (checked under the
+    row's lock, so a reassignment a moment before is not undone)."""
     settings = runtime.settings
     dialer: Dialer = runtime.dialer
     now = runtime.clock()
     with unit_of_work(runtime.sessions) as session:
         callback = common.get(session, callback_id)
+        if only_if_assigned_to is not None:
+            session.refresh(callback, with_for_update=True)
+            if callback.assigned_to_id != only_if_assigned_to:
+                raise common.CallbackError(f"callback {callback_id} is no longer yours")
         if adviser_name:
             adviser = find_adviser(session, adviser_name)
         elif callback.assigned_to is not None:

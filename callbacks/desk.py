@@ -260,4 +260,7 @@ def call_back(
             raise CallbackError(f"no callback {callback_id}")
         require_yours(callback, None if may_see_all else adviser_id)
         name = _adviser(session, adviser_id).name
-    return calling_back.call_back(runtime, callback_id, actor, name, urls=urls)
+    owner = None if may_see_all else adviser_id
+    return calling_back.call_back(
+        runtime, callback_id, actor, name, urls=urls, only_if_assigned_to=owner
+    )

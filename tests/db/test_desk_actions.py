@@ -288,3 +288,32 @@ def test_an_adviser_works_only_their_own_callbacks(
         assert page.history[-1].text == (
             "Call-back attempt not placed: no Twilio credentials are configured"
         )
+
+
+def test_a_call_back_asked_for_just_before_a_reassignment_does_not_undo_it(
+    sessions: sessionmaker[Session], runtime: Runtime, settings: Settings, clock: Clock
+) -> None:
+    from callbacks import calling_back
+
+    with sessions() as setup:
+        ann = adviser(setup, "Ann Ash", ANN, "herefordshire", MONDAY)
+        ben = adviser(setup, "Ben Birch", BEN, "herefordshire", MONDAY)
+        callback, _ = filing.callback_for(setup, settings, parent(1), "herefordshire", clock())
+        staff_actions.assign(setup, callback, ann, "Dana Duty", clock())
+        setup.commit()
+        ann_id, ben_id, callback_id = ann.id, ben.id, callback.id
+    # Ann's page checked that the callback was hers; the duty officer then gives it to Ben.
+    with sessions() as duty:
+        desk.assign(
+            duty, settings, callback_id, ben_id, "Dana Duty", clock(), expected_version=None
+        )
+        duty.commit()
+
+    with pytest.raises(CallbackError, match="no longer yours"):
+        calling_back.call_back(
+            runtime, callback_id, "Ann Ash", "Ann Ash", urls=urls, only_if_assigned_to=ann_id
+        )
+
+    with sessions() as check:
+        still = check.get_one(Callback, callback_id)
+        assert still.assigned_to_id == ben_id and not still.attempts
