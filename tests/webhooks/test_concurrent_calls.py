@@ -314,8 +314,20 @@ def test_calls_arriving_as_the_only_adviser_accepts_never_ring_her_again(
         setup.commit()
         leg_id = leg.id
     # Every new call reads Ann as being rung elsewhere (so hers to ring when nobody else is
-    # free) before her answer is stored, and claims her after.
-    slow_reads(monkeypatch, 0.5)
+    # free) before her answer is stored, and claims her only once it is stored.
+    real = calls.claim.advisers_now
+
+    def read_then_wait_for_her_answer(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real(*args, **kwargs)
+        with Session(committed) as look:
+            for _ in range(500):
+                if look.scalar(select(CallLeg.state).where(CallLeg.id == leg_id)) == "accepted":
+                    break
+                look.rollback()
+                time.sleep(0.02)
+        return found
+
+    monkeypatch.setattr(calls.claim, "advisers_now", read_then_wait_for_her_answer)
     app = create_app(make_runtime(settings, sessions=session_factory(committed), clock=lambda: NOW))
     press_1 = (f"/voice/screen-answer?leg={leg_id}", {"CallSid": "CA" + "8" * 32, "Digits": "1"})
     answers = at_once(app, [press_1, *new_calls(20)])
