@@ -74,7 +74,7 @@ LOAD = [
     """INSERT INTO call (id, sid, from_number, to_number, office, status, outcome,
                          answered_by_id, answered_office, started_at, answered_at,
                          reached_answer_machine_at, callback_requested_at, message_left,
-                         ended_at, duration_s, local_date, week_hour)
+                         ended_at, duration_s, local_date, week_hour, adviser_rung, talk_s)
        SELECT g, 'CA' || lpad(g::text, 32, '0'), '+447700900' || lpad((g % 1000)::text, 3, '0'),
               CASE WHEN hereford THEN '+441632960001' ELSE '+441632960002' END,
               CASE WHEN hereford THEN 'herefordshire' ELSE 'worcestershire' END,
@@ -91,7 +91,11 @@ LOAD = [
               CASE WHEN r <= 1 THEN started + make_interval(secs => wait + talk) END,
               CASE WHEN r <= 1 THEN wait + talk END,
               local::date,
-              (extract(isodow FROM local)::int - 1) * 24 + extract(hour FROM local)::int
+              (extract(isodow FROM local)::int - 1) * 24 + extract(hour FROM local)::int,
+              -- as the legs below: the answering adviser, or one rung in vain for most calls
+              -- that went to the machine after waiting
+              r <= 1 AND (r < 0.65 OR (r >= 0.65 AND r < 0.87 OR r >= 0.90) AND g % 10 < 7),
+              CASE WHEN r < 0.65 THEN talk END
        FROM (SELECT *, started AT TIME ZONE 'Europe/London' AS local,
                     CASE WHEN (r < 0.55) = hereford THEN pick ELSE pick + 10 END AS a,
                     CASE WHEN (r < 0.55) = hereford THEN 'herefordshire' ELSE 'worcestershire'
@@ -126,14 +130,16 @@ LOAD = [
     # Attempts: one to three each, on the working days after the message, in the calling
     # adviser's shift (one in thirty in the evening, off shift); the last one spoke for
     # completed callbacks.
-    """INSERT INTO attempt (callback_id, adviser_id, started_at, ended_at, placed, outcome,
-                            outcome_source, parent_seconds)
-       SELECT id, 1 + ((id + n) % 20), at, at + interval '5 minutes', true,
+    """INSERT INTO attempt (callback_id, adviser_id, office, team, started_at, ended_at, placed,
+                            outcome, outcome_source, parent_seconds)
+       SELECT id, 1 + ((id + n) % 20), office,
+              CASE WHEN (id + n) % 20 < 10 THEN 'herefordshire' ELSE 'worcestershire' END,
+              at, at + interval '5 minutes', true,
               CASE WHEN status = 'completed' AND n = id % 3 THEN 'spoke'
                    WHEN status = 'unreachable' AND n = id % 3 THEN 'wrong-number'
                    ELSE 'no-answer' END,
               'adviser', CASE WHEN status = 'completed' AND n = id % 3 THEN 240 END
-       FROM (SELECT cb.id, cb.status, n,
+       FROM (SELECT cb.id, cb.status, cb.office, n,
                     ((day + CASE extract(isodow FROM day) WHEN 6 THEN 2 WHEN 7 THEN 1 ELSE 0 END)
                      + CASE WHEN cb.id % 30 = 0 THEN time '18:30'
                             ELSE time '09:15' + make_interval(mins => (cb.id * 7 + n) % 450) END)
@@ -142,6 +148,11 @@ LOAD = [
                   LATERAL (SELECT (cb.created_at AT TIME ZONE 'Europe/London')::date + 1 + n * 2
                            AS day) d
              WHERE n <= cb.id % 3 AND cb.status <> 'cancelled') a""",
+    # When the first attempt placed started, as the service keeps it on the callback.
+    """UPDATE callback c SET first_attempt_at = a.first
+       FROM (SELECT callback_id, min(started_at) AS first FROM attempt WHERE placed
+             GROUP BY callback_id) a
+       WHERE a.callback_id = c.id""",
     "DROP TABLE bench_plan",
     "SELECT setval('call_id_seq', (SELECT max(id) FROM call))",
     "SELECT setval('callback_id_seq', (SELECT max(id) FROM callback))",

@@ -23,9 +23,35 @@ from callbacks.working_time import retry_at
 from calls.states import TwilioCallStatus
 from helpline.settings import Settings
 from rota import service as rota
+from rota import teams
 from rota.models import Adviser
 
 log = logging.getLogger("helpline.callbacks")
+
+
+def new_attempt(
+    session: Session, callback: Callback, adviser_id: int | None, now: datetime
+) -> Attempt:
+    """A new attempt on `callback` by `adviser_id` starting `now`, with the team the adviser
+    was working for then (the callback's own county when their shifts cannot say)."""
+    team = None
+    if adviser_id is not None:
+        team = teams.team_at(session, adviser_id, now) or callback.office
+    attempt = Attempt(adviser_id=adviser_id, office=callback.office, team=team, started_at=now)
+    # Appended through the relationship only: adding a row that already names its callback,
+    # then appending it, lets the collection's first load flush and find it, and list it twice.
+    callback.attempts.append(attempt)
+    return attempt
+
+
+def placed(attempt: Attempt, call_sid: str | None) -> None:
+    """Twilio has taken the attempt's call: it counts as placed, and as the callback's first
+    attempt when none placed started before it."""
+    attempt.placed = True
+    attempt.call_sid = call_sid
+    first = attempt.callback.first_attempt_at
+    if first is None or attempt.started_at < first:
+        attempt.callback.first_attempt_at = attempt.started_at
 
 
 def counted_attempts(callback: Callback) -> int:
@@ -102,10 +128,7 @@ def start_attempt(
         )
     if callback.assigned_to_id != adviser.id:
         assign(session, callback, adviser, actor, now)
-    # Appended through the relationship only: adding a row that already names its callback, then
-    # appending it, lets the collection's first load flush and find it, and list it twice.
-    attempt = Attempt(adviser_id=adviser.id, started_at=now)
-    callback.attempts.append(attempt)
+    attempt = new_attempt(session, callback, adviser.id, now)
     save(session, callback)
     event(session, callback, "attempt-started", actor, now, attempt_id=attempt.id)
     return attempt
@@ -155,9 +178,7 @@ def record_outcome(
         require_open(callback)
         attempt = next((a for a in reversed(callback.attempts) if a.outcome is None), None)
         if attempt is None:
-            adviser_id = callback.assigned_to_id
-            attempt = Attempt(adviser_id=adviser_id, started_at=now)
-            callback.attempts.append(attempt)
+            attempt = new_attempt(session, callback, callback.assigned_to_id, now)
     elif callback.status not in (*OPEN_STATUSES, CallbackStatus.UNREACHABLE):
         raise CallbackError(f"callback {callback.id} is already {callback.status}")
     else:

@@ -113,9 +113,7 @@ def call_back(
             f"recorded; record its outcome with: helpline callbacks outcome {callback_id} ...",
         )
     with unit_of_work(runtime.sessions) as session:
-        placed = session.get_one(Attempt, attempt_id)
-        placed.placed = True
-        placed.call_sid = sid
+        attempts.placed(session.get_one(Attempt, attempt_id), sid)
     return CallBackResult(
         attempt_id,
         True,

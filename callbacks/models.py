@@ -41,6 +41,9 @@ class Callback(Base):
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("adviser.id"), index=True)
     assigned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # When the first attempt placed through Twilio started (the statistics' "first attempt
+    # within the promise" reads it rather than every attempt).
+    first_attempt_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(default=1)
@@ -87,6 +90,10 @@ class Attempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     callback_id: Mapped[int] = mapped_column(ForeignKey("callback.id"), index=True)
     adviser_id: Mapped[int | None] = mapped_column(ForeignKey("adviser.id"))
+    # The callback's county, and the office whose team the adviser worked for when the
+    # attempt started (rota.teams): kept on the attempt for the statistics.
+    office: Mapped[str | None] = mapped_column(String(40))
+    team: Mapped[str | None] = mapped_column(String(40))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, text
+from sqlalchemy import JSON, Float, ForeignKey, Index, SmallInteger, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from calls.states import CallOutcome, LegState
@@ -43,6 +43,11 @@ class Call(Base):
     number_tries: Mapped[int] = mapped_column(default=0, server_default="0")
     ended_at: Mapped[datetime | None]
     duration_s: Mapped[int | None]
+    # Kept for the statistics, so that a year of them reads the calls alone: whether any
+    # adviser's phone was rung for the call (set when it ends), and the talk on the answering
+    # leg, from the adviser's 1 to the end of their leg (set when that leg ends).
+    adviser_rung: Mapped[bool] = mapped_column(default=False, server_default=false())
+    talk_s: Mapped[float | None] = mapped_column(Float)
 
     answered_by: Mapped[Adviser | None] = relationship()
     legs: Mapped[list[CallLeg]] = relationship(back_populates="call", order_by="CallLeg.id")

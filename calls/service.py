@@ -192,6 +192,7 @@ def call_ended(call: Call, at: datetime, duration_s: int | None) -> None:
     for leg in call.legs:
         if leg.ended_at is None:
             end_leg(leg, at, LegState.CALLER_GONE)
+    call.adviser_rung = bool(call.legs)
     _settle(call)
 
 
@@ -229,6 +230,8 @@ def reopen_unknown_leg(leg: CallLeg) -> bool:
     else:
         leg.state = LegState.RINGING
     leg.ended_at = None
+    if leg.accepted_at is not None:
+        leg.call.talk_s = None
     return True
 
 
@@ -250,6 +253,8 @@ def end_leg(leg: CallLeg, at: datetime, how: LegState) -> None:
     """End the leg at `at` (never before it rang), in the state `leg_end_state` gives it."""
     leg.ended_at = max(at, leg.started_at)
     leg.state = leg_end_state(leg.state, how)
+    if leg.accepted_at is not None:
+        leg.call.talk_s = (leg.ended_at - leg.accepted_at).total_seconds()
 
 
 def recovered_from_recording(

@@ -10,11 +10,11 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, literal, select, text
+from sqlalchemy import case, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from callbacks.models import Attempt, Callback
-from calls.models import Call, CallLeg
+from callbacks.models import Callback
+from calls.models import Call
 from helpline.settings import Settings
 from helpline.statistics.model import (
     ANSWERED,
@@ -24,10 +24,11 @@ from helpline.statistics.model import (
     HourOfWeek,
     OfficeCallbacks,
     OfficeCalls,
+    TeamHour,
     Work,
 )
-from helpline.statistics.sql import span_at_least, span_sum, span_within
-from helpline.statistics.work import adviser_work, leg_talk
+from helpline.statistics.sql import rows_of, span_at_least, span_sum, span_within
+from helpline.statistics.work import adviser_work
 
 
 def instant_range(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -53,9 +54,9 @@ def collect(session: Session, settings: Settings, first: date, last: date) -> Fi
         short_abandon_s=settings.statistics.short_abandon_s,
     )
     _tune(session)
-    call_work = _calls(session, settings, figures, start, end)
+    call_work = _calls(session, settings, figures)
     _callbacks(session, figures, start, end)
-    for (name, team), work in adviser_work(session, settings, call_work, start, end).items():
+    for (name, team), work in adviser_work(session, call_work, start, end).items():
         figures.advisers[(name, team)] = work
         figures.teams.setdefault(team, Work()).add(work)
     return figures
@@ -71,79 +72,79 @@ def _tune(session: Session) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    for setting in ("jit = off", "work_mem = '64MB'", "enable_nestloop = off"):
-        session.execute(text(f"SET LOCAL {setting}"))
+    session.execute(
+        text(
+            "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true),"
+            " set_config('enable_nestloop', 'off', true)"
+        )
+    )
 
 
-def _calls(
-    session: Session, settings: Settings, figures: Figures, start: datetime, end: datetime
-) -> dict[tuple[int, str], Work]:
+def _calls(session: Session, settings: Settings, figures: Figures) -> dict[tuple[int, str], Work]:
     """One pass over the calls of the range, grouped by county rung, outcome, local hour of the
-    week and answering adviser, then one over the answering legs for talk. Files the groups
-    under `figures` and returns the calls' work per (adviser id, team)."""
+    week and answering adviser and team. Files the groups under `figures` and returns the calls'
+    work per (adviser id, team)."""
     policy = settings.statistics
-    answered = Call.outcome.in_(ANSWERED)
-    measured = case(
-        (answered, 1),
-        (
-            and_(
-                Call.outcome == "abandoned",
-                span_at_least(Call.started_at, Call.ended_at, policy.short_abandon_s),
-            ),
-            1,
-        ),
-        else_=0,
-    )
-    within_t = and_(
-        answered, span_within(Call.started_at, Call.answered_at, policy.answer_within_s)
-    )
-    hour = Call.week_hour
-    in_range = Call.local_date.between(figures.first, figures.last)
-    rows = session.execute(
+    # Each count is of rows meeting a plain condition; which of them a group's outcome makes
+    # count is decided below, per group, rather than tested on every row.
+    rows = rows_of(
+        session,
         select(
             Call.office,
             Call.outcome,
-            hour,
+            Call.week_hour,
             Call.answered_by_id,
             Call.answered_office,
             func.count(),
-            func.sum(case((within_t, 1), else_=0)),
-            func.sum(measured),
+            func.count().filter(
+                span_within(Call.started_at, Call.answered_at, policy.answer_within_s)
+            ),
+            func.count().filter(
+                span_at_least(Call.started_at, Call.ended_at, policy.short_abandon_s)
+            ),
+            func.count().filter(Call.adviser_rung.is_(True)),
             span_sum(Call.started_at, Call.answered_at),
+            func.count(Call.talk_s),
+            func.sum(Call.talk_s),
         )
-        .where(in_range)
-        .group_by(Call.office, Call.outcome, hour, Call.answered_by_id, Call.answered_office)
+        .where(Call.local_date.between(figures.first, figures.last))
+        .group_by(
+            Call.office, Call.outcome, Call.week_hour, Call.answered_by_id, Call.answered_office
+        ),
     ).all()
-    # Unanswered calls for which an adviser was rung, apart: a test of each call's legs inside
-    # the pass above would keep PostgreSQL from sharing that pass among its workers.
-    waited = session.execute(
-        select(Call.office, func.count())
-        .where(
-            in_range,
-            Call.outcome.in_(WAITED_UNANSWERED),
-            exists().where(CallLeg.call_id == Call.id),
-        )
-        .group_by(Call.office)
-    ).all()
-    for office, count in waited:
-        figures.offices.setdefault(office, OfficeCalls()).service_level_calls += count
     slots: dict[tuple[str, int, int], list[int]] = defaultdict(lambda: [0, 0])
+    team_slots: dict[tuple[str, int, int], list[float]] = defaultdict(lambda: [0, 0.0])
     work: dict[tuple[int, str], Work] = {}
-    for office, outcome, key, adviser_id, team, count, within, counted, waited in rows:
+    for row in rows:
+        office, outcome, key, adviser_id, team, count, quick, long, rung, wait, ended, talk = row
         calls = figures.offices.setdefault(office, OfficeCalls())
+        weekday, hour_ = divmod(key or 0, 24)  # kept with local_date, so never missing here
+        slot = slots[(office, weekday, hour_)]
+        slot[0] += count
         if outcome is None:
             calls.in_progress += count
         else:
             calls.outcomes[outcome] = calls.outcomes.get(outcome, 0) + count
-        calls.answered_within_t += int(within or 0)
-        calls.service_level_calls += int(counted or 0)
-        slot = slots[(office, *divmod(int(key), 24))]
-        slot[0] += count
+        # The service level's calls: answered live, abandoned after the short-abandon
+        # threshold, or not answered after an adviser was rung (they waited in vain).
         if outcome in ANSWERED:
-            calls.wait_of_answered_s += float(waited or 0)
+            calls.service_level_calls += count
+            calls.answered_within_t += quick
+            calls.wait_of_answered_s += float(wait or 0)
             slot[1] += count
-            if adviser_id is not None and team is not None:
-                mine = work.setdefault((adviser_id, team), Work())
+        elif outcome == "abandoned":
+            calls.service_level_calls += long
+        elif outcome in WAITED_UNANSWERED:
+            calls.service_level_calls += rung
+        if team is not None and ended:
+            # The answering legs that have ended, under the team and the hour the call came in.
+            team_slot = team_slots[(team, weekday, hour_)]
+            team_slot[0] += ended
+            team_slot[1] += float(talk or 0)
+        if adviser_id is not None and team is not None:
+            mine = work.setdefault((adviser_id, team), Work())
+            mine.talk_seconds += float(talk or 0)
+            if outcome in ANSWERED:
                 mine.calls_answered += count
                 if team != office:
                     mine.calls_answered_for_partner += count
@@ -151,39 +152,35 @@ def _calls(
         HourOfWeek(office, weekday, hour_, s[0], s[1])
         for (office, weekday, hour_), s in sorted(slots.items())
     ]
-    talk, figures.team_hours = leg_talk(session, settings, start, end)
-    for key, spoken in talk.items():
-        work.setdefault(key, Work()).add(spoken)
+    figures.team_hours = [
+        TeamHour(team, weekday, hour_, int(s[0]), s[1])
+        for (team, weekday, hour_), s in sorted(team_slots.items())
+    ]
     return work
 
 
 def _callbacks(session: Session, figures: Figures, start: datetime, end: datetime) -> None:
-    first_placed = (
-        select(Attempt.callback_id, func.min(Attempt.started_at).label("at"))
-        .where(Attempt.placed.is_(True))
-        .group_by(Attempt.callback_id)
-        .subquery()
-    )
     status = case((Callback.status.in_(OPEN), literal("open")), else_=Callback.status)
-    rows = session.execute(
+    rows = rows_of(
+        session,
         select(
             Callback.office,
             status,
             func.count(),
-            func.sum(case((first_placed.c.at <= Callback.due_at, 1), else_=0)),
+            func.sum(case((Callback.first_attempt_at <= Callback.due_at, 1), else_=0)),
         )
-        .outerjoin(first_placed, first_placed.c.callback_id == Callback.id)
         .where(Callback.created_at >= start, Callback.created_at < end)
-        .group_by(Callback.office, status)
+        .group_by(Callback.office, status),
     ).all()
     for office, state, count, within in rows:
         found = figures.callbacks.setdefault(office, OfficeCallbacks())
         found.statuses[state] = found.statuses.get(state, 0) + count
         found.first_attempt_within_promise += int(within or 0)
-    oldest = session.execute(
+    oldest = rows_of(
+        session,
         select(Callback.office, func.min(Callback.created_at))
         .where(Callback.status.in_(OPEN))
-        .group_by(Callback.office)
+        .group_by(Callback.office),
     ).all()
     for office, created in oldest:
         found = figures.callbacks.setdefault(office, OfficeCallbacks())

@@ -5,12 +5,8 @@ take it from their events when the database is upgraded."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import JSON, bindparam, delete, inspect, text
 from sqlalchemy.orm import Session
@@ -20,7 +16,6 @@ from callbacks.models import CallbackEvent
 from helpline.db import UTCDateTime, make_engine
 from helpline.migrate import alembic_config, upgrade
 from helpline.settings import Settings
-from tests.conftest import PG_URL_VAR, _create_postgres_database, _drop_postgres_database
 from tests.factories import Clock, adviser
 
 PARENT = "+447700900123"
@@ -46,22 +41,6 @@ def test_an_automatic_outcome_and_the_advisers_word_that_replaces_it_say_who_gav
     assert [(a.outcome, a.outcome_source) for a in callback.attempts] == [("spoke", "adviser")]
     # A further word is about another attempt: the adviser's own outcome is not replaced.
     assert attempts.counted_attempts(callback) == 1
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own, to migrate step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/source.sqlite3"
-        return
-    admin_url = os.environ.get(PG_URL_VAR)
-    if not admin_url:
-        pytest.skip(f"PostgreSQL tests skipped: set {PG_URL_VAR} to run them")
-    url, admin = _create_postgres_database(admin_url)
-    try:
-        yield url
-    finally:
-        _drop_postgres_database(admin, url)
 
 
 def test_upgrading_gives_existing_attempts_the_source_of_their_outcome(fresh_url: str) -> None:

@@ -161,7 +161,7 @@ def test_after_an_attempt_the_row_counts_it_and_shows_the_retry(
     callback_id = new(session, settings, parent(1), "herefordshire", clock)
     callback = session.get_one(Callback, callback_id)
     attempt = attempts.start_attempt(session, callback, ann, "Ann Ash", clock())
-    attempt.placed = True  # Twilio took the call
+    attempts.placed(attempt, None)  # Twilio took the call
     attempts.record_outcome(session, settings, callback, "no-answer", "Ann Ash", clock())
 
     (row,) = queue(session, settings, clock(), show_numbers=True)

@@ -53,7 +53,7 @@ def call_back(
     session: Session, callback: Callback, who: Adviser, at: datetime, outcome: str
 ) -> None:
     attempt = attempts.start_attempt(session, callback, who, who.name, at)
-    attempt.placed = True
+    attempts.placed(attempt, None)
     attempt.parent_seconds = 120 if outcome == "spoke" else 0
     attempts.record_outcome(session, make_settings(), callback, outcome, who.name, at)
 

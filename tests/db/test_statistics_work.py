@@ -36,7 +36,7 @@ def call_back(
     """One attempt by `who` at `at`, placed at Twilio, with the parent on the line for
     `parent_seconds`, then its outcome in the adviser's words."""
     attempt = attempts.start_attempt(session, callback, who, who.name, at)
-    attempt.placed = True  # as calling_back.call_back marks it once Twilio has the call
+    attempts.placed(attempt, None)  # as calling_back.call_back marks it once Twilio has it
     attempt.parent_seconds = parent_seconds
     attempts.record_outcome(session, settings, callback, outcome, who.name, at)
 

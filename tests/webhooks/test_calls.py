@@ -225,7 +225,7 @@ def test_an_adviser_making_a_call_back_is_not_rung_for_a_new_call(
     ann = find_adviser(session, "Ann Ash")
     callback, _ = filing.callback_for(session, settings, "+447700900555", "herefordshire", clock())
     attempt = attempts.start_attempt(session, callback, ann, "tester", clock())
-    attempt.placed = True
+    attempts.placed(attempt, None)
     session.commit()
     result = play(app, Script(caller=PARENT, to=HEREFORD, advisers={BEN: "accept"}))
     assert rung(result) == [BEN]
