@@ -83,8 +83,11 @@ def normalise_url(url: str) -> str:
 
 @dataclass(frozen=True)
 class Limits:
-    """How long a connection may keep its process waiting; 0 means no limit."""
+    """How many connections a process keeps, and how long a connection may keep its process
+    waiting (for the waits, 0 means no limit)."""
 
+    pool_size: int = 5  # connections kept open
+    max_overflow: int = 10  # more at busy moments, closed when returned
     connect_timeout_s: int = 0  # PostgreSQL: per address tried (libpq counts whole seconds)
     pool_timeout_s: int = 30  # waiting for a free connection of the pool
     statement_timeout_ms: int = 0  # PostgreSQL
@@ -109,6 +112,8 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs.setdefault("pool_timeout", limits.pool_timeout_s)  # not a pool of one
+            kwargs.setdefault("pool_size", limits.pool_size)
+            kwargs.setdefault("max_overflow", limits.max_overflow)
         kwargs.setdefault("connect_args", {"timeout": limits.sqlite_busy_timeout_ms / 1000})
         engine = create_engine(url, **kwargs)
 
@@ -129,6 +134,8 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_timeout", limits.pool_timeout_s)
+    kwargs.setdefault("pool_size", limits.pool_size)
+    kwargs.setdefault("max_overflow", limits.max_overflow)
     if parsed.get_backend_name() == "postgresql":
         connect_args = dict(kwargs.pop("connect_args", {}))
         for name, value in _postgresql_socket_args(limits).items():

@@ -120,6 +120,10 @@ class DatabasePolicy:
     connect_timeout_seconds: int = 2
     pool_timeout_seconds: int = 2
     webhook_deadline_ms: int = 4000
+    # Each process's connections: this many kept open, and up to max_overflow more at busy
+    # moments, closed again when they are returned.
+    pool_size: int = 5
+    max_overflow: int = 10
     web: Waits = Waits()
     background: Waits = Waits(
         statement_timeout_ms=120_000,
@@ -358,6 +362,8 @@ def _parse_database(raw: Mapping[str, Any]) -> DatabasePolicy:
             raise ConfigError(f"[database.{role}]: expected a table")
         waits[role] = _over(getattr(base, role), table, f"database.{role}")
     policy: DatabasePolicy = _over(base, raw, "database")
+    if policy.pool_size < 1:
+        raise ConfigError("[database].pool_size: expected 1 or more (0 would mean no limit)")
     return replace(policy, **waits)
 
 

@@ -38,6 +38,8 @@ def database_engine(settings: Settings, role: Role) -> Engine:
     policy = settings.database
     waits = policy.web if role == "web" else policy.background
     limits = Limits(
+        pool_size=policy.pool_size,
+        max_overflow=policy.max_overflow,
         connect_timeout_s=policy.connect_timeout_seconds,
         pool_timeout_s=policy.pool_timeout_seconds,
         statement_timeout_ms=waits.statement_timeout_ms,

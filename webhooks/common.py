@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TypeVar
 
 from flask import request
@@ -11,6 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from calls import service as calls
 from calls.models import Call
+from helpline import twilio_values
 from helpline.settings import Settings
 from webhooks import twiml, wording
 from webhooks.edge import runtime
@@ -77,21 +77,13 @@ def find_call(session: Session, sid: str | None) -> Call:
     return call
 
 
-# Twilio's values are bounded here, before anything reaches the database: an identifier or a
-# status word that does not fit its column, or a number beyond any real call, counts as missing.
-SID_LENGTH = 64  # the columns that keep Twilio's identifiers (CallSid, RecordingSid, ...)
-STATUS_WORD = re.compile(r"[a-z][a-z-]{0,19}")  # 'in-progress'; the status columns hold 20
-NUMBER_LENGTH = 32  # the column that keeps the number a caller dialled
-LONGEST_SECONDS = 7 * 24 * 3600  # far beyond any call or recording
-LONGEST_SEQUENCE = 1_000_000  # a call's status callbacks number a handful
+# Twilio's values are bounded here, before anything reaches the database (the rules are in
+# helpline.twilio_values, which the REST API's answers go through too).
 
 
 def sid(params: dict[str, str], name: str) -> str | None:
     """A Twilio identifier (letters and digits, at most 64), or None when missing or malformed."""
-    value = params.get(name, "").strip()
-    if 0 < len(value) <= SID_LENGTH and value.isascii() and value.isalnum():
-        return value
-    return None
+    return twilio_values.identifier(params.get(name))
 
 
 def call_sid(params: dict[str, str]) -> str:
@@ -104,30 +96,10 @@ def call_sid(params: dict[str, str]) -> str:
 
 def status_word(params: dict[str, str], name: str) -> str:
     """A status such as 'in-progress' (lower-case letters and hyphens); '' when malformed."""
-    value = params.get(name, "").strip()
-    return value if STATUS_WORD.fullmatch(value) else ""
+    return twilio_values.status_word(params.get(name))
 
 
 def dialled(params: dict[str, str], name: str = "To") -> str:
     """The number a caller dialled, as Twilio gives it; '' when missing, too long to be one, or
     holding a control character (PostgreSQL refuses a NUL byte, and with it the whole call)."""
-    value = params.get(name, "").strip()
-    return value if len(value) <= NUMBER_LENGTH and value.isprintable() else ""
-
-
-def optional_int(value: str | None, upper: int = LONGEST_SECONDS) -> int | None:
-    """A whole number from 0 to `upper`; None when missing, malformed or out of range."""
-    try:
-        number = int(value or "")
-    except ValueError:
-        return None
-    return number if 0 <= number <= upper else None
-
-
-def to_int(value: str | None, upper: int = LONGEST_SECONDS) -> int:
-    """A whole number of at most `upper`; 0 when missing, malformed or out of range."""
-    try:
-        number = int(value or 0)
-    except ValueError:
-        return 0
-    return max(number, 0) if number <= upper else 0
+    return twilio_values.dialled_number(params.get(name))

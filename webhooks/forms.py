@@ -11,15 +11,8 @@ from dataclasses import dataclass
 
 from calls.service import StatusReport
 from helpline.phones import caller_number
-from webhooks.common import (
-    LONGEST_SEQUENCE,
-    call_sid,
-    dialled,
-    optional_int,
-    sid,
-    status_word,
-    to_int,
-)
+from helpline.twilio_values import LONGEST_SEQUENCE, optional_int, to_int
+from webhooks.common import call_sid, dialled, sid, status_word
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from helpline.dialer import (
     RecordingAudio,
     RecordingInfo,
 )
+from helpline.twilio_values import dialled_number, identifier, to_int
 
 API_BASE = "https://api.twilio.com/2010-04-01"
 AUDIO_CHUNK = 64 * 1024
@@ -73,16 +74,25 @@ class TwilioDialer:
             )
         except (TwilioException, RequestException):
             raise DialerError("Twilio could not be reached to list recordings") from None
+        malformed = 0
         for rec in listed:
+            # Bounded as the webhooks' values are: one recording listed with an identifier
+            # the database would refuse (a NUL byte) must not fail the job for all the others.
+            sid, call_sid = identifier(rec.sid), identifier(rec.call_sid)
+            if sid is None or call_sid is None:
+                malformed += 1
+                continue
             created = rec.date_created or datetime.now(UTC)
             found.append(
                 RecordingInfo(
-                    sid=str(rec.sid),
-                    call_sid=str(rec.call_sid),
-                    duration_s=int(rec.duration or 0),
+                    sid=sid,
+                    call_sid=call_sid,
+                    duration_s=to_int(rec.duration),
                     created_at=created,
                 )
             )
+        if malformed:
+            log.warning("Twilio listed %s recording(s) with a malformed identifier", malformed)
         return found
 
     def _describe(self, sid: str) -> CallInstance | None:
@@ -99,7 +109,11 @@ class TwilioDialer:
         call = self._describe(sid)
         if call is None:
             return None
-        return CallInfo(sid=sid, from_number=str(call._from or ""), to_number=str(call.to or ""))
+        # From becomes a number or nothing through helpline.phones.caller_number, as a
+        # webhook's does; the number dialled is bounded here as a webhook's `To` is.
+        return CallInfo(
+            sid=sid, from_number=str(call._from or ""), to_number=dialled_number(call.to)
+        )
 
     def fetch_call_status(self, sid: str) -> CallProgress | None:
         call = self._describe(sid)

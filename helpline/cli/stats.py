@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from helpline.cli.base import State, audit_export, pass_state, print_json
+from helpline.statistics.ranges import days_in, too_long
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 NOT_NEGATIVE = click.FloatRange(min=0)
@@ -15,7 +16,7 @@ NOT_NEGATIVE = click.FloatRange(min=0)
 
 @click.group(invoke_without_command=True)
 @click.option("--from", "first", type=DATE, help="First local date, e.g. 2026-11-01.")
-@click.option("--to", "last", type=DATE, help="Last local date, included.")
+@click.option("--to", "last", type=DATE, help="Last local date, included (366 days at most).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON of the contract.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one measure a row.")
 @click.option("--office", help="Only this county's callers, team and advisers.")
@@ -35,6 +36,10 @@ def stats(
         raise click.UsageError("give both --from and --to, e.g. --from 2026-11-01 --to 2026-11-30")
     if last < first:
         raise click.UsageError(f"--to {last.date()} is before --from {first.date()}")
+    problem = too_long(first.date(), last.date())
+    if problem:
+        span = f"--from {first.date()} --to {last.date()}"
+        raise click.UsageError(f"{problem}: {span} is {days_in(first.date(), last.date())} days")
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
     state = ctx.find_object(State)

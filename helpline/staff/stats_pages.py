@@ -16,13 +16,13 @@ from helpline.staff.web import current_account, db, now, requires, runtime
 from helpline.statistics.charts import outcome_bars, week_grid, week_heat
 from helpline.statistics.erlang import plan
 from helpline.statistics.page import csv_of, gather
+from helpline.statistics.ranges import MAX_DAYS, too_long
 from helpline.statistics.report import DAYS, FORMULA
 
 bp = Blueprint("staff_stats", __name__)
 
 VIEWERS = (Role.DUTY_OFFICER, Role.MANAGER, Role.ADMIN)
 DEFAULT_DAYS = 28
-MAX_DAYS = 366
 DEFAULT_TARGET = 0.8
 # The plain planner's limits: far past two county teams, and quick to work out.
 MOST_CALLS = 5000.0
@@ -94,8 +94,8 @@ def read_form(args: dict[str, str], today: date, offices: list[str]) -> StatsFor
     form.last = _date(form, "to", "To", form.last)
     if not form.errors and form.last < form.first:
         form.wrong("To must be the same as or after From", "#to")
-    elif not form.errors and (form.last - form.first).days + 1 > MAX_DAYS:
-        form.wrong(f"The range can be at most {MAX_DAYS} days", "#to")
+    elif not form.errors and (problem := too_long(form.first, form.last)):
+        form.wrong(problem, "#to")
     office = form.sent.get("office", "")
     if office and office not in offices:
         form.wrong("Choose both counties or one of them", "#office")

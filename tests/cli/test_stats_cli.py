@@ -93,6 +93,10 @@ def test_stats_prints_a_table_for_people_by_default(cli: StatsCli) -> None:
     ("args", "message"),
     [
         (("--from", "2026-11-30", "--to", "2026-11-01"), "before --from"),
+        (
+            ("--from", "2025-11-29", "--to", "2026-11-30"),
+            "The range can be at most 366 days: --from 2025-11-29 --to 2026-11-30 is 367 days",
+        ),
         (("--from", "2026-11-30"), "--to"),
         (("--from", "30/11/2026", "--to", "2026-11-30"), "--from"),
         (("--from", "2026-11-01", "--to", "2026-11-30", "--office", "shropshire"), "shropshire"),
@@ -106,6 +110,15 @@ def test_bad_ranges_get_a_clear_error_and_exit_2(
 
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_a_range_of_a_leap_year_is_reported(cli: StatsCli) -> None:
+    # 366 days, the longest range the statistics page allows too.
+    out = cli.ok("stats", "--from", "2025-11-30", "--to", "2026-11-30", "--json")
+
+    data = json.loads(out)
+    assert (data["from"], data["to"]) == ("2025-11-30", "2026-11-30")
+    assert data["offices"]["herefordshire"]["calls"]["received"] == 2
 
 
 def test_plan_gives_erlangs_advisers_needed_and_a_table(tmp_path: Path) -> None:

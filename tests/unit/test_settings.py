@@ -292,6 +292,11 @@ def test_the_valid_offices_template_loads(tmp_path: Path) -> None:
             id="database wait not a number",
         ),
         pytest.param(
+            "[database]\npool_size = 0\n",
+            ["[database].pool_size", "1 or more"],
+            id="a pool with no limit",
+        ),
+        pytest.param(
             "[retention]\nnumbers_days = 30\n",
             ["[retention]", "numbers_days"],
             id="unknown retention setting",

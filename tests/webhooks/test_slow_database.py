@@ -15,6 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -223,6 +224,21 @@ def test_incoming_call_is_answered_by_the_answer_machine_while_the_database_is_l
             assert conn.scalar(select(func.count()).select_from(Call).where(Call.sid == SID)) == 0
     finally:
         engine.dispose()
+
+
+def test_a_web_process_with_every_connection_in_use_still_answers_the_caller(
+    own_database: str, clock: Clock
+) -> None:
+    # `[database] pool_size` and `max_overflow` bound each process's connections; when all are
+    # in use, a webhook waits `pool_timeout_seconds` (2 s) for one, then plays the answer machine.
+    settings = make_settings(DATABASE_URL=own_database)
+    one = replace(settings.database, pool_size=1, max_overflow=0)
+    runtime = make_runtime(replace(settings, database=one), clock=clock)
+    app = create_app(runtime)
+    with runtime.sessions.kw["bind"].connect():  # the process's only connection, busy
+        took, response = timed_post(app, "/voice/incoming", INCOMING)
+
+    assert_answer_machine_within_limit(took, response)
 
 
 def test_the_scheduler_and_commands_may_wait_longer_than_the_web(database_url: str) -> None:

@@ -111,6 +111,61 @@ def test_reconciling_again_recovers_nothing_more(
     assert session.scalar(select(func.count()).select_from(Call)) == 1
 
 
+def test_a_nul_byte_in_the_callers_number_from_twilio_is_not_stored(
+    session: Session,
+    clock: Clock,
+    run: Callable[..., JobResult],
+    twilio: responses.RequestsMock,
+    twilio_dialer: TwilioDialer,
+) -> None:
+    # PostgreSQL refuses a NUL byte, and with it the statement: the number is read as a
+    # webhook's From is, so the message is filed with the caller's number and no NUL.
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+    twilio.get(
+        f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT + "\x00", HEREFORD)
+    )
+
+    result = run(reconcile_recordings, clock(), dialer=twilio_dialer)
+    again = run(reconcile_recordings, clock() + timedelta(minutes=15), dialer=twilio_dialer)
+
+    assert (result, again) == (
+        Reconciled(checked=1, recovered=1, failed=0),
+        Reconciled(checked=1, recovered=0, failed=0),
+    )
+    [shown] = list_callbacks(session, clock())
+    assert (shown["phone"], shown["office"], len(shown["messages"])) == (
+        PARENT,
+        "herefordshire",
+        1,
+    )
+    assert session.scalars(select(Call.from_number)).all() == [PARENT]
+
+
+def test_a_recording_listed_with_a_nul_byte_does_not_stop_the_others_being_filed(
+    session: Session,
+    clock: Clock,
+    run: Callable[..., JobResult],
+    twilio: responses.RequestsMock,
+    twilio_dialer: TwilioDialer,
+) -> None:
+    garbled_call = "CA" + "5" * 32
+    listed = recordings_page(
+        recording("RE" + "5" * 31 + "\x00", garbled_call), recording(LOST_RECORDING, LOST_CALL)
+    )
+    twilio.get(RECORDINGS_URL, json=listed)
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+    twilio.get(
+        f"{API}/Calls/{garbled_call}.json", json=twilio_call(garbled_call, OTHER_PARENT, WORCS)
+    )
+
+    result = run(reconcile_recordings, clock(), dialer=twilio_dialer)
+
+    assert result == Reconciled(checked=1, recovered=1, failed=0)
+    assert session.scalars(select(Message.recording_sid)).all() == [LOST_RECORDING]
+    [shown] = list_callbacks(session, clock())
+    assert shown["phone"] == PARENT
+
+
 def test_a_recording_the_webhooks_delivered_is_skipped(
     session: Session,
     settings: Settings,
