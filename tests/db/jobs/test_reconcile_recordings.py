@@ -291,3 +291,39 @@ def test_one_recording_that_cannot_be_filed_does_not_lose_the_others(
     session.expire_all()
     shown = {(c["phone"], c["office"]) for c in list_callbacks(session, clock())}
     assert shown == {(PARENT, "herefordshire"), (OTHER_PARENT, "worcestershire")}
+
+
+def test_a_message_whose_call_never_reached_the_service_gets_its_callers_number(
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    run: Callable[..., JobResult],
+    twilio: responses.RequestsMock,
+    twilio_dialer: TwilioDialer,
+) -> None:
+    # Only the recording's status callback arrived: it names no caller, so the message was
+    # filed without a number to call back.
+    record_message(
+        session,
+        settings,
+        recording_sid=LOST_RECORDING,
+        call_sid=LOST_CALL,
+        duration_s=42,
+        now=london(MONDAY, 9, 31),
+    )
+    assert [c["phone"] for c in list_callbacks(session, clock())] == [None]
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=inbound_call(LOST_CALL, PARENT, WORCS))
+
+    assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
+        Reconciled(checked=1, recovered=1, failed=0)
+    )
+
+    [shown] = [c for c in list_callbacks(session, clock()) if c["status"] == "open"]
+    assert (shown["phone"], shown["office"]) == (PARENT, "worcestershire")
+    assert [m["recording_sid"] for m in shown["messages"]] == [LOST_RECORDING]
+    assert [c["sid"] for c in recent_calls(session)] == [LOST_CALL]
+    # Once the message has its call, it is known like any other.
+    assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
+        Reconciled(checked=1, recovered=0, failed=0)
+    )
