@@ -113,6 +113,7 @@ class PrivatePostgres:
     def run(self, program: str, *args: str) -> None:
         done = subprocess.run(  # noqa: S603 - PostgreSQL's own programs
             [*self.as_owner, str(self.programs / program), *args],
+            cwd=self.folder,  # a folder the server's user may read
             capture_output=True,
             text=True,
             timeout=WAIT_S,
@@ -142,6 +143,7 @@ class PrivatePostgres:
         subprocess.run(  # noqa: S603 - PostgreSQL's own program
             [*self.as_owner, str(self.programs / "pg_ctl"), "stop", "-D", str(self.data),
              "-m", "immediate"],
+            cwd=self.folder,
             capture_output=True,
             timeout=WAIT_S,
             check=False,
