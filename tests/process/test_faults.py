@@ -71,15 +71,16 @@ WAIT_S = 90.0  # the longest the test waits for anything, on a loaded machine
 CALLER_DIGITS = "7700900"  # in every caller's number (tests.constants.parent), in any format
 
 
-def wait_for(what: str, condition: Callable[[], object], seconds: float = WAIT_S) -> Any:
-    """Poll `condition` until it gives something true; fail naming `what` if it never does."""
-    deadline = time.monotonic() + seconds
+def wait_for(what: str, condition: Callable[[], object], log: Callable[[], str] = str) -> Any:
+    """Poll `condition` until it gives something true; fail naming `what` (and showing the
+    `log`) if it never does."""
+    deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.05)
-    pytest.fail(f"gave up after {seconds:.0f} s waiting for {what}")
+    pytest.fail(f"gave up after {WAIT_S:.0f} s waiting for {what}\n{log()}")
 
 
 # PostgreSQL of the test's own.
@@ -262,8 +263,8 @@ def web(postgres: PrivatePostgres, tmp_path: Path) -> Iterator[Web]:
         )
     server = Web(process, port, log)
     try:
-        wait_for("the web process to answer", server.answers)
-        wait_for(f"{WORKERS} web workers", lambda: len(server.workers()) == WORKERS)
+        wait_for("the web process to answer", server.answers, server.output)
+        wait_for(f"{WORKERS} web workers", lambda: len(server.workers()) == WORKERS, server.output)
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -575,15 +576,24 @@ def test_callers_hear_twiml_and_every_message_reaches_the_queue_once_through_fau
     twilio = FakeTwilio(web.port)
     started = time.monotonic()
     with Callers(twilio) as callers:
-        wait_for("callers to reach the answer machine", lambda: callers.heard_since(started) >= 8)
+        wait_for(
+            "callers to reach the answer machine",
+            lambda: callers.heard_since(started) >= 8,
+            web.output,
+        )
 
         victim, killed_at = kill_a_worker_holding_a_request(web, postgres)
         wait_for(
             "gunicorn to replace the killed worker",
             lambda: victim not in web.workers() and len(web.workers()) == WORKERS,
+            web.output,
         )
         back = time.monotonic()
-        wait_for("callers after the worker came back", lambda: callers.heard_since(back) >= 4)
+        wait_for(
+            "callers after the worker came back",
+            lambda: callers.heard_since(back) >= 4,
+            web.output,
+        )
 
         waiting, restart_ended = restart_postgres_under_requests(postgres)
         wait_for(
@@ -592,6 +602,7 @@ def test_callers_hear_twiml_and_every_message_reaches_the_queue_once_through_fau
                 callers.heard_since(restart_ended, "answer machine") >= 4
                 and len(twilio.heard) >= MIN_CALLERS
             ),
+            web.output,
         )
     took = time.monotonic() - started
 
