@@ -58,11 +58,17 @@ def reconcile_recordings(
 
 
 def _known(session: Session, listed: list[RecordingInfo]) -> tuple[set[str], set[str]]:
-    """Which of the recordings, and which of their calls, the service already has."""
+    """Which of the recordings the service already has with their calls, and which of their
+    calls it has. A message filed before its call was known (only the recording's status
+    callback arrived, which names no caller) is not known yet: its call must be found."""
     sids = [r.sid for r in listed]
     call_sids = list({r.call_sid for r in listed})
     known = set(
-        session.scalars(select(Message.recording_sid).where(Message.recording_sid.in_(sids)))
+        session.scalars(
+            select(Message.recording_sid).where(
+                Message.recording_sid.in_(sids), Message.call_id.is_not(None)
+            )
+        )
     )
     known_calls = set(session.scalars(select(Call.sid).where(Call.sid.in_(call_sids))))
     return known, known_calls
@@ -96,8 +102,10 @@ def _describe(
 def _file(
     session: Session, settings: Settings, rec: RecordingInfo, info: CallInfo | None, now: datetime
 ) -> int:
-    """File one lost recording (and its call, if never seen); 1 if filed, 0 if already there."""
-    if session.scalar(select(Message.id).where(Message.recording_sid == rec.sid)) is not None:
+    """File one lost recording (and its call, if never seen), or give a message filed without
+    its call that call; 1 if done, 0 if already there."""
+    filed = session.scalar(select(Message).where(Message.recording_sid == rec.sid))
+    if filed is not None and filed.call_id is not None:
         return 0  # a late webhook, or another clock, filed it meanwhile
     if info is None:
         if calls.find_call(session, rec.call_sid) is None:

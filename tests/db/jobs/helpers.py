@@ -129,6 +129,22 @@ def twilio_call(sid: str, status: str, end: datetime | None, duration: int | Non
     }
 
 
+def inbound_call(sid: str, from_: str, to: str) -> dict[str, Any]:
+    """A call to the helpline as Twilio's REST API describes it, from `from_` to `to`."""
+    return {
+        "sid": sid,
+        "account_sid": ACCOUNT,
+        "from": from_,
+        "to": to,
+        "direction": "inbound",
+        "status": "completed",
+        "start_time": "Mon, 30 Nov 2026 09:28:40 +0000",
+        "end_time": "Mon, 30 Nov 2026 09:30:45 +0000",
+        "duration": "125",
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
+    }
+
+
 def recording(
     sid: str, call_sid: str, duration: str = "42", created: datetime | None = None
 ) -> dict[str, Any]:

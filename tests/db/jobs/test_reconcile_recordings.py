@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import responses
 from sqlalchemy import func, select
@@ -25,7 +24,6 @@ from helpline.runtime import Runtime
 from helpline.scheduler import last_runs, run_job
 from helpline.settings import Settings
 from tests.constants import (
-    ACCOUNT,
     API,
     HEREFORD,
     MONDAY,
@@ -41,26 +39,12 @@ from tests.db.jobs.helpers import (
     LOST_CALL,
     LOST_RECORDING,
     UnreachableTwilio,
+    inbound_call,
     recording,
     recordings_page,
 )
 from tests.factories import Clock
 from webhooks.twilio_dialer import TwilioDialer
-
-
-def twilio_call(sid: str, from_: str, to: str) -> dict[str, Any]:
-    return {
-        "sid": sid,
-        "account_sid": ACCOUNT,
-        "from": from_,
-        "to": to,
-        "direction": "inbound",
-        "status": "completed",
-        "start_time": "Mon, 30 Nov 2026 09:28:40 +0000",
-        "end_time": "Mon, 30 Nov 2026 09:30:45 +0000",
-        "duration": "125",
-        "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
-    }
 
 
 def test_a_message_whose_webhooks_were_lost_becomes_a_callback(
@@ -71,7 +55,7 @@ def test_a_message_whose_webhooks_were_lost_becomes_a_callback(
     twilio_dialer: TwilioDialer,
 ) -> None:
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
-    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=inbound_call(LOST_CALL, PARENT, HEREFORD))
 
     result = run(reconcile_recordings, clock(), dialer=twilio_dialer)
 
@@ -100,7 +84,7 @@ def test_reconciling_again_recovers_nothing_more(
     twilio_dialer: TwilioDialer,
 ) -> None:
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
-    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=inbound_call(LOST_CALL, PARENT, HEREFORD))
     run(reconcile_recordings, clock(), dialer=twilio_dialer)
 
     result = run(reconcile_recordings, clock() + timedelta(minutes=15), dialer=twilio_dialer)
@@ -225,7 +209,7 @@ def test_a_recording_of_a_call_not_to_the_helpline_is_skipped(
 ) -> None:
     # A call back to a parent, placed from the helpline's number, that recorded something.
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
-    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, HEREFORD, PARENT))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=inbound_call(LOST_CALL, HEREFORD, PARENT))
 
     assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
         Reconciled(checked=1, recovered=0, failed=0)
@@ -265,7 +249,7 @@ def test_an_empty_recording_is_not_a_message(
 ) -> None:
     empty = recording(LOST_RECORDING, LOST_CALL, duration="0")
     twilio.get(RECORDINGS_URL, json=recordings_page(empty))
-    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=inbound_call(LOST_CALL, PARENT, HEREFORD))
 
     assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
         Reconciled(checked=1, recovered=0, failed=0)
@@ -287,7 +271,7 @@ def test_a_recovered_call_shows_as_a_voicemail_in_the_call_log(
     twilio_dialer: TwilioDialer,
 ) -> None:
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
-    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=inbound_call(LOST_CALL, PARENT, HEREFORD))
 
     run(reconcile_recordings, clock(), dialer=twilio_dialer)
 
@@ -362,3 +346,39 @@ def test_one_recording_that_cannot_be_filed_does_not_lose_the_others(
     session.expire_all()
     shown = {(c["phone"], c["office"]) for c in list_callbacks(session, clock())}
     assert shown == {(PARENT, "herefordshire"), (OTHER_PARENT, "worcestershire")}
+
+
+def test_a_message_whose_call_never_reached_the_service_gets_its_callers_number(
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    run: Callable[..., JobResult],
+    twilio: responses.RequestsMock,
+    twilio_dialer: TwilioDialer,
+) -> None:
+    # Only the recording's status callback arrived: it names no caller, so the message was
+    # filed without a number to call back.
+    record_message(
+        session,
+        settings,
+        recording_sid=LOST_RECORDING,
+        call_sid=LOST_CALL,
+        duration_s=42,
+        now=london(MONDAY, 9, 31),
+    )
+    assert [c["phone"] for c in list_callbacks(session, clock())] == [None]
+    twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=inbound_call(LOST_CALL, PARENT, WORCS))
+
+    assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
+        Reconciled(checked=1, recovered=1, failed=0)
+    )
+
+    [shown] = [c for c in list_callbacks(session, clock()) if c["status"] == "open"]
+    assert (shown["phone"], shown["office"]) == (PARENT, "worcestershire")
+    assert [m["recording_sid"] for m in shown["messages"]] == [LOST_RECORDING]
+    assert [c["sid"] for c in recent_calls(session)] == [LOST_CALL]
+    # Once the message has its call, it is known like any other.
+    assert run(reconcile_recordings, clock(), dialer=twilio_dialer) == (
+        Reconciled(checked=1, recovered=0, failed=0)
+    )
