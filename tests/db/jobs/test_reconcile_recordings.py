@@ -106,7 +106,7 @@ def test_a_nul_byte_in_the_callers_number_from_twilio_is_not_stored(
     # webhook's From is, so the message is filed with the caller's number and no NUL.
     twilio.get(RECORDINGS_URL, json=recordings_page(recording(LOST_RECORDING, LOST_CALL)))
     twilio.get(
-        f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT + "\x00", HEREFORD)
+        f"{API}/Calls/{LOST_CALL}.json", json=inbound_call(LOST_CALL, PARENT + "\x00", HEREFORD)
     )
 
     result = run(reconcile_recordings, clock(), dialer=twilio_dialer)
@@ -137,9 +137,9 @@ def test_a_recording_listed_with_a_nul_byte_does_not_stop_the_others_being_filed
         recording("RE" + "5" * 31 + "\x00", garbled_call), recording(LOST_RECORDING, LOST_CALL)
     )
     twilio.get(RECORDINGS_URL, json=listed)
-    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=twilio_call(LOST_CALL, PARENT, HEREFORD))
+    twilio.get(f"{API}/Calls/{LOST_CALL}.json", json=inbound_call(LOST_CALL, PARENT, HEREFORD))
     twilio.get(
-        f"{API}/Calls/{garbled_call}.json", json=twilio_call(garbled_call, OTHER_PARENT, WORCS)
+        f"{API}/Calls/{garbled_call}.json", json=inbound_call(garbled_call, OTHER_PARENT, WORCS)
     )
 
     result = run(reconcile_recordings, clock(), dialer=twilio_dialer)
