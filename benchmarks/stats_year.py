@@ -69,7 +69,12 @@ LOAD = [
                     60 + floor(random() * 900)::int AS talk
              FROM generate_series(1, :calls) g) p""",
     # Outcomes: answered 55%, by the partner 10%, voicemail 15%, missed 7%, callback
-    # requested 3%, abandoned 10%; the last hundred calls are still going on.
+    # requested 3%, abandoned 10%; the last hundred calls are still going on. Nobody is on
+    # shift outside 09:00-17:00 on weekdays, so a call then is never answered live: it goes
+    # to the machine, is missed or abandoned, in the same proportions among themselves.
+    """UPDATE bench_plan SET r = 0.65 + r * 0.35
+       WHERE extract(isodow FROM started AT TIME ZONE 'Europe/London') > 5
+          OR extract(hour FROM started AT TIME ZONE 'Europe/London') NOT BETWEEN 9 AND 16""",
     """UPDATE bench_plan SET r = 2 WHERE g > :calls - 100""",
     """INSERT INTO call (id, sid, from_number, to_number, office, status, outcome,
                          answered_by_id, answered_office, started_at, answered_at,

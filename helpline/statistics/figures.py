@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, literal, select, text
+from sqlalchemy import String, func, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from callbacks.models import Callback
@@ -91,7 +91,7 @@ def _calls(session: Session, settings: Settings, figures: Figures) -> dict[tuple
         session,
         select(
             Call.office,
-            Call.outcome,
+            type_coerce(Call.outcome, String),  # the word as stored: no enum to make per group
             Call.week_hour,
             Call.answered_by_id,
             Call.answered_office,
@@ -115,9 +115,10 @@ def _calls(session: Session, settings: Settings, figures: Figures) -> dict[tuple
     slots: dict[tuple[str, int, int], list[int]] = defaultdict(lambda: [0, 0])
     team_slots: dict[tuple[str, int, int], list[float]] = defaultdict(lambda: [0, 0.0])
     work: dict[tuple[int, str], Work] = {}
+    offices = figures.offices
     for row in rows:
         office, outcome, key, adviser_id, team, count, quick, long, rung, wait, ended, talk = row
-        calls = figures.offices.setdefault(office, OfficeCalls())
+        calls = offices.get(office) or offices.setdefault(office, OfficeCalls())
         weekday, hour_ = divmod(key or 0, 24)  # kept with local_date, so never missing here
         slot = slots[(office, weekday, hour_)]
         slot[0] += count
@@ -160,22 +161,22 @@ def _calls(session: Session, settings: Settings, figures: Figures) -> dict[tuple
 
 
 def _callbacks(session: Session, figures: Figures, start: datetime, end: datetime) -> None:
-    status = case((Callback.status.in_(OPEN), literal("open")), else_=Callback.status)
     rows = rows_of(
         session,
         select(
             Callback.office,
-            status,
+            type_coerce(Callback.status, String),
             func.count(),
-            func.sum(case((Callback.first_attempt_at <= Callback.due_at, 1), else_=0)),
+            func.count().filter(Callback.first_attempt_at <= Callback.due_at),
         )
         .where(Callback.created_at >= start, Callback.created_at < end)
-        .group_by(Callback.office, status),
+        .group_by(Callback.office, Callback.status),
     ).all()
-    for office, state, count, within in rows:
+    for office, status, count, within in rows:
+        state = "open" if status in OPEN else status
         found = figures.callbacks.setdefault(office, OfficeCallbacks())
         found.statuses[state] = found.statuses.get(state, 0) + count
-        found.first_attempt_within_promise += int(within or 0)
+        found.first_attempt_within_promise += within
     oldest = rows_of(
         session,
         select(Callback.office, func.min(Callback.created_at))
