@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,29 +102,35 @@ def _drop_postgres_database(admin: Engine, url: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(
-    scope="session",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A freshly migrated database for this run, on each backend."""
-    if request.param == "sqlite":
-        path = Path(tmp_path_factory.mktemp("db")) / "helpline.sqlite3"
-        url = f"sqlite:///{path}"
-        upgrade(url)
-        yield url
+@contextmanager
+def empty_database(kind: str, folder: Path) -> Iterator[str]:
+    """The URL of an empty database of its own: an SQLite file in `folder`, or a PostgreSQL
+    database made next to HELPLINE_TEST_DATABASE_URL's and dropped afterwards (the test is
+    skipped, saying so, when that is not set)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder}/helpline.sqlite3"
         return
     admin_url = os.environ.get(PG_URL_VAR)
     if not admin_url:
         pytest.skip(f"PostgreSQL tests skipped: set {PG_URL_VAR} to run them")
     url, admin = _create_postgres_database(admin_url)
     try:
-        upgrade(url)
         yield url
     finally:
         _drop_postgres_database(admin, url)
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A freshly migrated database for this run, on each backend."""
+    with empty_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")

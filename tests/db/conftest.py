@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,25 +16,16 @@ from callbacks.jobkit import Runner, in_transaction
 from callbacks.jobs import JobContext, delete_recordings, pseudonymise_numbers, reconcile_recordings
 from helpline.dialer import LoggingDialer
 from helpline.settings import Settings
-from tests.conftest import PG_URL_VAR, _create_postgres_database, _drop_postgres_database
+from tests.conftest import BACKENDS, empty_database
 
 Job = Callable[[Session, JobContext, datetime], JobResult] | Runner
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of its own, to migrate step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/fresh.sqlite3"
-        return
-    admin_url = os.environ.get(PG_URL_VAR)
-    if not admin_url:
-        pytest.skip(f"PostgreSQL tests skipped: set {PG_URL_VAR} to run them")
-    url, admin = _create_postgres_database(admin_url)
-    try:
+    with empty_database(request.param, tmp_path) as url:
         yield url
-    finally:
-        _drop_postgres_database(admin, url)
 
 
 @pytest.fixture
