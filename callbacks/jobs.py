@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from callbacks import clocks, common, deadline_warnings, policy, staff_actions
 from callbacks.job_results import Assigned, ClocksStarted, Released, Returned, Warned
+from callbacks.job_runs import prune_job_runs
 from callbacks.jobkit import ACTOR, Runner, in_transaction
 from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
 from callbacks.jobkit import claim as _claim
@@ -253,5 +254,6 @@ JOBS: dict[str, Job] = {
             3600,
             "replace callers' numbers past retention by pseudonyms",
         ),
+        Job("prune-job-runs", prune_job_runs, 3600, "delete old records of job runs"),
     )
 }
