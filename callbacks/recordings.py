@@ -51,9 +51,10 @@ class Played:
 
 
 def counts_as_listen(byte_range: ByteRange | None) -> bool:
-    """Whether a request is a listen to audit: one with no range, one from the first byte, or
-    one for the last bytes (which can be the whole recording); a player asks for later parts of
-    the same listen as it goes."""
+    """Whether a GET is a listen to audit: one with no range (or several ranges, answered with
+    the whole recording), one from the first byte, or one for the last bytes (which can be the
+    whole recording); a player asks for later parts of the same listen as it goes. A HEAD
+    fetches no audio and is never a listen."""
     return byte_range is None or byte_range.start <= 0
 
 
@@ -87,6 +88,16 @@ def recording_for_listener(
     )
 
 
+def may_listen(
+    runtime: Runtime, recording_sid: str, adviser_id: int | None, may_see_all: bool
+) -> Listenable:
+    """The message with this recording if the person may hear it, checked in a transaction of
+    its own and nothing fetched (a HEAD request asks no more); the errors of
+    `recording_for_listener`."""
+    with unit_of_work(runtime.sessions) as session:
+        return recording_for_listener(session, recording_sid, adviser_id, may_see_all)
+
+
 def listen(
     runtime: Runtime,
     recording_sid: str,
@@ -96,8 +107,7 @@ def listen(
 ) -> Played:
     """Check the person may hear the recording, then fetch its audio (or the range asked for)
     through the dialer; the errors of `recording_for_listener`, or RecordingUnavailable."""
-    with unit_of_work(runtime.sessions) as session:
-        message = recording_for_listener(session, recording_sid, adviser_id, may_see_all)
+    message = may_listen(runtime, recording_sid, adviser_id, may_see_all)
     try:
         audio = runtime.dialer.fetch_recording(recording_sid, byte_range)
     except DialerError as exc:
