@@ -13,9 +13,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from callbacks import access
 from callbacks.common import CallbackError
 from callbacks.models import Message
-from callbacks.page import NotYours, may_open
+from callbacks.page import NotYours
 from helpline.db import unit_of_work
 from helpline.dialer import ByteRange, DialerError, RecordingAudio
 from helpline.runtime import Runtime
@@ -71,10 +72,8 @@ def recording_for_listener(
     )
     if message is None:
         raise NoRecording("there is no such recording")
-    allowed = may_see_all or (
-        message.callback is not None and may_open(message.callback, adviser_id, False)
-    )
-    if not allowed:
+    assigned_to_id = message.callback.assigned_to_id if message.callback is not None else None
+    if not access.may_act_on(assigned_to_id, access.acting_as(adviser_id, may_see_all)):
         raise NotYours("this message belongs to a callback that is not assigned to you")
     if message.deleted_at is not None:
         raise NoRecording("this recording was deleted at the end of its retention period")
