@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from callbacks import common
-from callbacks.models import Attempt, Callback
-from callbacks.states import OPEN_STATUSES, OUTCOMES
+from callbacks.models import Callback
+from callbacks.states import OPEN_STATUSES
 from callbacks.working_time import working_seconds_between
 from helpline.settings import Settings
 from rota import service as rota
@@ -35,6 +35,14 @@ def warning_now(
     return "due-soon" if left <= warn_seconds else None
 
 
+def no_attempt_placed() -> ColumnElement[bool]:
+    """The callback's first attempt is still to be made: none of its attempts was placed
+    through Twilio (`first_attempt_at`, set when one is). An attempt only logged, with an
+    outcome but no call placed, keeps no promise: the deadline shown and the statistics say so,
+    and the warnings and the queue's overdue filter agree."""
+    return Callback.first_attempt_at.is_(None)
+
+
 def withdraw_stale(
     session: Session, callback: Callback, kind: str | None, actor: str, now: datetime
 ) -> None:
@@ -52,14 +60,13 @@ def withdraw_stale_of_office(
 ) -> None:
     """Withdraw the warnings of the office's open callbacks that no longer hold (on reopening,
     say), so the queue does not wait for the next warn-deadlines run to drop them."""
-    attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(OUTCOMES))
     warned = session.scalars(
         select(Callback)
         .where(
             Callback.office == office,
             Callback.status.in_(OPEN_STATUSES),
             Callback.warnings.any(),
-            Callback.id.not_in(attempted),
+            no_attempt_placed(),
         )
         .options(selectinload(Callback.warnings))
     ).all()

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callbacks import attempts, calling_back, staff_actions
+from callbacks import access, attempts, calling_back, staff_actions
 from callbacks.common import CallbackError, Conflict
 from callbacks.models import Callback, CallbackEvent, Note
 from callbacks.page import NotYours
@@ -104,8 +104,9 @@ def for_change(session: Session, callback_id: int, expected_version: int | None)
 
 
 def require_yours(callback: Callback, as_adviser: int | None) -> None:
-    """NotYours unless the callback is assigned to `as_adviser` (None: anyone may act)."""
-    if as_adviser is not None and callback.assigned_to_id != as_adviser:
+    """NotYours unless a person acting as `as_adviser` (see `access.acting_as`; None: anyone
+    may act) may act on the callback."""
+    if not access.may_act_on(callback.assigned_to_id, as_adviser):
         raise NotYours(f"callback {callback.id} is not assigned to you")
 
 
@@ -258,9 +259,9 @@ def call_back(
         callback = session.get(Callback, callback_id)
         if callback is None:
             raise CallbackError(f"no callback {callback_id}")
-        require_yours(callback, None if may_see_all else adviser_id)
+        owner = access.acting_as(adviser_id, may_see_all)
+        require_yours(callback, owner)
         name = _adviser(session, adviser_id).name
-    owner = None if may_see_all else adviser_id
     return calling_back.call_back(
         runtime, callback_id, actor, name, urls=urls, only_if_assigned_to=owner
     )

@@ -169,3 +169,15 @@ class Pseudonymised:
             f"pseudonymised the numbers of {self.calls} call(s), {self.messages} message(s) "
             f"and {self.callbacks} callback(s) past retention"
         )
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """prune-job-runs: the scheduler's records of runs older than `days` that were deleted."""
+
+    deleted: int
+    days: int
+
+    def summary(self) -> str:
+        """One line for the log, the run's record and `helpline jobs`."""
+        return f"deleted {self.deleted} job run(s) older than {self.days} days"

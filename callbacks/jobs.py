@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from callbacks import clocks, common, deadline_warnings, policy, staff_actions
 from callbacks.job_results import Assigned, ClocksStarted, Released, Returned, Warned
+from callbacks.job_runs import prune_job_runs
 from callbacks.jobkit import ACTOR, Runner, in_transaction
 from callbacks.jobkit import JobContext as JobContext  # where jobs and tests have found it
 from callbacks.jobkit import claim as _claim
@@ -25,7 +26,7 @@ from callbacks.pseudonyms import pseudonymise_numbers
 from callbacks.recording_jobs import reconcile_recordings
 from callbacks.recording_retention import delete_recordings
 from callbacks.settle_calls_job import settle_calls
-from callbacks.states import OPEN_STATUSES, OUTCOMES, CallbackStatus
+from callbacks.states import OPEN_STATUSES, CallbackStatus
 from rota import service as rota
 from rota.calendar import OfficeCalendar
 from rota.models import Adviser, Shift
@@ -138,11 +139,11 @@ def release_retries(session: Session, ctx: JobContext, now: datetime) -> Release
 def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
     """Warn the duty officer of first attempts due within `warn_before_hours` working hours
     (so a Monday 09:30 deadline is flagged on Friday afternoon, not at 05:30 on Monday), and of
-    those overdue; a warning no longer true (the office reopened, the deadline moved) is
-    withdrawn, so the queue shows only warnings that hold now."""
+    those overdue (an attempt only logged, never placed, is no first attempt); a warning no
+    longer true (the office reopened, the deadline moved) is withdrawn, so the queue shows only
+    warnings that hold now."""
     settings = ctx.settings
     warn_seconds = settings.callbacks.warn_before_hours * 3600
-    attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(OUTCOMES))
     candidates = _claim(
         session,
         select(Callback)
@@ -152,7 +153,7 @@ def warn_deadlines(session: Session, ctx: JobContext, now: datetime) -> Warned:
                 Callback.due_at <= now + timedelta(days=14),  # a long weekend is far shorter
                 Callback.warnings.any(),
             ),
-            Callback.id.not_in(attempted),
+            deadline_warnings.no_attempt_placed(),
         )
         .order_by(Callback.due_at),
     )
@@ -253,5 +254,6 @@ JOBS: dict[str, Job] = {
             3600,
             "replace callers' numbers past retention by pseudonyms",
         ),
+        Job("prune-job-runs", prune_job_runs, 3600, "delete old records of job runs"),
     )
 }

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from callbacks import deadline_warnings
 from callbacks.attempts import live
 from callbacks.deadlines import NO_DEADLINE as NO_DEADLINE  # the words the lists show
 from callbacks.deadlines import Deadline, deadline
@@ -108,11 +109,10 @@ def queue(
     if wanted.no_number:
         query = query.where(Callback.phone.is_(None))
     if wanted.overdue:
-        attempted = select(Attempt.callback_id).where(Attempt.outcome.in_(OUTCOMES))
         query = query.where(
             Callback.status.in_(OPEN_STATUSES),
             Callback.due_at <= now,
-            Callback.id.not_in(attempted),
+            deadline_warnings.no_attempt_placed(),
         )
     return _rows(session, settings, query, now, show_numbers)
 

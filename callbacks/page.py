@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from callbacks import access
 from callbacks.common import CallbackError
 from callbacks.listing import QueueRow, rows_for
 from callbacks.models import Attempt, Callback, CallbackEvent
@@ -82,11 +83,6 @@ class CallbackPage:
     history: list[HistoryItem]
 
 
-def may_open(callback: Callback, adviser_id: int | None, may_see_all: bool) -> bool:
-    """Whether someone may open the callback: it is their adviser's, or they may see all."""
-    return may_see_all or (adviser_id is not None and callback.assigned_to_id == adviser_id)
-
-
 def callback_page(
     session: Session,
     settings: Settings,
@@ -111,7 +107,7 @@ def callback_page(
     )
     if callback is None:
         raise CallbackError(f"no callback {callback_id}")
-    if not may_open(callback, adviser_id, may_see_all):
+    if not access.may_act_on(callback.assigned_to_id, access.acting_as(adviser_id, may_see_all)):
         raise NotYours(f"callback {callback_id} is not assigned to you")
     (row,) = rows_for(session, settings, [callback], now, show_numbers=True)
     return CallbackPage(

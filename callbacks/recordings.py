@@ -13,9 +13,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from callbacks import access
 from callbacks.common import CallbackError
 from callbacks.models import Message
-from callbacks.page import NotYours, may_open
+from callbacks.page import NotYours
 from helpline.db import unit_of_work
 from helpline.dialer import ByteRange, DialerError, RecordingAudio
 from helpline.runtime import Runtime
@@ -51,9 +52,10 @@ class Played:
 
 
 def counts_as_listen(byte_range: ByteRange | None) -> bool:
-    """Whether a request is a listen to audit: one with no range, one from the first byte, or
-    one for the last bytes (which can be the whole recording); a player asks for later parts of
-    the same listen as it goes."""
+    """Whether a GET is a listen to audit: one with no range (or several ranges, answered with
+    the whole recording), one from the first byte, or one for the last bytes (which can be the
+    whole recording); a player asks for later parts of the same listen as it goes. A HEAD
+    fetches no audio and is never a listen."""
     return byte_range is None or byte_range.start <= 0
 
 
@@ -70,10 +72,8 @@ def recording_for_listener(
     )
     if message is None:
         raise NoRecording("there is no such recording")
-    allowed = may_see_all or (
-        message.callback is not None and may_open(message.callback, adviser_id, False)
-    )
-    if not allowed:
+    assigned_to_id = message.callback.assigned_to_id if message.callback is not None else None
+    if not access.may_act_on(assigned_to_id, access.acting_as(adviser_id, may_see_all)):
         raise NotYours("this message belongs to a callback that is not assigned to you")
     if message.deleted_at is not None:
         raise NoRecording("this recording was deleted at the end of its retention period")
@@ -87,6 +87,16 @@ def recording_for_listener(
     )
 
 
+def may_listen(
+    runtime: Runtime, recording_sid: str, adviser_id: int | None, may_see_all: bool
+) -> Listenable:
+    """The message with this recording if the person may hear it, checked in a transaction of
+    its own and nothing fetched (a HEAD request asks no more); the errors of
+    `recording_for_listener`."""
+    with unit_of_work(runtime.sessions) as session:
+        return recording_for_listener(session, recording_sid, adviser_id, may_see_all)
+
+
 def listen(
     runtime: Runtime,
     recording_sid: str,
@@ -96,8 +106,7 @@ def listen(
 ) -> Played:
     """Check the person may hear the recording, then fetch its audio (or the range asked for)
     through the dialer; the errors of `recording_for_listener`, or RecordingUnavailable."""
-    with unit_of_work(runtime.sessions) as session:
-        message = recording_for_listener(session, recording_sid, adviser_id, may_see_all)
+    message = may_listen(runtime, recording_sid, adviser_id, may_see_all)
     try:
         audio = runtime.dialer.fetch_recording(recording_sid, byte_range)
     except DialerError as exc:

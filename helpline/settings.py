@@ -173,12 +173,14 @@ class StatisticsPolicy:
 
 @dataclass(frozen=True)
 class Retention:
-    """How long personal data is kept: recordings (at Twilio) and callers' numbers."""
+    """How long personal data is kept, recordings (at Twilio) and callers' numbers, and the
+    scheduler's records of its runs."""
 
     recording_days: int = 180  # after the message's callback closed
     unfiled_recording_days: int = 7  # recordings never filed as a message, after they were made
     unfiled_search_days: int = 30  # how far back past that Twilio's list is searched for them
     number_days: int = 365  # callers' numbers, after their call ended or callback closed
+    job_run_days: int = 90  # the scheduler's records of its runs (each job's latest is kept)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from accounts import audit
 from accounts.models import Role
-from callbacks import desk, duty
+from callbacks import access, desk, duty
 from callbacks.common import CallbackError
 from callbacks.page import NotYours, callback_page
 from callbacks.states import OUTCOMES
@@ -155,7 +155,7 @@ def add_note(callback_id: int) -> ResponseReturnValue:
             text,
             now(),
             author_account_id=account.id,
-            as_adviser=None if sees_all() else account.adviser_id or -1,
+            as_adviser=access.acting_as(account.adviser_id, sees_all()),
         )
     except CallbackError as exc:
         return _refused(callback_id, exc, {"note": text})
@@ -186,7 +186,7 @@ def outcome(callback_id: int) -> ResponseReturnValue:
             expected_version=_version(),
             note=note.strip() or None,
             author_account_id=account.id,
-            as_adviser=None if sees_all() else account.adviser_id or -1,
+            as_adviser=access.acting_as(account.adviser_id, sees_all()),
         )
     except CallbackError as exc:
         return _refused(callback_id, exc, form)

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from accounts import audit
 from accounts.models import Account, Role
-from callbacks import desk, duty, listing
+from callbacks import access, desk, duty, listing
 from callbacks.common import CallbackError
 from callbacks.listing import STATUSES, QueueFilter
 from callbacks.states import CallbackStatus
@@ -74,12 +74,15 @@ def queue() -> ResponseReturnValue:
     wanted, shown, errors = _filters()
     settings, all_seen = runtime().settings, sees_all()
     rows = listing.queue(db(), settings, now(), wanted, show_numbers=all_seen)
+    acting = access.acting_as(me().adviser_id, all_seen)
+    openable = {row.callback_id for row in rows if access.may_act_on(row.assigned_to_id, acting)}
     page = render_template(
         "staff/queue.html",
         rows=rows,
         shown=shown,
         errors=errors,
         sees_all=all_seen,
+        openable=openable,
         my_adviser=me().adviser_id,
         offices={key: office.name for key, office in settings.offices.items()},
         statuses=STATUS_NAMES,

@@ -3,10 +3,12 @@ filters, conflicts, taking, calling back, outcomes, and playing messages by byte
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
 import pytest
+import responses
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -18,11 +20,14 @@ from callbacks import desk, filing
 from callbacks.messages import record_message
 from callbacks.models import Callback
 from calls import service as calls
+from helpline.app import create_app
 from helpline.dialer import tone_wav
+from helpline.runtime import Runtime
 from helpline.settings import Settings
 from helpline.simulation.simulator import CallPlayer, FlaskTransport, Script
 from rota.models import Adviser
 from tests.constants import (
+    ACCOUNT,
     ANN,
     BASE_URL,
     BEN,
@@ -36,6 +41,7 @@ from tests.constants import (
 )
 from tests.factories import Clock, adviser
 from tests.staff.conftest import csrf_of, sign_in
+from webhooks.twilio_dialer import TwilioDialer
 
 REC = "RE" + "a" * 32
 BEN_REC = "RE" + "b" * 32
@@ -273,6 +279,51 @@ def test_the_recording_answers_byte_ranges_and_audits_each_listen_once(
     assert past.status_code == 416 and past.headers["Content-Range"] == f"bytes */{total}"
     assert last.status_code == 206 and last.data == tone_wav()  # "the last bytes": all of it
     assert audits(session, "listen") == 3  # the whole, the one from byte 0, the last bytes
+
+
+def test_a_request_for_several_ranges_gets_the_whole_recording_as_one_listen(
+    staff: FlaskClient, session: Session, desk_: Desk
+) -> None:
+    sign_in(staff, ANN_EMAIL)
+
+    answer = staff.get(f"/recordings/{REC}", headers={"Range": "bytes=0-1,5-9"})
+
+    assert answer.status_code == 200 and answer.data == tone_wav()
+    assert "Content-Range" not in answer.headers
+    assert audits(session, "listen") == 1
+
+
+@pytest.fixture
+def at_twilio(
+    runtime: Runtime, twilio: responses.RequestsMock, twilio_dialer: TwilioDialer
+) -> FlaskClient:
+    """The staff pages of a service whose recordings are at Twilio (Ann's recording there)."""
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{REC}.mp3"
+    twilio.get(url, body=b"ID3 a message", content_type="audio/mpeg")
+    client = create_app(dataclasses.replace(runtime, dialer=twilio_dialer)).test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    client.environ_base["HTTP_HOST"] = BASE_URL.removeprefix("https://")
+    return client
+
+
+def test_a_head_request_fetches_no_audio_and_is_not_a_listen(
+    at_twilio: FlaskClient, twilio: responses.RequestsMock, session: Session, desk_: Desk
+) -> None:
+    sign_in(at_twilio, ANN_EMAIL)
+
+    head = at_twilio.head(f"/recordings/{REC}")
+    others = at_twilio.head(f"/recordings/{BEN_REC}")
+
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["Accept-Ranges"] == "bytes"
+    assert head.headers["Cache-Control"] == "no-store"
+    assert others.status_code == 403
+    assert len(twilio.calls) == 0 and audits(session, "listen") == 0
+
+    played = at_twilio.get(f"/recordings/{REC}")
+
+    assert played.status_code == 200 and played.data == b"ID3 a message"
+    assert len(twilio.calls) == 1 and audits(session, "listen") == 1
 
 
 def test_a_close_on_an_old_version_says_what_changed_and_keeps_the_reason(

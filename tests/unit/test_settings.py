@@ -306,6 +306,11 @@ def test_the_valid_offices_template_loads(tmp_path: Path) -> None:
             ["[retention].recording_days"],
             id="negative retention",
         ),
+        pytest.param(
+            '[retention]\njob_run_days = "90"\n',
+            ["[retention].job_run_days"],
+            id="job run retention not a number",
+        ),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_place(
@@ -468,6 +473,7 @@ def test_retention_has_its_defaults_and_a_deployment_may_change_them(tmp_path: P
     assert defaults.retention.unfiled_recording_days == 7
     changed = with_config(tmp_path, "[retention]\nnumber_days = 730\n")
     assert (changed.retention.number_days, changed.retention.recording_days) == (730, 180)
+    assert (defaults.retention.job_run_days, changed.retention.job_run_days) == (90, 90)
 
 
 def test_the_pseudonym_key_comes_from_the_environment_and_is_never_shown() -> None:

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 from callbacks import attempts, clocks, staff_actions
 from callbacks.job_results import JobResult, Warned
 from callbacks.jobs import warn_deadlines
+from callbacks.listing import QueueFilter, queue
 from callbacks.models import DeadlineWarning
 from helpline.settings import Settings
 from rota import service as rota
-from tests.constants import OTHER_PARENT, PARENT, TUESDAY, WEDNESDAY, london
+from tests.constants import ANN, MONDAY, OTHER_PARENT, PARENT, TUESDAY, WEDNESDAY, london
 from tests.db.jobs.helpers import events, listed, new_callback, warnings_of
-from tests.factories import Clock
+from tests.factories import Clock, adviser
 
 
 def test_duty_officer_is_warned_once_before_and_once_after_the_deadline(
@@ -47,9 +48,12 @@ def test_duty_officer_is_warned_once_before_and_once_after_the_deadline(
 def test_a_callback_already_attempted_gets_no_deadline_warning(
     session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
 ) -> None:
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
     attempted = new_callback(session, settings, PARENT, "herefordshire", clock())
     untouched = new_callback(session, settings, OTHER_PARENT, "worcestershire", clock())
-    attempts.record_outcome(session, settings, attempted, "no-answer", "Ann", london(TUESDAY, 16))
+    attempt = attempts.start_attempt(session, attempted, ann, "Ann Ash", clock())
+    attempts.placed(attempt, None)  # Twilio took the call
+    attempts.record_outcome(session, settings, attempted, "no-answer", "Ann Ash", clock())
     past = london(WEDNESDAY, 12)
 
     assert run(warn_deadlines, past) == Warned(raised=1)
@@ -58,6 +62,24 @@ def test_a_callback_already_attempted_gets_no_deadline_warning(
     assert warnings_of(session, untouched) == ["overdue"]
     assert listed(session, past, attempted.id)["warning"] is None
     assert listed(session, past, untouched.id)["warning"] == "overdue"
+
+
+def test_an_attempt_only_logged_is_no_first_attempt_and_the_callback_is_still_warned_of(
+    session: Session, settings: Settings, clock: Clock, run: Callable[..., JobResult]
+) -> None:
+    ann = adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    logged = new_callback(session, settings, PARENT, "herefordshire", clock())
+    attempts.start_attempt(session, logged, ann, "Ann Ash", clock())  # no Twilio: not placed
+    attempts.record_outcome(session, settings, logged, "no-answer", "Ann Ash", clock())
+    past = london(WEDNESDAY, 12)
+
+    assert run(warn_deadlines, past) == Warned(raised=1)
+
+    assert warnings_of(session, logged) == ["overdue"]
+    assert listed(session, past, logged.id)["warning"] == "overdue"
+    overdue = queue(session, settings, past, QueueFilter(overdue=True), show_numbers=True)
+    assert [row.callback_id for row in overdue] == [logged.id]
+    assert overdue[0].deadline.overdue  # as the callback's row and the statistics count it
 
 
 def test_a_closed_callback_gets_no_deadline_warning(
