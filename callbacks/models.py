@@ -52,7 +52,7 @@ class Callback(Base):
 
     assigned_to: Mapped[Adviser | None] = relationship()
     messages: Mapped[list[Message]] = relationship(
-        back_populates="callback", order_by="Message.received_at"
+        back_populates="callback", order_by="(Message.received_at, Message.id)"
     )
     attempts: Mapped[list[Attempt]] = relationship(back_populates="callback", order_by="Attempt.id")
     notes: Mapped[list[Note]] = relationship(back_populates="callback", order_by="Note.id")
