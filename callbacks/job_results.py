@@ -181,3 +181,21 @@ class Pruned:
     def summary(self) -> str:
         """One line for the log, the run's record and `helpline jobs`."""
         return f"deleted {self.deleted} job run(s) older than {self.days} days"
+
+
+@dataclass(frozen=True)
+class FactsFilled:
+    """fill-statistics-facts: rows of the last two days given the facts they were missing."""
+
+    calls: int
+    attempts: int
+    callbacks: int
+
+    def summary(self) -> str:
+        """One line for the log, the run's record and `helpline jobs`."""
+        if not (self.calls or self.attempts or self.callbacks):
+            return "every recent call and attempt has what the statistics read"
+        return (
+            f"filled in what the statistics read on {self.calls} call(s), "
+            f"{self.attempts} attempt(s) and {self.callbacks} callback(s)"
+        )

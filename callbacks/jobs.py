@@ -27,6 +27,7 @@ from callbacks.recording_jobs import reconcile_recordings
 from callbacks.recording_retention import delete_recordings
 from callbacks.settle_calls_job import settle_calls
 from callbacks.states import OPEN_STATUSES, CallbackStatus
+from callbacks.statistics_facts import fill_statistics_facts
 from rota import service as rota
 from rota.calendar import OfficeCalendar
 from rota.models import Adviser, Shift
@@ -255,5 +256,11 @@ JOBS: dict[str, Job] = {
             "replace callers' numbers past retention by pseudonyms",
         ),
         Job("prune-job-runs", prune_job_runs, 3600, "delete old records of job runs"),
+        Job(
+            "fill-statistics-facts",
+            in_transaction(fill_statistics_facts),
+            3600,
+            "fill in what the statistics read on recent rows written without it",
+        ),
     )
 }

@@ -189,6 +189,8 @@ def attach_orphans(session: Session, settings: Settings, call: Call, now: dateti
             )
         else:
             callback.phone, callback.office = phone, call.office
+            for attempt in callback.attempts:
+                attempt.office = call.office  # whose caller it was, as the statistics read it
             callback.due_at = filing.promise(session, settings, call.office, message.received_at)
             common.event(session, callback, "number-found", "service", now)
     session.flush()

@@ -369,6 +369,14 @@ def _parse_database(raw: Mapping[str, Any]) -> DatabasePolicy:
     return replace(policy, **waits)
 
 
+def _parse_retention(raw: Mapping[str, Any]) -> Retention:
+    retention: Retention = _section(Retention, raw, "retention")
+    for key in retention.__dataclass_fields__:
+        if getattr(retention, key) < 1:
+            raise ConfigError(f"[retention].{key}: expected a number of days, 1 or more")
+    return retention
+
+
 def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     """Build settings from merged TOML data and an environment mapping."""
     service = raw.get("service", {})
@@ -402,7 +410,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
             _section(AnswerMachine, machine, "answer_machine"), signposting=signposting
         ),
         callbacks=_section(CallbackPolicy, raw.get("callbacks", {}), "callbacks"),
-        retention=_section(Retention, raw.get("retention", {}), "retention"),
+        retention=_parse_retention(raw.get("retention", {})),
         database=_parse_database(raw.get("database", {})),
         health=_section(Health, raw.get("health", {}), "health"),
         web=_section(Web, raw.get("web", {}), "web"),

@@ -90,7 +90,7 @@ class HourOfWeek:
 @dataclass(frozen=True)
 class TeamHour:
     """One team's answered calls and their talk in one local hour of the week (Monday = 0),
-    over the whole range, by the hour the adviser's phone began to ring."""
+    over the whole range, by the hour the call came in."""
 
     team: str
     weekday: int

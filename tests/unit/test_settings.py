@@ -307,6 +307,11 @@ def test_the_valid_offices_template_loads(tmp_path: Path) -> None:
             id="negative retention",
         ),
         pytest.param(
+            "[retention]\njob_run_days = 0\n",
+            ["[retention].job_run_days", "1 or more"],
+            id="no job runs kept",
+        ),
+        pytest.param(
             '[retention]\njob_run_days = "90"\n',
             ["[retention].job_run_days"],
             id="job run retention not a number",
