@@ -14,8 +14,20 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from calls.models import Call, CallLeg
@@ -57,19 +69,58 @@ class Windows:
 
 
 def _busy(w: Windows) -> ColumnElement[bool]:
+    return _busy_since(w.busy_since)
+
+
+def _busy_since(since: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(
         CallLeg.state == LegState.ACCEPTED,
         CallLeg.ended_at.is_(None),
-        CallLeg.accepted_at > w.busy_since,
+        CallLeg.accepted_at > since,
     )
 
 
 def _ringing(w: Windows, call: Call) -> ColumnElement[bool]:
+    return _ringing_since(w.ringing_since, call.id)
+
+
+def _ringing_since(
+    since: datetime | ColumnElement[datetime], call_id: int | ColumnElement[int]
+) -> ColumnElement[bool]:
     return and_(
         CallLeg.state.in_(OPEN_LEG_STATES),
         CallLeg.ended_at.is_(None),
-        CallLeg.started_at > w.ringing_since,
-        CallLeg.call_id != call.id,
+        CallLeg.started_at > since,
+        CallLeg.call_id != call_id,
+    )
+
+
+@cache
+def _advisers_now_query() -> Select[*tuple[Any, ...]]:
+    """Who is on shift, with each adviser's legs summed up: built once, its instants and the
+    call bound each time it runs (building it anew for every call cost more than running it)."""
+    busy = _busy_since(bindparam("busy_since"))
+    ringing = _ringing_since(bindparam("ringing_since"), bindparam("call_id"))
+    fairness_since: BindParameter[datetime] = bindparam("fairness_since")
+    fair = and_(CallLeg.started_at > fairness_since, CallLeg.state != LegState.CANCELLED)
+    # Grouped by an expression, so that SQLite reads the legs through the indexes the WHERE
+    # clause names rather than walking every leg ever rung in adviser order.
+    adviser_id = (CallLeg.adviser_id + 0).label("adviser_id")
+    legs = (
+        select(
+            adviser_id,
+            func.max(case((fair, CallLeg.started_at))).label("last_rung"),
+            func.max(case((busy, 1), else_=0)).label("busy"),
+            func.max(case((ringing, 1), else_=0)).label("ringing"),
+        )
+        .where(or_(CallLeg.started_at > fairness_since, busy))
+        .group_by(adviser_id)
+        .subquery()
+    )
+    return (
+        rota.working_now(bindparam("now"))
+        .add_columns(legs.c.last_rung, legs.c.busy, legs.c.ringing)
+        .outerjoin(legs, legs.c.adviser_id == Adviser.id)
     )
 
 
@@ -79,35 +130,23 @@ def advisers_now(session: Session, settings: Settings, call: Call, now: datetime
     Fairness only needs today's ringing, read through the started_at index; a conversation
     counts as busy for `busy_after_accept_hours`, read through the state index."""
     w = Windows.at(settings, now)
-    fair = and_(CallLeg.started_at > w.fairness_since, CallLeg.state != LegState.CANCELLED)
-    # Grouped by an expression, so that SQLite reads the legs through the indexes the WHERE
-    # clause names rather than walking every leg ever rung in adviser order.
-    adviser_id = (CallLeg.adviser_id + 0).label("adviser_id")
-    legs = (
-        select(
-            adviser_id,
-            func.max(case((fair, CallLeg.started_at))).label("last_rung"),
-            func.max(case((_busy(w), 1), else_=0)).label("busy"),
-            func.max(case((_ringing(w, call), 1), else_=0)).label("ringing"),
-        )
-        .where(or_(CallLeg.started_at > w.fairness_since, _busy(w)))
-        .group_by(adviser_id)
-        .subquery()
-    )
-    query = (
-        rota.working_now(now)
-        .add_columns(legs.c.last_rung, legs.c.busy, legs.c.ringing)
-        .outerjoin(legs, legs.c.adviser_id == Adviser.id)
-    )
+    values = {
+        "now": now,
+        "busy_since": w.busy_since,
+        "ringing_since": w.ringing_since,
+        "fairness_since": w.fairness_since,
+        "call_id": call.id,
+    }
     found = Advisers(working=[])
-    for shift, adviser, last_rung, busy, ringing in session.execute(query):
-        found.working.append(rota.on_shift_now(shift, adviser))
+    for row in session.execute(_advisers_now_query(), values):
+        adviser_id, last_rung, busy, ringing = row[0], row[6], row[7], row[8]
+        found.working.append(rota.on_shift_now(row))
         if last_rung is not None:
-            found.last_rung[adviser.id] = last_rung
+            found.last_rung[adviser_id] = last_rung
         if busy:
-            found.busy.add(adviser.id)
+            found.busy.add(adviser_id)
         if ringing:
-            found.ringing.add(adviser.id)
+            found.ringing.add(adviser_id)
     return found
 
 

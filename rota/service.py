@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Row, Select, or_, select
 from sqlalchemy.orm import Session
 
 from helpline.settings import Office, Settings
@@ -79,22 +80,24 @@ def calendar_if_configured(
     return calendar(session, settings, key, around, days)
 
 
-def working_now(now: datetime) -> Select[Shift, Adviser]:
-    """The shifts covering `now` with their advisers, as a query to read or extend: an adviser
-    who has left is never on shift, whatever shifts remain."""
+def working_now(
+    now: datetime | ColumnElement[datetime],
+) -> Select[int, str, str, str, datetime, bool]:
+    """The advisers whose shifts cover `now` (a value, or a parameter bound when the query runs),
+    as `OnShift`'s fields, as a query to read or extend: an adviser who has left is never on
+    shift, whatever shifts remain. Plain columns, so that nothing is loaded into the session."""
     return (
-        select(Shift, Adviser)
+        select(Adviser.id, Adviser.name, Adviser.phone, Shift.office, Shift.ends_at, Adviser.away)
         .join(Adviser, Shift.adviser_id == Adviser.id)
         .where(Shift.starts_at <= now, Shift.ends_at > now, Adviser.left_at.is_(None))
         .order_by(Shift.starts_at, Adviser.name)
     )
 
 
-def on_shift_now(shift: Shift, adviser: Adviser) -> OnShift:
-    """The adviser as working `shift`, from a row of `working_now`."""
-    return OnShift(
-        adviser.id, adviser.name, adviser.phone, shift.office, shift.ends_at, adviser.away
-    )
+def on_shift_now(row: Row[*tuple[Any, ...]]) -> OnShift:
+    """The adviser as working their shift, from the first columns of a row of `working_now`
+    (or of a query that extends it)."""
+    return OnShift(row[0], row[1], row[2], row[3], row[4], row[5])
 
 
 def on_shift(session: Session, now: datetime) -> list[OnShift]:
@@ -102,7 +105,7 @@ def on_shift(session: Session, now: datetime) -> list[OnShift]:
 
     An adviser who has left is never on shift, whatever shifts remain; one who is away is,
     marked so (they keep their callbacks, but are rung for nothing and given no new work)."""
-    return [on_shift_now(shift, adviser) for shift, adviser in session.execute(working_now(now))]
+    return [on_shift_now(row) for row in session.execute(working_now(now))]
 
 
 def set_away(session: Session, adviser: Adviser, away: bool) -> bool:
