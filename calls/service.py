@@ -9,13 +9,20 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
 from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus
 from helpline.settings import Office, Settings
+
+
+def _upsert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which can skip a row that breaks a unique index."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def record_event(
@@ -34,10 +41,8 @@ def record_event(
     if key is None:
         session.execute(insert(CallEvent).values(values))
         return True
-    dialect = session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     kept = session.scalar(
-        upsert(CallEvent)
+        _upsert(session, CallEvent)
         .values(values)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(CallEvent.id)
@@ -84,26 +89,30 @@ def record_incoming(
 ) -> tuple[Call, bool]:
     """The call for `sid`, created on first sight; also says whether the number was known."""
     office, known = office_for(settings, to_number)
-    call = Call(
-        sid=sid,
-        from_number=caller,
-        to_number=to_number,
-        office=office.key,
-        status=TwilioCallStatus.RINGING,
-        started_at=now,
-        legs=[],
+    values = {
+        "sid": sid,
+        "from_number": caller,
+        "to_number": to_number,
+        "office": office.key,
+        "status": TwilioCallStatus.RINGING,
+        "started_at": now,
         **local_start(settings, now),
+    }
+    # A new call is the usual case: insert it, and find the call only when it exists already
+    # (Twilio retrying, or another webhook about it a moment ago: take turns with it). One
+    # statement, with no savepoint: a repeat is skipped by the CallSid's unique index.
+    call = session.scalar(
+        _upsert(session, Call)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["sid"])
+        .returning(Call)
     )
-    # A new call is the usual case: insert first, and find the call only when it exists
-    # already (Twilio retrying, or another webhook about it a moment ago: take turns with it).
-    try:
-        with session.begin_nested():
-            session.add(call)
-    except IntegrityError:
+    if call is None:
         found = find_call(session, sid)
         if found is None:
-            raise
+            raise LookupError("a call that was there a moment ago has gone")
         return found, known
+    set_committed_value(call, "legs", [])  # a new call has none: no need to ask
     record_event(
         session,
         sid,
