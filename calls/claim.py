@@ -68,20 +68,12 @@ class Windows:
         )
 
 
-def _busy(w: Windows) -> ColumnElement[bool]:
-    return _busy_since(w.busy_since)
-
-
 def _busy_since(since: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(
         CallLeg.state == LegState.ACCEPTED,
         CallLeg.ended_at.is_(None),
         CallLeg.accepted_at > since,
     )
-
-
-def _ringing(w: Windows, call: Call) -> ColumnElement[bool]:
-    return _ringing_since(w.ringing_since, call.id)
 
 
 def _ringing_since(
@@ -180,11 +172,7 @@ def claim(
     # A free adviser is claimed alone (FOR NO KEY UPDATE). One already being rung is shared by
     # the calls ringing them again (FOR SHARE), so those never queue behind each other; both
     # locks conflict with the one an adviser's answer takes (`hold_for_answer`).
-    held = session.scalar(
-        select(Adviser.id)
-        .where(Adviser.id == adviser_id)
-        .with_for_update(read=ringing_allowed, key_share=not ringing_allowed, skip_locked=not wait)
-    )
+    held = session.scalar(_lock_query(ringing_allowed, not wait), {"adviser_id": adviser_id})
     found = (
         _check(session, settings, call, adviser_id, now, ringing_allowed)
         if held is not None
@@ -207,18 +195,41 @@ def _check(
 ) -> Claim:
     w = Windows.at(settings, now)
     # A statement of its own, so that it sees whatever the last holder of the claim committed.
-    states: Sequence[LegState] = session.scalars(
-        select(CallLeg.state).where(
-            CallLeg.adviser_id == adviser_id,
-            CallLeg.ended_at.is_(None),
-            or_(_busy(w), _ringing(w, call)),
-        )
-    ).all()
+    values = {
+        "adviser_id": adviser_id,
+        "busy_since": w.busy_since,
+        "ringing_since": w.ringing_since,
+        "call_id": call.id,
+    }
+    states: Sequence[LegState] = session.scalars(_check_query(), values).all()
     if LegState.ACCEPTED in states:
         return Claim.TAKEN
     if states and not ringing_allowed:
         return Claim.RINGING
     return Claim.CLAIMED
+
+
+@cache
+def _lock_query(shared: bool, skip_locked: bool) -> Select[int]:
+    """Lock the adviser's row: shared by the calls ringing them again, or alone. Built once."""
+    return (
+        select(Adviser.id)
+        .where(Adviser.id == bindparam("adviser_id"))
+        .with_for_update(read=shared, key_share=not shared, skip_locked=skip_locked)
+    )
+
+
+@cache
+def _check_query() -> Select[LegState]:
+    """The states of the adviser's legs that make them busy or ringing. Built once."""
+    return select(CallLeg.state).where(
+        CallLeg.adviser_id == bindparam("adviser_id"),
+        CallLeg.ended_at.is_(None),
+        or_(
+            _busy_since(bindparam("busy_since")),
+            _ringing_since(bindparam("ringing_since"), bindparam("call_id")),
+        ),
+    )
 
 
 def hold_for_answer(session: Session, adviser_id: int) -> None:

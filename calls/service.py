@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import ReturningInsert
 
 from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
@@ -38,16 +40,19 @@ def record_event(
     One statement: a repeat, even one committed by another webhook a moment ago, is skipped by
     the key's unique index (a concurrent one is waited for, then skipped)."""
     values = {"call_sid": call_sid, "kind": kind, "key": key, "at": now, "detail": detail or {}}
-    if key is None:
-        session.execute(insert(CallEvent).values(values))
-        return True
-    kept = session.scalar(
-        _upsert(session, CallEvent)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(CallEvent.id)
-    )
+    kept = session.scalar(_event_insert(session.get_bind().dialect.name), values)
     return kept is not None
+
+
+@cache
+def _event_insert(dialect: str) -> ReturningInsert[int]:
+    """One event into the table, skipped when its key is a repeat (a NULL key never is).
+
+    Built once for each dialect, on the table rather than the model: events are written on
+    every webhook and read only by the statistics, so they need none of the ORM's work."""
+    table = cast(Table, CallEvent.__table__)
+    upsert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return upsert.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
 
 
 def find_call(session: Session, sid: str) -> Call | None:

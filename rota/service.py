@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, or_, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from helpline.settings import Office, Settings
@@ -46,18 +47,13 @@ def calendars(
     session: Session, settings: Settings, keys: Sequence[str], around: datetime, days: int = 60
 ) -> dict[str, OfficeCalendar]:
     """The calendars of the offices `keys`, read in one statement (see `calendar`)."""
-    window_start, window_end = around - timedelta(days=days), around + timedelta(days=days)
+    window = {
+        "keys": list(keys),
+        "window_start": around - timedelta(days=days),
+        "window_end": around + timedelta(days=days),
+    }
     closures: dict[str, list[tuple[datetime, datetime | None]]] = {key: [] for key in keys}
-    rows = session.execute(
-        select(Closure.office, Closure.starts_at, Closure.ends_at)
-        .where(
-            Closure.office.in_(keys),
-            Closure.starts_at < window_end,
-            or_(Closure.ends_at.is_(None), Closure.ends_at > window_start),
-        )
-        .order_by(Closure.id)
-    ).all()
-    for row in rows:
+    for row in session.execute(_closures_query(), window):
         closures[row.office].append((row.starts_at, row.ends_at))
     return {
         key: OfficeCalendar(
@@ -68,6 +64,20 @@ def calendars(
         )
         for key in keys
     }
+
+
+@cache
+def _closures_query() -> Select[str, datetime, datetime | None]:
+    """Built once (every new call asks), the offices and window bound each time it runs."""
+    return (
+        select(Closure.office, Closure.starts_at, Closure.ends_at)
+        .where(
+            Closure.office.in_(bindparam("keys", expanding=True)),
+            Closure.starts_at < bindparam("window_end"),
+            or_(Closure.ends_at.is_(None), Closure.ends_at > bindparam("window_start")),
+        )
+        .order_by(Closure.id)
+    )
 
 
 def calendar_if_configured(
