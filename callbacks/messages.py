@@ -143,9 +143,7 @@ def status_reported(
 ) -> None:
     """Apply a call's status callback (once); a call that has ended gets any message recorded
     before it was known, and a missed call may become a callback."""
-    if not calls.record_status(session, settings, report, now):
-        return
-    call = calls.find_call(session, report.sid)
+    call = calls.record_status(session, settings, report, now)
     if call is None:
         return
     attach_orphans(session, settings, call, now)

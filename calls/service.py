@@ -162,8 +162,9 @@ class StatusReport:
 
 def record_status(
     session: Session, settings: Settings, report: StatusReport, now: datetime
-) -> bool:
-    """Apply a call status callback; False when it was a repeat."""
+) -> Call | None:
+    """Apply a call status callback: the call it changed, or None when it was a repeat or is
+    about an adviser's leg."""
     sid, status, seq = report.sid, report.status, report.sequence
     key = f"status:{sid}:{seq}" if seq is not None else f"status:{sid}:{status}"
     detail = {
@@ -175,26 +176,30 @@ def record_status(
     if report.parent_sid:
         # An adviser's leg: kept as an event; its own status callback (/voice/leg-status)
         # and the dial action settle the leg.
-        return record_event(session, sid, "status", now, detail, key=key)
+        record_event(session, sid, "status", now, detail, key=key)
+        return None
     call = find_call(session, sid)  # first, so that a repeat arriving at once waits here
     if not record_event(session, sid, "status", now, detail, key=key):
-        return False
+        return None
     if call is None:
         # The incoming webhook never reached us (or failed): keep the call all the same.
         call, _ = record_incoming(session, settings, sid, report.caller, report.to_number, now)
-    if status in TERMINAL and reopen_guessed_end(call):
-        record_event(session, sid, "corrected", now, {"status": status}, key=f"corrected:{sid}")
-    newer = seq is None or call.last_sequence is None or seq > call.last_sequence
-    if call.ended_at is not None and status not in TERMINAL:
-        newer = False
-    if newer:
-        call.status = status
-        if seq is not None:
-            call.last_sequence = seq
-    if status in TERMINAL:
-        call_ended(call, now, report.duration_s)
-    _settle(call)
-    return True
+    # Reading the call's legs must not write the call first: it is written once, with every
+    # change, when the session next flushes.
+    with session.no_autoflush:
+        if status in TERMINAL and reopen_guessed_end(call):
+            record_event(session, sid, "corrected", now, {"status": status}, key=f"corrected:{sid}")
+        newer = seq is None or call.last_sequence is None or seq > call.last_sequence
+        if call.ended_at is not None and status not in TERMINAL:
+            newer = False
+        if newer:
+            call.status = status
+            if seq is not None:
+                call.last_sequence = seq
+        if status in TERMINAL:
+            call_ended(call, now, report.duration_s)
+        _settle(call)
+    return call
 
 
 def call_ended(call: Call, at: datetime, duration_s: int | None) -> None:
