@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,14 +17,8 @@ from sqlalchemy.sql.dml import ReturningInsert
 from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
 from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus
+from helpline.db import Base, inserted
 from helpline.settings import Office, Settings
-
-
-def _upsert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
-    """The dialect's INSERT, which can skip a row that breaks a unique index."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
 
 
 def record_event(
@@ -53,6 +47,28 @@ def _event_insert(dialect: str) -> ReturningInsert[int]:
     table = cast(Table, CallEvent.__table__)
     upsert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     return upsert.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+
+
+@cache
+def _new_row_insert(dialect: str, model: type[Base], unique: str | None) -> ReturningInsert[Any]:
+    """An INSERT of one `model` row returning every column, on the table rather than through
+    the unit of work (see `helpline.db.inserted`); with `unique`, a row whose value there is a
+    repeat is skipped and nothing returned. Built once."""
+    table = cast(Table, model.__table__)
+    if unique is None:
+        return insert(table).returning(*table.c)
+    upsert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return upsert.on_conflict_do_nothing(index_elements=[unique]).returning(*table.c)
+
+
+def new_leg(session: Session, call: Call, values: dict[str, Any]) -> CallLeg:
+    """Insert an adviser's leg of the call, in one statement, and add it to the call's legs."""
+    dialect = session.get_bind().dialect.name
+    row = session.execute(_new_row_insert(dialect, CallLeg, None), values).one()
+    leg = inserted(session, CallLeg, row._mapping)
+    set_committed_value(leg, "call", call)
+    set_committed_value(call, "legs", [*call.legs, leg])
+    return leg
 
 
 def find_call(session: Session, sid: str) -> Call | None:
@@ -106,17 +122,14 @@ def record_incoming(
     # A new call is the usual case: insert it, and find the call only when it exists already
     # (Twilio retrying, or another webhook about it a moment ago: take turns with it). One
     # statement, with no savepoint: a repeat is skipped by the CallSid's unique index.
-    call = session.scalar(
-        _upsert(session, Call)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["sid"])
-        .returning(Call)
-    )
-    if call is None:
+    dialect = session.get_bind().dialect.name
+    row = session.execute(_new_row_insert(dialect, Call, "sid"), values).first()
+    if row is None:
         found = find_call(session, sid)
         if found is None:
             raise LookupError("a call that was there a moment ago has gone")
         return found, known
+    call = inserted(session, Call, row._mapping)
     set_committed_value(call, "legs", [])  # a new call has none: no need to ask
     record_event(
         session,
