@@ -14,8 +14,10 @@ client, one at a time:
 For each it prints the mean per request of: Python CPU ms (this process, every thread),
 PostgreSQL CPU ms (the server processes serving this database, read from /proc: the server
 must run on this machine), wall ms, and SQL statements. `--profile FILE` also writes a cProfile
-dump of the incoming and mix runs (read it with `python -m pstats FILE`; the views run in a
-thread of their own, which the profile follows through threading.setprofile).
+dump of the three runs, timed by process CPU (read it with `python -m pstats FILE`). The views
+run in the webhook workers, which the profile follows (threading.setprofile); the request
+thread's wait for its worker then shows the worker's CPU again, so read the workers' own
+functions (edge.py's `_Work.run` and below) for the views' cost.
 
 Usage: .venv/bin/python benchmarks/profile_webhooks.py [--requests 300] [--profile out.prof]
 """
@@ -79,7 +81,7 @@ def server_cpu_s(admin_url: str, db_url: str) -> float:
 
 @contextmanager
 def profiled(profile: cProfile.Profile | None) -> Iterator[None]:
-    """Profile this thread and every thread started meanwhile (the webhook's worker)."""
+    """Profile this thread and every thread started meanwhile (the webhook workers)."""
     if profile is None:
         yield
         return
@@ -95,7 +97,7 @@ def profiled(profile: cProfile.Profile | None) -> Iterator[None]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="calls per run")
-    parser.add_argument("--profile", help="write a cProfile dump of the incoming and mix runs")
+    parser.add_argument("--profile", help="write a cProfile dump of the runs to this file")
     parser.add_argument(
         "--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
@@ -137,14 +139,13 @@ def main() -> int:
             if answer.status_code != 200 or (b"<Dial" not in answer.data and "incoming" in path):
                 raise SystemExit(f"{path} answered {answer.status_code}: {answer.data[:200]!r}")
 
-        def run(name: str, requests: list[tuple[str, dict[str, str]]], prof: bool) -> None:
+        def run(name: str, requests: list[tuple[str, dict[str, str]]]) -> None:
             post(requests[0])  # warm: the first request pays for imports and connecting
             statements[0] = 0
             server_before = server_cpu_s(args.admin_url, db_url)
             cpu_before, wall_before = time.process_time(), time.perf_counter()
-            with profiled(profile if prof else None):
-                for request in requests[1:]:
-                    post(request)
+            for request in requests[1:]:
+                post(request)
             cpu = time.process_time() - cpu_before
             wall = time.perf_counter() - wall_before
             server = server_cpu_s(args.admin_url, db_url) - server_before
@@ -158,15 +159,16 @@ def main() -> int:
 
         n = args.requests
         sids = [f"CA{'P' * 2}{i:030d}" for i in range(n + 1)]
-        run("incoming", [incoming(sid, i) for i, sid in enumerate(sids)], True)
-        run("status", [completed(sid) for sid in sids], False)
         mix: list[tuple[str, dict[str, str]]] = []
         mixed = [f"CA{'M' * 2}{i:030d}" for i in range(n + 3)]
         for i, sid in enumerate(mixed):
             mix.append(incoming(sid, i))
             if i >= 2:
                 mix.append(completed(mixed[i - 2]))
-        run("mix", mix, True)
+        with profiled(profile):
+            run("incoming", [incoming(sid, i) for i, sid in enumerate(sids)])
+            run("status", [completed(sid) for sid in sids])
+            run("mix", mix)
         first = one_request_counts(statements, post)
         print(f"statements, a new call ringing a free adviser and its final status: {first}")
     finally:
