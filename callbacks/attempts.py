@@ -22,6 +22,7 @@ from callbacks.staff_actions import add_note, assign
 from callbacks.states import OPEN_STATUSES, OUTCOMES, AttemptOutcome, CallbackStatus
 from callbacks.working_time import retry_at
 from calls.states import TwilioCallStatus
+from helpline.db import flushed
 from helpline.settings import Settings
 from rota import service as rota
 from rota.models import Adviser
@@ -81,7 +82,7 @@ def in_progress(session: Session, callback: Callback, now: datetime) -> Attempt 
 def advisers_calling_back(session: Session, now: datetime) -> set[int]:
     """Advisers in the middle of a call-back attempt, who should not be rung for new calls."""
     since = {"silent_since": now - SILENT_ATTEMPT, "longest_since": now - LONGEST_ATTEMPT}
-    return set(session.scalars(_calling_back_query(), since))
+    return set(flushed(session).scalars(_calling_back_query(), since))
 
 
 @cache

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallLeg
 from calls.states import OPEN_LEG_STATES, LegState
+from helpline.db import flushed
 from helpline.settings import Settings
 from rota import service as rota
 from rota.availability import OnShift
@@ -130,7 +131,7 @@ def advisers_now(session: Session, settings: Settings, call: Call, now: datetime
         "call_id": call.id,
     }
     found = Advisers(working=[])
-    for row in session.execute(_advisers_now_query(), values):
+    for row in flushed(session).execute(_advisers_now_query(), values):
         adviser_id, last_rung, busy, ringing = row[0], row[6], row[7], row[8]
         found.working.append(rota.on_shift_now(row))
         if last_rung is not None:
@@ -172,7 +173,9 @@ def claim(
     # A free adviser is claimed alone (FOR NO KEY UPDATE). One already being rung is shared by
     # the calls ringing them again (FOR SHARE), so those never queue behind each other; both
     # locks conflict with the one an adviser's answer takes (`hold_for_answer`).
-    held = session.scalar(_lock_query(ringing_allowed, not wait), {"adviser_id": adviser_id})
+    held = flushed(session).scalar(
+        _lock_query(ringing_allowed, not wait), {"adviser_id": adviser_id}
+    )
     found = (
         _check(session, settings, call, adviser_id, now, ringing_allowed)
         if held is not None
@@ -201,7 +204,7 @@ def _check(
         "ringing_since": w.ringing_since,
         "call_id": call.id,
     }
-    states: Sequence[LegState] = session.scalars(_check_query(), values).all()
+    states: Sequence[LegState] = flushed(session).scalars(_check_query(), values).all()
     if LegState.ACCEPTED in states:
         return Claim.TAKEN
     if states and not ringing_allowed:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from helpline.db import flushed
 from helpline.settings import Office, Settings
 from rota.availability import OnShift
 from rota.calendar import OfficeCalendar, bank_holidays
@@ -53,7 +54,7 @@ def calendars(
         "window_end": around + timedelta(days=days),
     }
     closures: dict[str, list[tuple[datetime, datetime | None]]] = {key: [] for key in keys}
-    for row in session.execute(_closures_query(), window):
+    for row in flushed(session).execute(_closures_query(), window):
         closures[row.office].append((row.starts_at, row.ends_at))
     return {
         key: OfficeCalendar(
