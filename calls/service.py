@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -79,9 +79,15 @@ def find_call(session: Session, sid: str) -> Call | None:
     first wrote instead of writing back an outcome from what it read before. SQLite already
     lets one writer in at a time.
     """
-    return session.scalar(
+    return session.scalar(_find_call_query(), {"sid": sid})
+
+
+@cache
+def _find_call_query() -> Select[Call]:
+    """Built once: most webhooks ask it."""
+    return (
         select(Call)
-        .where(Call.sid == sid)
+        .where(Call.sid == bindparam("sid"))
         .with_for_update(key_share=True)  # FOR NO KEY UPDATE: rows that refer to it may be added
         .execution_options(populate_existing=True)
     )
