@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from callbacks import policy
@@ -21,6 +22,7 @@ from callbacks.staff_actions import add_note, assign
 from callbacks.states import OPEN_STATUSES, OUTCOMES, AttemptOutcome, CallbackStatus
 from callbacks.working_time import retry_at
 from calls.states import TwilioCallStatus
+from helpline.db import flushed
 from helpline.settings import Settings
 from rota import service as rota
 from rota import teams
@@ -76,12 +78,19 @@ def live(now: datetime) -> ColumnElement[bool]:
     outcome nor an end, and Twilio has either said nothing of it yet (for `SILENT_ATTEMPT`) or
     reports its adviser's phone live (for up to `LONGEST_ATTEMPT`). The one statement of the
     rule, for queries about one callback or about every adviser."""
+    return _live_since(now - SILENT_ATTEMPT, now - LONGEST_ATTEMPT)
+
+
+def _live_since(
+    silent_since: datetime | ColumnElement[datetime],
+    longest_since: datetime | ColumnElement[datetime],
+) -> ColumnElement[bool]:
     return and_(
         Attempt.outcome.is_(None),
         Attempt.ended_at.is_(None),
         or_(
-            and_(Attempt.adviser_status.is_(None), Attempt.started_at > now - SILENT_ATTEMPT),
-            and_(Attempt.adviser_status.in_(LIVE), Attempt.started_at > now - LONGEST_ATTEMPT),
+            and_(Attempt.adviser_status.is_(None), Attempt.started_at > silent_since),
+            and_(Attempt.adviser_status.in_(LIVE), Attempt.started_at > longest_since),
         ),
     )
 
@@ -98,12 +107,17 @@ def in_progress(session: Session, callback: Callback, now: datetime) -> Attempt 
 
 def advisers_calling_back(session: Session, now: datetime) -> set[int]:
     """Advisers in the middle of a call-back attempt, who should not be rung for new calls."""
-    return set(
-        session.scalars(
-            select(Attempt.adviser_id).where(
-                live(now), Attempt.placed.is_(True), Attempt.adviser_id.is_not(None)
-            )
-        )
+    since = {"silent_since": now - SILENT_ATTEMPT, "longest_since": now - LONGEST_ATTEMPT}
+    return set(flushed(session).scalars(_calling_back_query(), since))
+
+
+@cache
+def _calling_back_query() -> Select[int | None]:
+    """Built once (every new call asks), its instants bound each time it runs."""
+    return select(Attempt.adviser_id).where(
+        _live_since(bindparam("silent_since"), bindparam("longest_since")),
+        Attempt.placed.is_(True),
+        Attempt.adviser_id.is_not(None),
     )
 
 

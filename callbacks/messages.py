@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -143,9 +144,7 @@ def status_reported(
 ) -> None:
     """Apply a call's status callback (once); a call that has ended gets any message recorded
     before it was known, and a missed call may become a callback."""
-    if not calls.record_status(session, settings, report, now):
-        return
-    call = calls.find_call(session, report.sid)
+    call = calls.record_status(session, settings, report, now)
     if call is None:
         return
     attach_orphans(session, settings, call, now)
@@ -165,12 +164,16 @@ def file_missed_call(session: Session, settings: Settings, call: Call, now: date
         common.event(session, callback, "missed-call-joined", "service", now)
 
 
+@cache
+def _orphans_query() -> Select[Message]:
+    """Built once: every final status asks it."""
+    return select(Message).where(Message.call_sid == bindparam("sid"), Message.call_id.is_(None))
+
+
 def attach_orphans(session: Session, settings: Settings, call: Call, now: datetime) -> int:
     """Give messages recorded before their call was known (the call's first webhook failed)
     their call, number and county, moving each into its caller's callback. Returns how many."""
-    orphans = session.scalars(
-        select(Message).where(Message.call_sid == call.sid, Message.call_id.is_(None))
-    ).all()
+    orphans = session.scalars(_orphans_query(), {"sid": call.sid}).all()
     phone = call.from_number or call.callback_number
     for message in orphans:
         message.call_id, message.office, message.phone = call.id, call.office, phone

@@ -14,12 +14,25 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from calls.models import Call, CallLeg
 from calls.states import OPEN_LEG_STATES, LegState
+from helpline.db import flushed
 from helpline.settings import Settings
 from rota import service as rota
 from rota.availability import OnShift
@@ -56,20 +69,51 @@ class Windows:
         )
 
 
-def _busy(w: Windows) -> ColumnElement[bool]:
+def _busy_since(since: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(
         CallLeg.state == LegState.ACCEPTED,
         CallLeg.ended_at.is_(None),
-        CallLeg.accepted_at > w.busy_since,
+        CallLeg.accepted_at > since,
     )
 
 
-def _ringing(w: Windows, call: Call) -> ColumnElement[bool]:
+def _ringing_since(
+    since: datetime | ColumnElement[datetime], call_id: int | ColumnElement[int]
+) -> ColumnElement[bool]:
     return and_(
         CallLeg.state.in_(OPEN_LEG_STATES),
         CallLeg.ended_at.is_(None),
-        CallLeg.started_at > w.ringing_since,
-        CallLeg.call_id != call.id,
+        CallLeg.started_at > since,
+        CallLeg.call_id != call_id,
+    )
+
+
+@cache
+def _advisers_now_query() -> Select[*tuple[Any, ...]]:
+    """Who is on shift, with each adviser's legs summed up: built once, its instants and the
+    call bound each time it runs (building it anew for every call cost more than running it)."""
+    busy = _busy_since(bindparam("busy_since"))
+    ringing = _ringing_since(bindparam("ringing_since"), bindparam("call_id"))
+    fairness_since: BindParameter[datetime] = bindparam("fairness_since")
+    fair = and_(CallLeg.started_at > fairness_since, CallLeg.state != LegState.CANCELLED)
+    # Grouped by an expression, so that SQLite reads the legs through the indexes the WHERE
+    # clause names rather than walking every leg ever rung in adviser order.
+    adviser_id = (CallLeg.adviser_id + 0).label("adviser_id")
+    legs = (
+        select(
+            adviser_id,
+            func.max(case((fair, CallLeg.started_at))).label("last_rung"),
+            func.max(case((busy, 1), else_=0)).label("busy"),
+            func.max(case((ringing, 1), else_=0)).label("ringing"),
+        )
+        .where(or_(CallLeg.started_at > fairness_since, busy))
+        .group_by(adviser_id)
+        .subquery()
+    )
+    return (
+        rota.working_now(bindparam("now"))
+        .add_columns(legs.c.last_rung, legs.c.busy, legs.c.ringing)
+        .outerjoin(legs, legs.c.adviser_id == Adviser.id)
     )
 
 
@@ -79,35 +123,23 @@ def advisers_now(session: Session, settings: Settings, call: Call, now: datetime
     Fairness only needs today's ringing, read through the started_at index; a conversation
     counts as busy for `busy_after_accept_hours`, read through the state index."""
     w = Windows.at(settings, now)
-    fair = and_(CallLeg.started_at > w.fairness_since, CallLeg.state != LegState.CANCELLED)
-    # Grouped by an expression, so that SQLite reads the legs through the indexes the WHERE
-    # clause names rather than walking every leg ever rung in adviser order.
-    adviser_id = (CallLeg.adviser_id + 0).label("adviser_id")
-    legs = (
-        select(
-            adviser_id,
-            func.max(case((fair, CallLeg.started_at))).label("last_rung"),
-            func.max(case((_busy(w), 1), else_=0)).label("busy"),
-            func.max(case((_ringing(w, call), 1), else_=0)).label("ringing"),
-        )
-        .where(or_(CallLeg.started_at > w.fairness_since, _busy(w)))
-        .group_by(adviser_id)
-        .subquery()
-    )
-    query = (
-        rota.working_now(now)
-        .add_columns(legs.c.last_rung, legs.c.busy, legs.c.ringing)
-        .outerjoin(legs, legs.c.adviser_id == Adviser.id)
-    )
+    values = {
+        "now": now,
+        "busy_since": w.busy_since,
+        "ringing_since": w.ringing_since,
+        "fairness_since": w.fairness_since,
+        "call_id": call.id,
+    }
     found = Advisers(working=[])
-    for shift, adviser, last_rung, busy, ringing in session.execute(query):
-        found.working.append(rota.on_shift_now(shift, adviser))
+    for row in flushed(session).execute(_advisers_now_query(), values):
+        adviser_id, last_rung, busy, ringing = row[0], row[6], row[7], row[8]
+        found.working.append(rota.on_shift_now(row))
         if last_rung is not None:
-            found.last_rung[adviser.id] = last_rung
+            found.last_rung[adviser_id] = last_rung
         if busy:
-            found.busy.add(adviser.id)
+            found.busy.add(adviser_id)
         if ringing:
-            found.ringing.add(adviser.id)
+            found.ringing.add(adviser_id)
     return found
 
 
@@ -141,10 +173,8 @@ def claim(
     # A free adviser is claimed alone (FOR NO KEY UPDATE). One already being rung is shared by
     # the calls ringing them again (FOR SHARE), so those never queue behind each other; both
     # locks conflict with the one an adviser's answer takes (`hold_for_answer`).
-    held = session.scalar(
-        select(Adviser.id)
-        .where(Adviser.id == adviser_id)
-        .with_for_update(read=ringing_allowed, key_share=not ringing_allowed, skip_locked=not wait)
+    held = flushed(session).scalar(
+        _lock_query(ringing_allowed, not wait), {"adviser_id": adviser_id}
     )
     found = (
         _check(session, settings, call, adviser_id, now, ringing_allowed)
@@ -168,18 +198,41 @@ def _check(
 ) -> Claim:
     w = Windows.at(settings, now)
     # A statement of its own, so that it sees whatever the last holder of the claim committed.
-    states: Sequence[LegState] = session.scalars(
-        select(CallLeg.state).where(
-            CallLeg.adviser_id == adviser_id,
-            CallLeg.ended_at.is_(None),
-            or_(_busy(w), _ringing(w, call)),
-        )
-    ).all()
+    values = {
+        "adviser_id": adviser_id,
+        "busy_since": w.busy_since,
+        "ringing_since": w.ringing_since,
+        "call_id": call.id,
+    }
+    states: Sequence[LegState] = flushed(session).scalars(_check_query(), values).all()
     if LegState.ACCEPTED in states:
         return Claim.TAKEN
     if states and not ringing_allowed:
         return Claim.RINGING
     return Claim.CLAIMED
+
+
+@cache
+def _lock_query(shared: bool, skip_locked: bool) -> Select[int]:
+    """Lock the adviser's row: shared by the calls ringing them again, or alone. Built once."""
+    return (
+        select(Adviser.id)
+        .where(Adviser.id == bindparam("adviser_id"))
+        .with_for_update(read=shared, key_share=not shared, skip_locked=skip_locked)
+    )
+
+
+@cache
+def _check_query() -> Select[LegState]:
+    """The states of the adviser's legs that make them busy or ringing. Built once."""
+    return select(CallLeg.state).where(
+        CallLeg.adviser_id == bindparam("adviser_id"),
+        CallLeg.ended_at.is_(None),
+        or_(
+            _busy_since(bindparam("busy_since")),
+            _ringing_since(bindparam("ringing_since"), bindparam("call_id")),
+        ),
+    )
 
 
 def hold_for_answer(session: Session, adviser_id: int) -> None:

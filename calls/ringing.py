@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from calls import claim
 from calls.models import Call, CallLeg
 from calls.routing import OfficeNow, next_adviser, office_sequence
-from calls.service import StatusReport, end_leg, record_event, reopen_unknown_leg
+from calls.service import StatusReport, end_leg, new_leg, record_event, reopen_unknown_leg
 from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus, unanswered_leg_end
 from helpline.settings import Settings
 from rota import availability
@@ -122,16 +122,14 @@ def ring_next(
 
 
 def _start_leg(session: Session, call: Call, adviser: OnShift, now: datetime) -> CallLeg:
-    leg = CallLeg(
-        call_id=call.id,
-        adviser_id=adviser.adviser_id,
-        office=adviser.office,
-        state=LegState.RINGING,
-        started_at=now,
-    )
-    session.add(leg)
-    session.flush()
-    call.legs.append(leg)
+    values = {
+        "call_id": call.id,
+        "adviser_id": adviser.adviser_id,
+        "office": adviser.office,
+        "state": LegState.RINGING,
+        "started_at": now,
+    }
+    leg = new_leg(session, call, values)
     record_event(
         session,
         call.sid,

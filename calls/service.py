@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import ReturningInsert
 
 from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
 from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus
+from helpline.db import Base, inserted
 from helpline.settings import Office, Settings
 
 
@@ -31,18 +34,41 @@ def record_event(
     One statement: a repeat, even one committed by another webhook a moment ago, is skipped by
     the key's unique index (a concurrent one is waited for, then skipped)."""
     values = {"call_sid": call_sid, "kind": kind, "key": key, "at": now, "detail": detail or {}}
-    if key is None:
-        session.execute(insert(CallEvent).values(values))
-        return True
-    dialect = session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    kept = session.scalar(
-        upsert(CallEvent)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(CallEvent.id)
-    )
+    kept = session.scalar(_event_insert(session.get_bind().dialect.name), values)
     return kept is not None
+
+
+@cache
+def _event_insert(dialect: str) -> ReturningInsert[int]:
+    """One event into the table, skipped when its key is a repeat (a NULL key never is).
+
+    Built once for each dialect, on the table rather than the model: events are written on
+    every webhook and read only by the statistics, so they need none of the ORM's work."""
+    table = cast(Table, CallEvent.__table__)
+    upsert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return upsert.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+
+
+@cache
+def _new_row_insert(dialect: str, model: type[Base], unique: str | None) -> ReturningInsert[Any]:
+    """An INSERT of one `model` row returning every column, on the table rather than through
+    the unit of work (see `helpline.db.inserted`); with `unique`, a row whose value there is a
+    repeat is skipped and nothing returned. Built once."""
+    table = cast(Table, model.__table__)
+    if unique is None:
+        return insert(table).returning(*table.c)
+    upsert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return upsert.on_conflict_do_nothing(index_elements=[unique]).returning(*table.c)
+
+
+def new_leg(session: Session, call: Call, values: dict[str, Any]) -> CallLeg:
+    """Insert an adviser's leg of the call, in one statement, and add it to the call's legs."""
+    dialect = session.get_bind().dialect.name
+    row = session.execute(_new_row_insert(dialect, CallLeg, None), values).one()
+    leg = inserted(session, CallLeg, row._mapping)
+    set_committed_value(leg, "call", call)
+    set_committed_value(call, "legs", [*call.legs, leg])
+    return leg
 
 
 def find_call(session: Session, sid: str) -> Call | None:
@@ -53,9 +79,15 @@ def find_call(session: Session, sid: str) -> Call | None:
     first wrote instead of writing back an outcome from what it read before. SQLite already
     lets one writer in at a time.
     """
-    return session.scalar(
+    return session.scalar(_find_call_query(), {"sid": sid})
+
+
+@cache
+def _find_call_query() -> Select[Call]:
+    """Built once: most webhooks ask it."""
+    return (
         select(Call)
-        .where(Call.sid == sid)
+        .where(Call.sid == bindparam("sid"))
         .with_for_update(key_share=True)  # FOR NO KEY UPDATE: rows that refer to it may be added
         .execution_options(populate_existing=True)
     )
@@ -84,26 +116,27 @@ def record_incoming(
 ) -> tuple[Call, bool]:
     """The call for `sid`, created on first sight; also says whether the number was known."""
     office, known = office_for(settings, to_number)
-    call = Call(
-        sid=sid,
-        from_number=caller,
-        to_number=to_number,
-        office=office.key,
-        status=TwilioCallStatus.RINGING,
-        started_at=now,
-        legs=[],
+    values = {
+        "sid": sid,
+        "from_number": caller,
+        "to_number": to_number,
+        "office": office.key,
+        "status": TwilioCallStatus.RINGING,
+        "started_at": now,
         **local_start(settings, now),
-    )
-    # A new call is the usual case: insert first, and find the call only when it exists
-    # already (Twilio retrying, or another webhook about it a moment ago: take turns with it).
-    try:
-        with session.begin_nested():
-            session.add(call)
-    except IntegrityError:
+    }
+    # A new call is the usual case: insert it, and find the call only when it exists already
+    # (Twilio retrying, or another webhook about it a moment ago: take turns with it). One
+    # statement, with no savepoint: a repeat is skipped by the CallSid's unique index.
+    dialect = session.get_bind().dialect.name
+    row = session.execute(_new_row_insert(dialect, Call, "sid"), values).first()
+    if row is None:
         found = find_call(session, sid)
         if found is None:
-            raise
+            raise LookupError("a call that was there a moment ago has gone")
         return found, known
+    call = inserted(session, Call, row._mapping)
+    set_committed_value(call, "legs", [])  # a new call has none: no need to ask
     record_event(
         session,
         sid,
@@ -148,8 +181,9 @@ class StatusReport:
 
 def record_status(
     session: Session, settings: Settings, report: StatusReport, now: datetime
-) -> bool:
-    """Apply a call status callback; False when it was a repeat."""
+) -> Call | None:
+    """Apply a call status callback: the call it changed, or None when it was a repeat or is
+    about an adviser's leg."""
     sid, status, seq = report.sid, report.status, report.sequence
     key = f"status:{sid}:{seq}" if seq is not None else f"status:{sid}:{status}"
     detail = {
@@ -161,26 +195,30 @@ def record_status(
     if report.parent_sid:
         # An adviser's leg: kept as an event; its own status callback (/voice/leg-status)
         # and the dial action settle the leg.
-        return record_event(session, sid, "status", now, detail, key=key)
+        record_event(session, sid, "status", now, detail, key=key)
+        return None
     call = find_call(session, sid)  # first, so that a repeat arriving at once waits here
     if not record_event(session, sid, "status", now, detail, key=key):
-        return False
+        return None
     if call is None:
         # The incoming webhook never reached us (or failed): keep the call all the same.
         call, _ = record_incoming(session, settings, sid, report.caller, report.to_number, now)
-    if status in TERMINAL and reopen_guessed_end(call):
-        record_event(session, sid, "corrected", now, {"status": status}, key=f"corrected:{sid}")
-    newer = seq is None or call.last_sequence is None or seq > call.last_sequence
-    if call.ended_at is not None and status not in TERMINAL:
-        newer = False
-    if newer:
-        call.status = status
-        if seq is not None:
-            call.last_sequence = seq
-    if status in TERMINAL:
-        call_ended(call, now, report.duration_s)
-    _settle(call)
-    return True
+    # Reading the call's legs must not write the call first: it is written once, with every
+    # change, when the session next flushes.
+    with session.no_autoflush:
+        if status in TERMINAL and reopen_guessed_end(call):
+            record_event(session, sid, "corrected", now, {"status": status}, key=f"corrected:{sid}")
+        newer = seq is None or call.last_sequence is None or seq > call.last_sequence
+        if call.ended_at is not None and status not in TERMINAL:
+            newer = False
+        if newer:
+            call.status = status
+            if seq is not None:
+                call.last_sequence = seq
+        if status in TERMINAL:
+            call_ended(call, now, report.duration_s)
+        _settle(call)
+    return call
 
 
 def call_ended(call: Call, at: datetime, duration_s: int | None) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from helpline.db import flushed
 from helpline.settings import Office, Settings
 from rota.availability import OnShift
 from rota.calendar import OfficeCalendar, bank_holidays
@@ -45,18 +48,13 @@ def calendars(
     session: Session, settings: Settings, keys: Sequence[str], around: datetime, days: int = 60
 ) -> dict[str, OfficeCalendar]:
     """The calendars of the offices `keys`, read in one statement (see `calendar`)."""
-    window_start, window_end = around - timedelta(days=days), around + timedelta(days=days)
+    window = {
+        "keys": list(keys),
+        "window_start": around - timedelta(days=days),
+        "window_end": around + timedelta(days=days),
+    }
     closures: dict[str, list[tuple[datetime, datetime | None]]] = {key: [] for key in keys}
-    rows = session.execute(
-        select(Closure.office, Closure.starts_at, Closure.ends_at)
-        .where(
-            Closure.office.in_(keys),
-            Closure.starts_at < window_end,
-            or_(Closure.ends_at.is_(None), Closure.ends_at > window_start),
-        )
-        .order_by(Closure.id)
-    ).all()
-    for row in rows:
+    for row in flushed(session).execute(_closures_query(), window):
         closures[row.office].append((row.starts_at, row.ends_at))
     return {
         key: OfficeCalendar(
@@ -69,6 +67,20 @@ def calendars(
     }
 
 
+@cache
+def _closures_query() -> Select[str, datetime, datetime | None]:
+    """Built once (every new call asks), the offices and window bound each time it runs."""
+    return (
+        select(Closure.office, Closure.starts_at, Closure.ends_at)
+        .where(
+            Closure.office.in_(bindparam("keys", expanding=True)),
+            Closure.starts_at < bindparam("window_end"),
+            or_(Closure.ends_at.is_(None), Closure.ends_at > bindparam("window_start")),
+        )
+        .order_by(Closure.id)
+    )
+
+
 def calendar_if_configured(
     session: Session, settings: Settings, key: str, around: datetime, days: int = 60
 ) -> OfficeCalendar | None:
@@ -79,22 +91,24 @@ def calendar_if_configured(
     return calendar(session, settings, key, around, days)
 
 
-def working_now(now: datetime) -> Select[Shift, Adviser]:
-    """The shifts covering `now` with their advisers, as a query to read or extend: an adviser
-    who has left is never on shift, whatever shifts remain."""
+def working_now(
+    now: datetime | ColumnElement[datetime],
+) -> Select[int, str, str, str, datetime, bool]:
+    """The advisers whose shifts cover `now` (a value, or a parameter bound when the query runs),
+    as `OnShift`'s fields, as a query to read or extend: an adviser who has left is never on
+    shift, whatever shifts remain. Plain columns, so that nothing is loaded into the session."""
     return (
-        select(Shift, Adviser)
+        select(Adviser.id, Adviser.name, Adviser.phone, Shift.office, Shift.ends_at, Adviser.away)
         .join(Adviser, Shift.adviser_id == Adviser.id)
         .where(Shift.starts_at <= now, Shift.ends_at > now, Adviser.left_at.is_(None))
         .order_by(Shift.starts_at, Adviser.name)
     )
 
 
-def on_shift_now(shift: Shift, adviser: Adviser) -> OnShift:
-    """The adviser as working `shift`, from a row of `working_now`."""
-    return OnShift(
-        adviser.id, adviser.name, adviser.phone, shift.office, shift.ends_at, adviser.away
-    )
+def on_shift_now(row: Row[*tuple[Any, ...]]) -> OnShift:
+    """The adviser as working their shift, from the first columns of a row of `working_now`
+    (or of a query that extends it)."""
+    return OnShift(row[0], row[1], row[2], row[3], row[4], row[5])
 
 
 def on_shift(session: Session, now: datetime) -> list[OnShift]:
@@ -102,7 +116,7 @@ def on_shift(session: Session, now: datetime) -> list[OnShift]:
 
     An adviser who has left is never on shift, whatever shifts remain; one who is away is,
     marked so (they keep their callbacks, but are rung for nothing and given no new work)."""
-    return [on_shift_now(shift, adviser) for shift, adviser in session.execute(working_now(now))]
+    return [on_shift_now(row) for row in session.execute(working_now(now))]
 
 
 def set_away(session: Session, adviser: Adviser, away: bool) -> bool:

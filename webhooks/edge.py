@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import wraps
 
@@ -53,7 +55,7 @@ LAST_ANSWER_S = 12.0
 
 
 class _Work:
-    """One webhook's view and transaction, run in a thread of its own so that the request can
+    """One webhook's view and transaction, run by a worker thread so that the request can
     answer at its deadline whatever the database does. Work that is too late is rolled back,
     unless `keep_late` says nobody is waiting on its answer (a status callback). Work already
     committing when the deadline passes is not too late: its answer is waited for."""
@@ -69,6 +71,19 @@ class _Work:
         self.result: VoiceResponse | None = None
 
     def run(self, rt: Runtime, params: dict[str, str], path: str) -> None:
+        worker = threading.current_thread()
+        idle_name, worker.name = worker.name, f"webhook {path}"  # named by its work meanwhile
+        try:
+            self._run(rt, params, path)
+        finally:
+            worker.name = idle_name
+
+    def _run(self, rt: Runtime, params: dict[str, str], path: str) -> None:
+        with self.lock:
+            if self.too_late and not self.keep_late:
+                # It waited for a free worker past its deadline: the fallback has answered.
+                self.finished.set()
+                return
         session = rt.sessions()
         try:
             result = self.view(session, rt.settings, params, rt.clock())
@@ -107,6 +122,26 @@ class _Work:
         return False
 
 
+# Work past its deadline goes on in its worker until the database's own limits end it, so the
+# pool has room for far more than the web process's threads; idle workers are reused.
+MAX_WORKERS = 32
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The process's webhook workers, started on first use; a forked process (a gunicorn
+    worker of a preloaded app) starts its own, since threads do not survive a fork."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (
+                os.getpid(),
+                ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="webhook-worker"),
+            )
+        return _pool[1]
+
+
 def _handle(
     view: Callable[..., VoiceResponse | None], fallback: Fallback, *, keep_late: bool = False
 ) -> Response:
@@ -118,13 +153,7 @@ def _handle(
     params = {key: request.form.get(key, "") for key in request.form}
     work = _Work(view, keep_late)
     path = request.path
-    thread = threading.Thread(
-        target=copy_current_request_context(work.run),
-        args=(rt, params, path),
-        name=f"webhook {path}",
-        daemon=True,
-    )
-    thread.start()
+    _workers().submit(copy_current_request_context(work.run), rt, params, path)
     deadline = rt.settings.database.webhook_deadline_ms / 1000
     if not work.wait(deadline, max(0.0, LAST_ANSWER_S - deadline)):
         log.error(
