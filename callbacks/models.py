@@ -27,6 +27,14 @@ class Callback(Base):
             postgresql_where=text("status IN ('open', 'assigned')"),
             sqlite_where=text("status IN ('open', 'assigned')"),
         ),
+        # The oldest open callback of each county, for the statistics, without a scan.
+        Index(
+            "ix_callback_open_created",
+            "office",
+            "created_at",
+            postgresql_where=text("status IN ('open', 'assigned')"),
+            sqlite_where=text("status IN ('open', 'assigned')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,10 +90,25 @@ class Message(Base):
     callback: Mapped[Callback | None] = relationship(back_populates="messages")
 
 
+# An attempt that counts as an adviser's work in the statistics (helpline/statistics/work.py).
+WORK_ATTEMPT = "adviser_id IS NOT NULL AND (outcome = 'spoke' OR parent_seconds > 0)"
+
+
 class Attempt(Base):
     """One try at calling a parent back: the adviser rung first, then the parent."""
 
     __tablename__ = "attempt"
+    __table_args__ = (
+        # The attempts the statistics count (the adviser's work: a callback completed, or time
+        # with the parent), with what they read, so a year of them is read from the index alone.
+        Index(
+            "ix_attempt_work",
+            "started_at",
+            postgresql_include=["adviser_id", "team", "office", "outcome", "parent_seconds"],
+            postgresql_where=text(WORK_ATTEMPT),
+            sqlite_where=text(WORK_ATTEMPT),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     callback_id: Mapped[int] = mapped_column(ForeignKey("callback.id"), index=True)

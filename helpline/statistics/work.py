@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from callbacks.models import Attempt
+from callbacks.models import WORK_ATTEMPT, Attempt
 from helpline.statistics.model import Work
 from helpline.statistics.sql import rows_of
 from rota.models import Adviser, Shift
@@ -33,7 +33,7 @@ def callback_work(session: Session, start: datetime, end: datetime) -> dict[tupl
             func.sum(Attempt.parent_seconds),
         )
         .where(
-            Attempt.adviser_id.is_not(None),
+            text(WORK_ATTEMPT),  # the others complete nothing and add no time
             Attempt.started_at >= start,
             Attempt.started_at < end,
         )
