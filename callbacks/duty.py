@@ -4,15 +4,15 @@ adviser's away switch, and today's rota with who is on a call now."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callbacks.attempts import advisers_calling_back
 from callbacks.common import CallbackError
+from calls import claim
 from calls.models import CallLeg
-from calls.states import OPEN_LEG_STATES, LegState
 from helpline.settings import Settings
 from rota import service as rota
 from rota.models import Adviser, Shift
@@ -76,23 +76,15 @@ def _adviser(session: Session, adviser_id: int) -> Adviser:
 
 def busy_now(session: Session, settings: Settings, now: datetime) -> dict[int, str]:
     """Advisers on a helpline call, being rung for one, or calling a parent back at `now`."""
-    routing = settings.routing
     doing = dict.fromkeys(advisers_calling_back(session, now), "calling a parent back")
-    ring_window = timedelta(seconds=routing.ring_seconds + routing.screen_seconds + 60)
+    # The same windows and tests as routing's, so this view and the ringing agree.
+    windows = claim.Windows.at(settings, now)
     for adviser_id in session.scalars(
-        select(CallLeg.adviser_id).where(
-            CallLeg.state.in_(OPEN_LEG_STATES),
-            CallLeg.ended_at.is_(None),
-            CallLeg.started_at > now - ring_window,
-        )
+        select(CallLeg.adviser_id).where(claim.ringing_leg(windows.ringing_since))
     ):
         doing[adviser_id] = "being rung"
     for adviser_id in session.scalars(
-        select(CallLeg.adviser_id).where(
-            CallLeg.state == LegState.ACCEPTED,
-            CallLeg.ended_at.is_(None),
-            CallLeg.accepted_at > now - timedelta(hours=routing.busy_after_accept_hours),
-        )
+        select(CallLeg.adviser_id).where(claim.busy_leg(windows.busy_since))
     ):
         doing[adviser_id] = "on a call"
     return doing

@@ -69,7 +69,8 @@ class Windows:
         )
 
 
-def _busy_since(since: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+def busy_leg(since: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """A leg whose adviser is on a call: accepted since `since` (Windows.busy_since) and open."""
     return and_(
         CallLeg.state == LegState.ACCEPTED,
         CallLeg.ended_at.is_(None),
@@ -77,23 +78,25 @@ def _busy_since(since: datetime | ColumnElement[datetime]) -> ColumnElement[bool
     )
 
 
-def _ringing_since(
-    since: datetime | ColumnElement[datetime], call_id: int | ColumnElement[int]
+def ringing_leg(
+    since: datetime | ColumnElement[datetime], call_id: int | ColumnElement[int] | None = None
 ) -> ColumnElement[bool]:
-    return and_(
+    """A leg whose adviser is being rung: begun since `since` (Windows.ringing_since) and not
+    yet answered or ended; with `call_id`, for a call other than that one."""
+    ringing = and_(
         CallLeg.state.in_(OPEN_LEG_STATES),
         CallLeg.ended_at.is_(None),
         CallLeg.started_at > since,
-        CallLeg.call_id != call_id,
     )
+    return ringing if call_id is None else and_(ringing, CallLeg.call_id != call_id)
 
 
 @cache
 def _advisers_now_query() -> Select[*tuple[Any, ...]]:
     """Who is on shift, with each adviser's legs summed up: built once, its instants and the
     call bound each time it runs (building it anew for every call cost more than running it)."""
-    busy = _busy_since(bindparam("busy_since"))
-    ringing = _ringing_since(bindparam("ringing_since"), bindparam("call_id"))
+    busy = busy_leg(bindparam("busy_since"))
+    ringing = ringing_leg(bindparam("ringing_since"), bindparam("call_id"))
     fairness_since: BindParameter[datetime] = bindparam("fairness_since")
     fair = and_(CallLeg.started_at > fairness_since, CallLeg.state != LegState.CANCELLED)
     # Grouped by an expression, so that SQLite reads the legs through the indexes the WHERE
@@ -229,8 +232,8 @@ def _check_query() -> Select[LegState]:
         CallLeg.adviser_id == bindparam("adviser_id"),
         CallLeg.ended_at.is_(None),
         or_(
-            _busy_since(bindparam("busy_since")),
-            _ringing_since(bindparam("ringing_since"), bindparam("call_id")),
+            busy_leg(bindparam("busy_since")),
+            ringing_leg(bindparam("ringing_since"), bindparam("call_id")),
         ),
     )
 
