@@ -1,6 +1,6 @@
 """The prune-job-runs job: the scheduler's record of its runs is kept for a set time.
 
-Every run of every job writes a row to `job_run` (some 5,300 a day for one clock). Rows that
+Every run of every job writes a row to `job_run` (some 5,400 a day for one clock). Rows that
 started more than `retention.job_run_days` ago are deleted, except the latest run of each job,
 which `helpline jobs list` shows and the health check reads, however old it is. Rows go in
 batches, each in a short transaction of its own, so the first run on a long-grown table holds

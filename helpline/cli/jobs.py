@@ -52,7 +52,7 @@ def jobs_run(state: State, name: str) -> None:
     from helpline.scheduler import run_job
 
     if name not in JOBS:
-        fail(f"no job '{name}' (jobs: {', '.join(JOBS)})")
+        raise click.UsageError(f"no job '{name}' (jobs: {', '.join(JOBS)})")  # exit 2
     try:
         click.echo(f"{name}: {run_job(state.runtime, name).summary()}")
     except DATABASE_UNAVAILABLE:

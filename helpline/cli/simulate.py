@@ -175,6 +175,13 @@ def simulate_call(
     at = parse_time(at_text, state, "--at")
     if not settings.twilio_auth_token:
         fail("TWILIO_AUTH_TOKEN is not set, so requests cannot be signed (try --demo)")
+    if ring_seconds >= settings.routing.ring_seconds and (accept or decline or voicemail):
+        click.echo(
+            f"note: with --ring-seconds {ring_seconds}, no phone picks up before the service "
+            f"stops ringing it ([routing] ring_seconds = {settings.routing.ring_seconds}), so "
+            "the advisers named will not answer",
+            err=True,
+        )
     with state.transaction() as session:
         advisers = resolve_advisers(
             session,

@@ -127,6 +127,8 @@ def as_csv(data: dict[str, Any]) -> str:
         for measure, value in found["calls"].items():
             row("calls", office, measure, value)
         row("calls", office, "service_level", found["service_level"])
+        for measure, value in found["service_level_calls"].items():
+            row("calls", office, f"service_level_{measure}", value)
         row("calls", office, "average_speed_of_answer_s", found["average_speed_of_answer_s"])
         for measure, value in found["callbacks"].items():
             row("callbacks", office, measure, value)
@@ -159,7 +161,7 @@ def as_table(data: dict[str, Any]) -> str:
             f"{office}",
             "  calls    " + "  ".join(f"{k} {v}" for k, v in calls.items()),
             f"  service level {'-' if level is None else f'{level:.1%}'}"
-            f"  average speed of answer {'-' if asa is None else f'{asa:.0f} s'}",
+            f"  average speed of answer {'-' if asa is None else f'{asa:.1f} s'}",
             "  callbacks " + "  ".join(f"{k} {v}" for k, v in backs.items() if v is not None),
         ]
     lines += ["", "teams"]

@@ -575,6 +575,8 @@ def test_assigning_to_an_adviser_off_shift_warns_and_the_assignment_stands(cli: 
         "next shift ends (Thursday 3 December 17:00)." in output
     )
     assert "returned 0 callback(s)" in cli.ok("jobs", "run", "return-to-pool")
+    unknown = cli.run("jobs", "run", "return-to-the-pool")
+    assert unknown.exit_code == 2 and "no job 'return-to-the-pool'" in unknown.output
     [callback] = json.loads(cli.ok("callbacks", "list", "--json"))
     assert (callback["status"], callback["assigned_to"]) == ("assigned", "Alex Adams")
 

@@ -321,3 +321,23 @@ def test_calls_played_one_after_another_follow_each_other_in_time(demo: Demo) ->
     second, first = demo.calls()
     assert first["answered_by"] == second["answered_by"] == "Alex Adams"
     assert datetime.fromisoformat(second["started_at"]) >= datetime.fromisoformat(first["ended_at"])
+
+
+def test_an_adviser_named_to_answer_after_the_service_stops_ringing_is_warned_of(
+    demo: Demo,
+) -> None:
+    result = demo.run(
+        "simulate",
+        "call",
+        "--to",
+        "herefordshire",
+        "--json",
+        "--accept",
+        "Alex Adams",
+        "--ring-seconds",
+        "30",
+    )
+
+    assert result.exit_code == 0
+    assert "will not answer" in result.stderr and "ring_seconds = 20" in result.stderr
+    assert json.loads(result.stdout)["outcome"] != "answered"

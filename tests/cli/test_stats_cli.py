@@ -79,6 +79,9 @@ def test_stats_csv_has_a_header_and_one_measure_a_row(cli: StatsCli) -> None:
     found = {(r["section"], r["office"], r["measure"]): r["value"] for r in rows}
     assert found[("calls", "herefordshire", "received")] == "2"
     assert found[("calls", "worcestershire", "service_level")] == "0.0"
+    # The service level's two counts, as under service_level_calls in the JSON.
+    assert found[("calls", "herefordshire", "service_level_answered_within_t")] == "1"
+    assert found[("calls", "herefordshire", "service_level_counted")] == "2"
     assert found[("teams", "herefordshire", "calls_answered")] == "2"
 
 
