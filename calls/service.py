@@ -64,10 +64,11 @@ def _new_row_insert(dialect: str, model: type[Base], unique: str | None) -> Retu
 def new_leg(session: Session, call: Call, values: dict[str, Any]) -> CallLeg:
     """Insert an adviser's leg of the call, in one statement, and add it to the call's legs."""
     dialect = session.get_bind().dialect.name
+    before = list(call.legs)  # read first: read after the insert, they would include it
     row = session.execute(_new_row_insert(dialect, CallLeg, None), values).one()
     leg = inserted(session, CallLeg, row._mapping)
     set_committed_value(leg, "call", call)
-    set_committed_value(call, "legs", [*call.legs, leg])
+    set_committed_value(call, "legs", [*before, leg])
     return leg
 
 

@@ -213,7 +213,8 @@ M = TypeVar("M", bound=Base)
 def inserted(session: Session, model: type[M], row: Mapping[Any, Any]) -> M:
     """The object for a row just inserted with a Core statement that returned every column: in
     the session as if it had been read, so that no unit of work writes it again and reading its
-    columns asks nothing. For the few rows the webhooks insert on every call."""
+    columns asks nothing. For the few rows the webhooks insert on every call. Not inside a
+    savepoint that may roll back: the object would stay in the session without its row."""
     obj = model(**row)
     make_transient_to_detached(obj)
     session.add(obj)

@@ -122,24 +122,28 @@ class _Work:
         return False
 
 
-# Work past its deadline goes on in its worker until the database's own limits end it, so the
-# pool has room for far more than the web process's threads; idle workers are reused.
-MAX_WORKERS = 32
-_pool: tuple[int, ThreadPoolExecutor] | None = None
+# One worker for each connection the process's pool can open ([database] pool_size +
+# max_overflow): work beyond that waits for a worker rather than failing for want of a
+# connection, so a status callback is applied late rather than lost, and a caller's work that
+# waited past its deadline is not started (the fallback has answered). Idle workers are reused.
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
 
-def _workers() -> ThreadPoolExecutor:
-    """The process's webhook workers, started on first use; a forked process (a gunicorn
+def _workers(size: int) -> ThreadPoolExecutor:
+    """The process's `size` webhook workers, started on first use; a forked process (a gunicorn
     worker of a preloaded app) starts its own, since threads do not survive a fork."""
     global _pool
     with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
+        if _pool is None or _pool[:2] != (os.getpid(), size):
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].shutdown(wait=False)  # its work goes on; its threads then end
             _pool = (
                 os.getpid(),
-                ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="webhook-worker"),
+                size,
+                ThreadPoolExecutor(size, thread_name_prefix="webhook-worker"),
             )
-        return _pool[1]
+        return _pool[2]
 
 
 def _handle(
@@ -153,7 +157,9 @@ def _handle(
     params = {key: request.form.get(key, "") for key in request.form}
     work = _Work(view, keep_late)
     path = request.path
-    _workers().submit(copy_current_request_context(work.run), rt, params, path)
+    limits = rt.settings.database
+    workers = _workers(limits.pool_size + limits.max_overflow)
+    workers.submit(copy_current_request_context(work.run), rt, params, path)
     deadline = rt.settings.database.webhook_deadline_ms / 1000
     if not work.wait(deadline, max(0.0, LAST_ANSWER_S - deadline)):
         log.error(

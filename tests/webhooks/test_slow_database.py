@@ -24,9 +24,11 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
+import webhooks.voice
 from calls.models import Call
 from helpline.app import create_app, make_runtime
 from helpline.migrate import upgrade
+from tests.conftest import empty_database
 from tests.constants import BASE_URL, HEREFORD, PARENT
 from tests.factories import Clock, make_settings, signed_post
 
@@ -343,3 +345,53 @@ def test_a_status_callback_stuck_past_its_deadline_gets_its_2xx_and_is_still_rec
     # Nobody is waiting on a status callback's answer: its work carries on and is kept.
     stuck.release()
     assert stored(sqlite_url, Call) == 1
+
+
+def test_a_status_callback_that_finds_every_connection_in_use_is_applied_late_not_lost(
+    database_url: str, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite lets one writer in at a time, so two webhooks cannot overlap there")
+    with empty_database("postgresql", tmp_path) as own_database:
+        upgrade(own_database)
+        status_applied_late(own_database, clock, monkeypatch)
+
+
+def status_applied_late(own_database: str, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The process has one connection. The first final status holds it for longer than a
+    # webhook would wait for a connection (2 s); the second waits its turn, then is applied.
+    settings = make_settings(DATABASE_URL=own_database)
+    one = replace(settings.database, pool_size=1, max_overflow=0)
+    app = create_app(make_runtime(replace(settings, database=one), clock=clock))
+    real = webhooks.voice.status_reported
+    slow_sid = "CA" + "51" * 16
+
+    def slow_for_the_first(session, settings, report, now):  # type: ignore[no-untyped-def]
+        real(session, settings, report, now)
+        if report.sid == slow_sid:
+            time.sleep(3)  # holding the process's only connection
+
+    monkeypatch.setattr(webhooks.voice, "status_reported", slow_for_the_first)
+    sids = [slow_sid, "CA" + "52" * 16]
+    finals = [{"CallSid": sid, "CallStatus": "completed", "To": HEREFORD} for sid in sids]
+    first = threading.Thread(target=timed_post, args=(app, "/voice/status", finals[0]))
+    first.start()
+    time.sleep(0.5)  # the first has its connection
+    took, response = timed_post(app, "/voice/status", finals[1])
+    first.join(GIVE_UP_AFTER_S)
+
+    assert response is not None and response.status_code < 300 and took < ANSWER_WITHIN_S
+    engine = create_engine(own_database)
+    try:
+        with engine.connect() as conn:
+            for _ in range(100):  # the second is applied once the first lets go
+                ended = conn.scalar(
+                    select(func.count()).select_from(Call).where(Call.ended_at.is_not(None))
+                )
+                if ended == 2:
+                    break
+                conn.rollback()
+                time.sleep(0.1)
+        assert ended == 2
+    finally:
+        engine.dispose()
