@@ -76,6 +76,22 @@ class Result:
     socket_errors: int
 
 
+def production_env(db_url: str, work: Path, name: str) -> dict[str, str]:
+    """The environment of the service as the Procfile runs it, on `db_url`, with both offices
+    open all day (a configuration file written into `work`)."""
+    config = work / "offices.toml"
+    config.write_text('[service]\nbank_holidays = "none"\n' + OPEN_ALL_DAY)
+    return {
+        "HELPLINE_ENV": "production",
+        "DATABASE_URL": db_url,
+        "SECRET_KEY": f"{name}-benchmark-secret-key-" + "x" * 32,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PUBLIC_BASE_URL": BASE,
+        "HELPLINE_CONFIG": str(config),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def make_database(admin_url: str) -> str:
     """A new, migrated database next to `admin_url`'s; returns its SQLAlchemy URL."""
     url = make_url(admin_url)
@@ -332,17 +348,7 @@ def main() -> int:
     now = datetime.now(UTC)
     db_url = make_database(args.admin_url)
     work = Path(tempfile.mkdtemp(prefix="helpline-load-"))
-    config = work / "offices.toml"
-    config.write_text('[service]\nbank_holidays = "none"\n' + OPEN_ALL_DAY)
-    env = {
-        "HELPLINE_ENV": "production",
-        "DATABASE_URL": db_url,
-        "SECRET_KEY": "load-benchmark-secret-key-" + "x" * 32,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "PUBLIC_BASE_URL": BASE,
-        "HELPLINE_CONFIG": str(config),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = production_env(db_url, work, "load")
     results: list[Result] = []
     servers = []
     try:

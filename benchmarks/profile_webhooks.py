@@ -40,7 +40,6 @@ from typing import Any
 import psycopg
 from load_webhooks import (
     BASE,
-    OPEN_ALL_DAY,
     TOKEN,
     _libpq,
     completed,
@@ -48,6 +47,7 @@ from load_webhooks import (
     incoming,
     load_rota,
     make_database,
+    production_env,
 )
 from sqlalchemy import event, make_url
 from twilio.request_validator import RequestValidator
@@ -105,17 +105,7 @@ def main() -> int:
     now = datetime.now(UTC)
     db_url = make_database(args.admin_url)
     work = Path(tempfile.mkdtemp(prefix="helpline-profile-"))
-    config = work / "offices.toml"
-    config.write_text('[service]\nbank_holidays = "none"\n' + OPEN_ALL_DAY)
-    env = {
-        "HELPLINE_ENV": "production",
-        "DATABASE_URL": db_url,
-        "SECRET_KEY": "profile-benchmark-secret-key-" + "x" * 32,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "PUBLIC_BASE_URL": BASE,
-        "HELPLINE_CONFIG": str(config),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = production_env(db_url, work, "profile")
     # Timed by CPU, not the wall clock: on a shared machine waits say more of others than of us.
     profile = cProfile.Profile(time.process_time) if args.profile else None
     engine = None
