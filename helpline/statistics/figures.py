@@ -67,16 +67,12 @@ def _tune(session: Session) -> None:
 
     Each query reads whole tables of the range into a few thousand groups. With room to hash
     them (work_mem) the calls' pass is aggregated in parallel workers, about three times
-    quicker than sorting a million rows; the attempts are joined to the shifts by hashing
-    rather than one probe at a time; JIT compiling costs seconds and saves nothing here.
+    quicker than sorting a million rows; JIT compiling costs seconds and saves nothing here.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
     session.execute(
-        text(
-            "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true),"
-            " set_config('enable_nestloop', 'off', true)"
-        )
+        text("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)")
     )
 
 
