@@ -5,7 +5,6 @@ Services flush; the caller commits.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,20 +57,19 @@ def ring_next(
     settings: Settings,
     call: Call,
     now: datetime,
-    also_busy: Collection[int] = (),
+    elsewhere: claim.BusyElsewhere | None = None,
 ) -> Ring | None:
     """Start ringing the next adviser for the call, or None when the answer machine is next.
 
-    `also_busy` names advisers busy elsewhere (making a call back, say). The pure routing rules
-    choose; `calls.claim` makes sure nobody else took the chosen adviser meanwhile, and when
-    somebody did, the rules choose again knowing it.
+    `elsewhere` names advisers busy outside the call log (making a call back, say). The pure
+    routing rules choose; `calls.claim` makes sure nobody else took the chosen adviser
+    meanwhile, and when somebody did, the rules choose again knowing it.
     """
     if (now - call.started_at).total_seconds() >= settings.routing.max_wait_seconds:
         return None  # the caller has waited long enough: take a message instead
     rung = settings.offices[call.office]
     sequence = office_sequence(rung.key, rung.fallback)
-    advisers = claim.advisers_now(session, settings, call, now)
-    advisers.busy |= set(also_busy)
+    advisers = claim.advisers_now(session, settings, call, now, elsewhere)
     calendars = rota.calendars(session, settings, sequence, now, days=2)
     is_open = {key: calendars[key].is_open(now) for key in sequence}
     legs = [leg for leg in call.legs if leg.state != LegState.CANCELLED]

@@ -4,18 +4,17 @@ adviser is rung, an adviser's leg has ended. Services flush; the caller commits.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from calls import ringing, service
+from calls import claim, ringing, service
 from calls.models import Call
 from calls.states import TERMINAL, LegState
 from helpline.settings import Settings
 
-BusyElsewhere = Callable[[Session, datetime], Collection[int]]
+BusyElsewhere = claim.BusyElsewhere
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def next_ring(
     log (making a call back, say)."""
     ringing.cancel_unrung_legs(session, call, now)
     legs = [leg for leg in call.legs if leg.state != LegState.CANCELLED]
-    ring = ringing.ring_next(session, settings, call, now, also_busy=busy_elsewhere(session, now))
+    ring = ringing.ring_next(session, settings, call, now, busy_elsewhere)
     return Step(call, ring, legs[-1].office if legs else None)
 
 
