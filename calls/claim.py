@@ -48,6 +48,9 @@ class Advisers:
     busy: set[int] = field(default_factory=set)  # on a helpline call
     ringing: set[int] = field(default_factory=set)  # being rung for another call
     last_rung: dict[int, datetime] = field(default_factory=dict)
+    # Of the offices asked about, those with a closure in force; known only when somebody is on
+    # shift (with nobody to ring, whether an office is open decides nothing).
+    closed: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,11 @@ def ringing_leg(
 
 
 @cache
-def _advisers_now_query(elsewhere: Select[Any] | None) -> Select[*tuple[Any, ...]]:
-    """Who is on shift, with each adviser's legs summed up and (given `elsewhere`) whether they
-    are busy outside the call log: built once, its instants and the call bound each time it
-    runs (building it anew for every call cost more than running it)."""
+def _advisers_now_query(elsewhere: Select[Any] | None, offices: int) -> Select[*tuple[Any, ...]]:
+    """Who is on shift, with each adviser's legs summed up, whether they are busy outside the
+    call log (given `elsewhere`), and whether each of `offices` offices (bound as office_0...)
+    is closed: built once, its instants and the call bound each time it runs (building it anew
+    for every call cost more than running it)."""
     busy = busy_leg(bindparam("busy_since"))
     ringing = ringing_leg(bindparam("ringing_since"), bindparam("call_id"))
     fairness_since: BindParameter[datetime] = bindparam("fairness_since")
@@ -125,10 +129,14 @@ def _advisers_now_query(elsewhere: Select[Any] | None) -> Select[*tuple[Any, ...
         .group_by(adviser_id)
         .subquery()
     )
+    now: BindParameter[datetime] = bindparam("now")
     busy_elsewhere = Adviser.id.in_(elsewhere) if elsewhere is not None else false()
     return (
-        rota.working_now(bindparam("now"))
+        rota.working_now(now)
         .add_columns(legs.c.last_rung, legs.c.busy, legs.c.ringing, busy_elsewhere)
+        .add_columns(
+            *(rota.closure_in_force(bindparam(f"office_{i}"), now) for i in range(offices))
+        )
         .outerjoin(legs, legs.c.adviser_id == Adviser.id)
     )
 
@@ -139,9 +147,10 @@ def advisers_now(
     call: Call,
     now: datetime,
     elsewhere: BusyElsewhere | None = None,
+    offices: Sequence[str] = (),
 ) -> Advisers:
     """Who is on shift, with each adviser's legs summed up, in one statement; advisers
-    `elsewhere` names count as busy.
+    `elsewhere` names count as busy, and `offices` are each found closed or not.
 
     Fairness only needs today's ringing, read through the started_at index; a conversation
     counts as busy for `busy_after_accept_hours`, read through the state index."""
@@ -153,10 +162,12 @@ def advisers_now(
         "fairness_since": w.fairness_since,
         "call_id": call.id,
         **(elsewhere.values(now) if elsewhere is not None else {}),
+        **{f"office_{i}": key for i, key in enumerate(offices)},
     }
-    query = _advisers_now_query(elsewhere.ids if elsewhere is not None else None)
+    query = _advisers_now_query(elsewhere.ids if elsewhere is not None else None, len(offices))
     found = Advisers(working=[])
     for row in flushed(session).execute(query, values):
+        found.closed.update(key for i, key in enumerate(offices) if row[10 + i])
         adviser_id, last_rung, busy, ringing = row[0], row[6], row[7] or row[9], row[8]
         found.working.append(rota.on_shift_now(row))
         if last_rung is not None:

@@ -69,9 +69,10 @@ def ring_next(
         return None  # the caller has waited long enough: take a message instead
     rung = settings.offices[call.office]
     sequence = office_sequence(rung.key, rung.fallback)
-    advisers = claim.advisers_now(session, settings, call, now, elsewhere)
-    calendars = rota.calendars(session, settings, sequence, now, days=2)
-    is_open = {key: calendars[key].is_open(now) for key in sequence}
+    advisers = claim.advisers_now(session, settings, call, now, elsewhere, sequence)
+    is_open = {
+        key: rota.open_at(settings, key, now, closed=key in advisers.closed) for key in sequence
+    }
     legs = [leg for leg in call.legs if leg.state != LegState.CANCELLED]
     tried = {leg.adviser_id for leg in legs}
     held: set[int] = set()  # skipped: other decisions are putting them through this instant
