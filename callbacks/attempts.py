@@ -21,6 +21,7 @@ from callbacks.models import Attempt, Callback
 from callbacks.staff_actions import add_note, assign
 from callbacks.states import OPEN_STATUSES, OUTCOMES, AttemptOutcome, CallbackStatus
 from callbacks.working_time import retry_at
+from calls.claim import BusyElsewhere
 from calls.states import TwilioCallStatus
 from helpline.db import flushed
 from helpline.settings import Settings
@@ -107,8 +108,11 @@ def in_progress(session: Session, callback: Callback, now: datetime) -> Attempt 
 
 def advisers_calling_back(session: Session, now: datetime) -> set[int]:
     """Advisers in the middle of a call-back attempt, who should not be rung for new calls."""
-    since = {"silent_since": now - SILENT_ATTEMPT, "longest_since": now - LONGEST_ATTEMPT}
-    return set(flushed(session).scalars(_calling_back_query(), since))
+    return set(flushed(session).scalars(_calling_back_query(), _calling_back_values(now)))
+
+
+def _calling_back_values(now: datetime) -> dict[str, Any]:
+    return {"silent_since": now - SILENT_ATTEMPT, "longest_since": now - LONGEST_ATTEMPT}
 
 
 @cache
@@ -119,6 +123,10 @@ def _calling_back_query() -> Select[int | None]:
         Attempt.placed.is_(True),
         Attempt.adviser_id.is_not(None),
     )
+
+
+# The same advisers, as routing reads them: in its own statement about who is on shift.
+CALLING_BACK = BusyElsewhere(_calling_back_query(), _calling_back_values)
 
 
 def start_attempt(

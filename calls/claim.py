@@ -11,7 +11,7 @@ there the check alone suffices. Services flush; the caller commits.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    false,
     func,
     or_,
     select,
@@ -47,6 +48,19 @@ class Advisers:
     busy: set[int] = field(default_factory=set)  # on a helpline call
     ringing: set[int] = field(default_factory=set)  # being rung for another call
     last_rung: dict[int, datetime] = field(default_factory=dict)
+    # Of the offices asked about, those with a closure in force; known only when somebody is on
+    # shift (with nobody to ring, whether an office is open decides nothing).
+    closed: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class BusyElsewhere:
+    """Advisers busy outside the call log (making a call back, say), as routing's read asks:
+    `ids` selects them, with bind parameters that `values(now)` fills (named apart from the
+    advisers' query's own: now, busy_since, ringing_since, fairness_since, call_id)."""
+
+    ids: Select[Any]
+    values: Callable[[datetime], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -92,9 +106,11 @@ def ringing_leg(
 
 
 @cache
-def _advisers_now_query() -> Select[*tuple[Any, ...]]:
-    """Who is on shift, with each adviser's legs summed up: built once, its instants and the
-    call bound each time it runs (building it anew for every call cost more than running it)."""
+def _advisers_now_query(elsewhere: Select[Any] | None, offices: int) -> Select[*tuple[Any, ...]]:
+    """Who is on shift, with each adviser's legs summed up, whether they are busy outside the
+    call log (given `elsewhere`), and whether each of `offices` offices (bound as office_0...)
+    is closed: built once, its instants and the call bound each time it runs (building it anew
+    for every call cost more than running it)."""
     busy = busy_leg(bindparam("busy_since"))
     ringing = ringing_leg(bindparam("ringing_since"), bindparam("call_id"))
     fairness_since: BindParameter[datetime] = bindparam("fairness_since")
@@ -113,15 +129,28 @@ def _advisers_now_query() -> Select[*tuple[Any, ...]]:
         .group_by(adviser_id)
         .subquery()
     )
+    now: BindParameter[datetime] = bindparam("now")
+    busy_elsewhere = Adviser.id.in_(elsewhere) if elsewhere is not None else false()
     return (
-        rota.working_now(bindparam("now"))
-        .add_columns(legs.c.last_rung, legs.c.busy, legs.c.ringing)
+        rota.working_now(now)
+        .add_columns(legs.c.last_rung, legs.c.busy, legs.c.ringing, busy_elsewhere)
+        .add_columns(
+            *(rota.closure_in_force(bindparam(f"office_{i}"), now) for i in range(offices))
+        )
         .outerjoin(legs, legs.c.adviser_id == Adviser.id)
     )
 
 
-def advisers_now(session: Session, settings: Settings, call: Call, now: datetime) -> Advisers:
-    """Who is on shift, with each adviser's legs summed up, in one statement.
+def advisers_now(
+    session: Session,
+    settings: Settings,
+    call: Call,
+    now: datetime,
+    elsewhere: BusyElsewhere | None = None,
+    offices: Sequence[str] = (),
+) -> Advisers:
+    """Who is on shift, with each adviser's legs summed up, in one statement; advisers
+    `elsewhere` names count as busy, and `offices` are each found closed or not.
 
     Fairness only needs today's ringing, read through the started_at index; a conversation
     counts as busy for `busy_after_accept_hours`, read through the state index."""
@@ -132,10 +161,14 @@ def advisers_now(session: Session, settings: Settings, call: Call, now: datetime
         "ringing_since": w.ringing_since,
         "fairness_since": w.fairness_since,
         "call_id": call.id,
+        **(elsewhere.values(now) if elsewhere is not None else {}),
+        **{f"office_{i}": key for i, key in enumerate(offices)},
     }
+    query = _advisers_now_query(elsewhere.ids if elsewhere is not None else None, len(offices))
     found = Advisers(working=[])
-    for row in flushed(session).execute(_advisers_now_query(), values):
-        adviser_id, last_rung, busy, ringing = row[0], row[6], row[7], row[8]
+    for row in flushed(session).execute(query, values):
+        found.closed.update(key for i, key in enumerate(offices) if row[10 + i])
+        adviser_id, last_rung, busy, ringing = row[0], row[6], row[7] or row[9], row[8]
         found.working.append(rota.on_shift_now(row))
         if last_rung is not None:
             found.last_rung[adviser_id] = last_rung

@@ -5,7 +5,6 @@ Services flush; the caller commits.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +14,14 @@ from sqlalchemy.orm import Session
 from calls import claim
 from calls.models import Call, CallLeg
 from calls.routing import OfficeNow, next_adviser, office_sequence
-from calls.service import StatusReport, end_leg, new_leg, record_event, reopen_unknown_leg
+from calls.service import (
+    Events,
+    StatusReport,
+    end_leg,
+    new_leg,
+    record_event,
+    reopen_unknown_leg,
+)
 from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus, unanswered_leg_end
 from helpline.settings import Settings
 from rota import availability
@@ -58,22 +64,38 @@ def ring_next(
     settings: Settings,
     call: Call,
     now: datetime,
-    also_busy: Collection[int] = (),
+    elsewhere: claim.BusyElsewhere | None = None,
+    events: Events | None = None,
 ) -> Ring | None:
     """Start ringing the next adviser for the call, or None when the answer machine is next.
 
-    `also_busy` names advisers busy elsewhere (making a call back, say). The pure routing rules
-    choose; `calls.claim` makes sure nobody else took the chosen adviser meanwhile, and when
-    somebody did, the rules choose again knowing it.
+    `elsewhere` names advisers busy outside the call log (making a call back, say). The pure
+    routing rules choose; `calls.claim` makes sure nobody else took the chosen adviser
+    meanwhile, and when somebody did, the rules choose again knowing it. The leg's event is
+    kept with `events` (the step's so far), in one statement, before it returns.
     """
+    kept = Events() if events is None else events
+    ring = _ring_next(session, settings, call, now, elsewhere, kept)
+    kept.write(session)
+    return ring
+
+
+def _ring_next(
+    session: Session,
+    settings: Settings,
+    call: Call,
+    now: datetime,
+    elsewhere: claim.BusyElsewhere | None,
+    events: Events,
+) -> Ring | None:
     if (now - call.started_at).total_seconds() >= settings.routing.max_wait_seconds:
         return None  # the caller has waited long enough: take a message instead
     rung = settings.offices[call.office]
     sequence = office_sequence(rung.key, rung.fallback)
-    advisers = claim.advisers_now(session, settings, call, now)
-    advisers.busy |= set(also_busy)
-    calendars = rota.calendars(session, settings, sequence, now, days=2)
-    is_open = {key: calendars[key].is_open(now) for key in sequence}
+    advisers = claim.advisers_now(session, settings, call, now, elsewhere, sequence)
+    is_open = {
+        key: rota.open_at(settings, key, now, closed=key in advisers.closed) for key in sequence
+    }
     legs = [leg for leg in call.legs if leg.state != LegState.CANCELLED]
     tried = {leg.adviser_id for leg in legs}
     held: set[int] = set()  # skipped: other decisions are putting them through this instant
@@ -109,7 +131,9 @@ def ring_next(
         )
         if found is claim.Claim.CLAIMED:
             return Ring(
-                _start_leg(session, call, adviser, now), adviser.phone, is_open[call.office]
+                _start_leg(session, call, adviser, now, events),
+                adviser.phone,
+                is_open[call.office],
             )
         # Others took them since routing read: choose again, knowing that.
         if found is claim.Claim.TAKEN:
@@ -121,7 +145,9 @@ def ring_next(
     return None
 
 
-def _start_leg(session: Session, call: Call, adviser: OnShift, now: datetime) -> CallLeg:
+def _start_leg(
+    session: Session, call: Call, adviser: OnShift, now: datetime, events: Events
+) -> CallLeg:
     values = {
         "call_id": call.id,
         "adviser_id": adviser.adviser_id,
@@ -130,8 +156,7 @@ def _start_leg(session: Session, call: Call, adviser: OnShift, now: datetime) ->
         "started_at": now,
     }
     leg = new_leg(session, call, values)
-    record_event(
-        session,
+    events.add(
         call.sid,
         "leg-ringing",
         now,

@@ -3,7 +3,7 @@ caller commits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
@@ -36,6 +36,35 @@ def record_event(
     values = {"call_sid": call_sid, "kind": kind, "key": key, "at": now, "detail": detail or {}}
     kept = session.scalar(_event_insert(session.get_bind().dialect.name), values)
     return kept is not None
+
+
+@dataclass
+class Events:
+    """Events of one step, kept together in one statement by `write` and in the order they
+    were added, so that the step asks once rather than once for each: for events whose callers
+    need not know whether each was a repeat. Written before the step returns, they are part of
+    its transaction as `record_event`'s are."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(
+        self,
+        call_sid: str,
+        kind: str,
+        now: datetime,
+        detail: dict[str, Any] | None = None,
+        key: str | None = None,
+    ) -> None:
+        """An event to keep when `write` is called (skipped then if `key` is a repeat)."""
+        self.rows.append(
+            {"call_sid": call_sid, "kind": kind, "key": key, "at": now, "detail": detail or {}}
+        )
+
+    def write(self, session: Session) -> None:
+        """Keep the events added so far, in one statement."""
+        if self.rows:
+            session.execute(_event_insert(session.get_bind().dialect.name), self.rows).all()
+            self.rows = []
 
 
 @cache
@@ -114,8 +143,10 @@ def record_incoming(
     caller: str | None,
     to_number: str,
     now: datetime,
+    events: Events | None = None,
 ) -> tuple[Call, bool]:
-    """The call for `sid`, created on first sight; also says whether the number was known."""
+    """The call for `sid`, created on first sight; also says whether the number was known. Its
+    'incoming' event is added to `events` when given (for the caller to write), else kept."""
     office, known = office_for(settings, to_number)
     values = {
         "sid": sid,
@@ -138,14 +169,10 @@ def record_incoming(
         return found, known
     call = inserted(session, Call, row._mapping)
     set_committed_value(call, "legs", [])  # a new call has none: no need to ask
-    record_event(
-        session,
-        sid,
-        "incoming",
-        now,
-        {"office": office.key, "known": known},
-        key=f"incoming:{sid}",
-    )
+    kept = Events() if events is None else events
+    kept.add(sid, "incoming", now, {"office": office.key, "known": known}, key=f"incoming:{sid}")
+    if events is None:
+        kept.write(session)
     return call, known
 
 

@@ -4,18 +4,17 @@ adviser is rung, an adviser's leg has ended. Services flush; the caller commits.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from calls import ringing, service
+from calls import claim, ringing, service
 from calls.models import Call
 from calls.states import TERMINAL, LegState
 from helpline.settings import Settings
 
-BusyElsewhere = Callable[[Session, datetime], Collection[int]]
+BusyElsewhere = claim.BusyElsewhere
 
 
 @dataclass(frozen=True)
@@ -32,16 +31,22 @@ class Step:
 
 
 def next_ring(
-    session: Session, settings: Settings, call: Call, now: datetime, busy_elsewhere: BusyElsewhere
+    session: Session,
+    settings: Settings,
+    call: Call,
+    now: datetime,
+    busy_elsewhere: BusyElsewhere,
+    events: service.Events | None = None,
 ) -> Step:
     """Ring the next free adviser for the call, or choose the answer machine.
 
     Legs put in an answer Twilio never acted on (it retried, or a key was pressed first) never
     rang, so they are cancelled first. `busy_elsewhere` names advisers busy outside the call
-    log (making a call back, say)."""
+    log (making a call back, say); `events` are the step's events so far, kept with the
+    leg's."""
     ringing.cancel_unrung_legs(session, call, now)
     legs = [leg for leg in call.legs if leg.state != LegState.CANCELLED]
-    ring = ringing.ring_next(session, settings, call, now, also_busy=busy_elsewhere(session, now))
+    ring = ringing.ring_next(session, settings, call, now, busy_elsewhere, events)
     return Step(call, ring, legs[-1].office if legs else None)
 
 
@@ -56,8 +61,10 @@ def incoming_call(
 ) -> Step:
     """A call comes in (or Twilio repeats its first request): record it, then ring the first
     free adviser or choose the answer machine."""
-    call, known = service.record_incoming(session, settings, sid, caller, to_number, now)
-    step = next_ring(session, settings, call, now, busy_elsewhere)
+    # The call's event is kept with its first leg's, in one statement.
+    events = service.Events()
+    call, known = service.record_incoming(session, settings, sid, caller, to_number, now, events)
+    step = next_ring(session, settings, call, now, busy_elsewhere, events)
     return Step(step.call, step.ring, step.before, known)
 
 

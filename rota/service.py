@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from helpline.db import flushed
@@ -79,6 +79,33 @@ def _closures_query() -> Select[str, datetime, datetime | None]:
         )
         .order_by(Closure.id)
     )
+
+
+def closure_in_force(
+    key: str | ColumnElement[str], at: datetime | ColumnElement[datetime]
+) -> ColumnElement[bool]:
+    """Whether a closure of office `key` is in force at `at` (values, or parameters bound when
+    the query runs): the instants a closure cuts from an office's hours (`OfficeCalendar`), as
+    a condition for a statement that reads other things too."""
+    return exists().where(
+        Closure.office == key,
+        Closure.starts_at <= at,
+        or_(Closure.ends_at.is_(None), Closure.ends_at > at),
+    )
+
+
+def open_at(settings: Settings, key: str, at: datetime, *, closed: bool) -> bool:
+    """Whether office `key` is open at `at`, told whether a closure is in force then
+    (`closure_in_force`): what its `calendar`'s `is_open(at)` says, without reading the closures
+    again."""
+    if closed:
+        return False
+    hours = OfficeCalendar(
+        hours=office(settings, key).hours,
+        tz=settings.timezone,
+        holidays=bank_holidays(settings.bank_holidays),
+    )
+    return hours.is_open(at)
 
 
 def calendar_if_configured(

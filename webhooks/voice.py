@@ -13,7 +13,7 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbacks.attempts import advisers_calling_back
+from callbacks.attempts import CALLING_BACK
 from callbacks.filing import request_callback
 from callbacks.messages import status_reported
 from calls import ringing, steps
@@ -98,7 +98,7 @@ def incoming(
     """A call comes in: greet, then ring the first free adviser or open the answer machine."""
     form = forms.incoming_call(params)
     step = steps.incoming_call(
-        session, settings, form.sid, form.caller, form.to_number, now, advisers_calling_back
+        session, settings, form.sid, form.caller, form.to_number, now, CALLING_BACK
     )
     if not step.known:
         log.warning("call to a number no office lists; handled as %s", step.call.office)
@@ -115,7 +115,7 @@ def callback_request(
     pressed = forms.keys(params)
     call = find_call(session, pressed.call_sid)
     if pressed.pressed != "2":
-        step = steps.next_ring(session, settings, call, now, advisers_calling_back)
+        step = steps.next_ring(session, settings, call, now, CALLING_BACK)
         return _next_step(session, settings, step, now, wording.HOLD)
     ringing.cancel_unrung_legs(session, call, now)  # the <Dial> after the offer never ran
     callback = request_callback(session, settings, call, now)
@@ -168,7 +168,7 @@ def dial_result(
     """An adviser's leg ended: after a conversation say goodbye, otherwise try the next one."""
     result = forms.dial_result(params)
     dial = (result.dial_status, result.dial_sid, result.call_status)
-    step = steps.leg_ended(session, settings, query_id("leg"), dial, now, advisers_calling_back)
+    step = steps.leg_ended(session, settings, query_id("leg"), dial, now, CALLING_BACK)
     if step is None:
         raise BadRequest("unknown leg")
     if step is steps.Over.HELPED:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import date
+from datetime import date, timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from helpline.settings import Settings
+from rota.models import Closure
 from rota.service import close_office
 from tests.constants import BASE_URL, HEREFORD, TOKEN
 from tests.factories import Clock, adviser, signed_post
@@ -68,3 +70,52 @@ def test_a_call_answered_in_its_own_office_hears_no_notice(app: Flask, session: 
 
     assert rung == [ANN]
     assert "Worcestershire" not in said.replace("Herefordshire and Worcestershire SENDIASS", "")
+
+
+def test_a_call_to_a_closed_office_with_nobody_of_its_own_on_shift_is_told_it_is_closed(
+    app: Flask, session: Session, settings: Settings, clock: Clock
+) -> None:
+    adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
+    close_office(session, settings, "herefordshire", clock(), reason="training")
+    session.commit()
+
+    said, rung = incoming(app)
+
+    assert rung == [CAT]
+    assert "Our Herefordshire helpline is closed at the moment" in said
+    assert "None of our Herefordshire advisers" not in said
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "open_now"),
+    [
+        (-3600, 0, True),  # ended this instant: open again
+        (0, 3600, False),  # began this instant
+        (-3600, None, False),  # until reopened
+        (60, 3600, True),  # still to come
+    ],
+)
+def test_a_closure_closes_its_office_from_its_start_until_its_end(
+    app: Flask,
+    session: Session,
+    clock: Clock,
+    starts: int,
+    ends: int | None,
+    open_now: bool,
+) -> None:
+    adviser(session, "Ann Ash", ANN, "herefordshire", MONDAY)
+    adviser(session, "Cat Cedar", CAT, "worcestershire", MONDAY)
+    now = clock()
+    session.add(
+        Closure(
+            office="herefordshire",
+            starts_at=now + timedelta(seconds=starts),
+            ends_at=None if ends is None else now + timedelta(seconds=ends),
+            created_at=now - timedelta(hours=2),
+        )
+    )
+    session.commit()
+
+    _, rung = incoming(app)
+
+    assert rung == ([ANN] if open_now else [CAT])
