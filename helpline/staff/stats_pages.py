@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from accounts import audit
 from accounts.models import Role
 from helpline.staff.web import current_account, db, now, requires, runtime
-from helpline.statistics.charts import outcome_bars, week_grid, week_heat
+from helpline.statistics.charts import OUTCOME_NAMES, outcome_bars, week_grid, week_heat
 from helpline.statistics.erlang import plan
 from helpline.statistics.page import csv_of, gather
 from helpline.statistics.ranges import MAX_DAYS, too_long
@@ -125,16 +125,7 @@ def plain_plan(form: StatsForm, answer_within_s: int) -> dict[str, Any] | None:
     return {"plan": made, "target": target, "within": within}
 
 
-MEASURES = {
-    "received": "Received",
-    "answered": "Answered by its own team",
-    "answered_by_partner": "Answered by the partner",
-    "voicemail": "Voicemail",
-    "callback_requested": "Callback requested",
-    "missed": "Missed",
-    "abandoned": "Abandoned",
-    "in_progress": "In progress",
-}
+MEASURES = {"received": "Received", **OUTCOME_NAMES}
 DAYS_LONG = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
