@@ -34,16 +34,17 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import psycopg
-from sqlalchemy import event, func, insert, make_url, select
+from sqlalchemy import Engine, event, func, insert, make_url, select
 from twilio.request_validator import RequestValidator
 
 from calls.models import Call, CallLeg
 from helpline import settings as settings_module
 from helpline.app import create_app, database_engine, make_runtime
-from helpline.db import make_engine, session_factory
+from helpline.db import DriverStatement, make_engine, session_factory
 from helpline.migrate import upgrade
 from rota.models import Adviser, Shift
 
@@ -301,17 +302,32 @@ def routed(db_url: str) -> str:
     )
 
 
-def statements_per_request(env: dict[str, str]) -> dict[str, int]:
-    """SQL statements one request makes, in process on the run's database and settings: a new
-    call ringing a free adviser, and that call's final status."""
-    settings = settings_module.load(env)
-    engine = database_engine(settings, "web")
+def count_statements(engine: Engine) -> list[int]:
+    """A counter of the SQL statements sent on `engine`'s connections, whether through
+    SQLAlchemy or straight through psycopg (`helpline.db.DriverStatement`): its one item
+    counts up. Patches DriverStatement for the rest of this process."""
     count = [0]
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(*_args: object) -> None:
         count[0] += 1
 
+    run = DriverStatement.run
+
+    def counted(self: DriverStatement, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        count[0] += 1
+        return run(self, *args, **kwargs)
+
+    DriverStatement.run = counted  # type: ignore[method-assign]
+    return count
+
+
+def statements_per_request(env: dict[str, str]) -> dict[str, int]:
+    """SQL statements one request makes, in process on the run's database and settings: a new
+    call ringing a free adviser, and that call's final status."""
+    settings = settings_module.load(env)
+    engine = database_engine(settings, "web")
+    count = count_statements(engine)
     client = create_app(make_runtime(settings, sessions=session_factory(engine))).test_client()
     validator = RequestValidator(TOKEN)
     counts = {}

@@ -35,7 +35,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from load_webhooks import (
@@ -43,13 +42,14 @@ from load_webhooks import (
     TOKEN,
     _libpq,
     completed,
+    count_statements,
     drop_database,
     incoming,
     load_rota,
     make_database,
     production_env,
 )
-from sqlalchemy import event, make_url
+from sqlalchemy import make_url
 from twilio.request_validator import RequestValidator
 
 from helpline import settings as settings_module
@@ -113,12 +113,7 @@ def main() -> int:
         load_rota(db_url, now)
         settings = settings_module.load(env)
         engine = database_engine(settings, "web")
-        statements = [0]
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _count(*_args: Any) -> None:
-            statements[0] += 1
-
+        statements = count_statements(engine)
         client = create_app(make_runtime(settings, sessions=session_factory(engine))).test_client()
         validator = RequestValidator(TOKEN)
 

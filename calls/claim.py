@@ -11,9 +11,9 @@ there the check alone suffices. Services flush; the caller commits.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
+    exists,
     false,
     func,
     or_,
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallLeg
 from calls.states import OPEN_LEG_STATES, LegState
-from helpline.db import flushed
+from helpline.db import DriverStatement, flushed
 from helpline.settings import Settings
 from rota import service as rota
 from rota.availability import OnShift
@@ -110,34 +110,33 @@ def _advisers_now_query(elsewhere: Select[Any] | None, offices: int) -> Select[*
     """Who is on shift, with each adviser's legs summed up, whether they are busy outside the
     call log (given `elsewhere`), and whether each of `offices` offices (bound as office_0...)
     is closed: built once, its instants and the call bound each time it runs (building it anew
-    for every call cost more than running it)."""
-    busy = busy_leg(bindparam("busy_since"))
-    ringing = ringing_leg(bindparam("ringing_since"), bindparam("call_id"))
+    for every call cost more than running it).
+
+    Each adviser's last ring is read through the index of their legs by start, and whether they
+    are busy or ringing through the index of their open legs: lookups for each adviser, so that
+    the read costs the same however many calls the day has had, and the plan holds before
+    the database has gathered statistics on a new table."""
     fairness_since: BindParameter[datetime] = bindparam("fairness_since")
-    fair = and_(CallLeg.started_at > fairness_since, CallLeg.state != LegState.CANCELLED)
-    # Grouped by an expression, so that SQLite reads the legs through the indexes the WHERE
-    # clause names rather than walking every leg ever rung in adviser order.
-    adviser_id = (CallLeg.adviser_id + 0).label("adviser_id")
-    legs = (
-        select(
-            adviser_id,
-            func.max(case((fair, CallLeg.started_at))).label("last_rung"),
-            func.max(case((busy, 1), else_=0)).label("busy"),
-            func.max(case((ringing, 1), else_=0)).label("ringing"),
-        )
-        .where(or_(CallLeg.started_at > fairness_since, busy))
-        .group_by(adviser_id)
-        .subquery()
+    legs = (CallLeg.adviser_id == Adviser.id,)
+    # Open legs through the partial index of each adviser's open legs.
+    open_legs = (*legs, CallLeg.ended_at.is_(None))
+    busy = exists().where(*open_legs, busy_leg(bindparam("busy_since")))
+    ringing = exists().where(
+        *open_legs, ringing_leg(bindparam("ringing_since"), bindparam("call_id"))
+    )
+    last_rung = (
+        select(func.max(CallLeg.started_at))
+        .where(*legs, CallLeg.started_at > fairness_since, CallLeg.state != LegState.CANCELLED)
+        .scalar_subquery()
     )
     now: BindParameter[datetime] = bindparam("now")
     busy_elsewhere = Adviser.id.in_(elsewhere) if elsewhere is not None else false()
     return (
         rota.working_now(now)
-        .add_columns(legs.c.last_rung, legs.c.busy, legs.c.ringing, busy_elsewhere)
+        .add_columns(last_rung, busy, ringing, busy_elsewhere)
         .add_columns(
             *(rota.closure_in_force(bindparam(f"office_{i}"), now) for i in range(offices))
         )
-        .outerjoin(legs, legs.c.adviser_id == Adviser.id)
     )
 
 
@@ -165,8 +164,19 @@ def advisers_now(
         **{f"office_{i}": key for i, key in enumerate(offices)},
     }
     query = _advisers_now_query(elsewhere.ids if elsewhere is not None else None, len(offices))
+    connection = flushed(session)
+    rows: Iterable[Sequence[Any]]
+    if connection.dialect.name == "postgresql":
+        # Every call reads it: through psycopg alone, its instants made UTC as the columns'
+        # type would.
+        rows = (
+            (*row[:4], _utc(row[4]), row[5], _utc(row[6]), *row[7:])
+            for row in _driver_statement(query).run(connection, values)
+        )
+    else:
+        rows = connection.execute(query, values)
     found = Advisers(working=[])
-    for row in flushed(session).execute(query, values):
+    for row in rows:
         found.closed.update(key for i, key in enumerate(offices) if row[10 + i])
         adviser_id, last_rung, busy, ringing = row[0], row[6], row[7] or row[9], row[8]
         found.working.append(rota.on_shift_now(row))
@@ -177,6 +187,16 @@ def advisers_now(
         if ringing:
             found.ringing.add(adviser_id)
     return found
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
+@cache
+def _driver_statement(query: Select[Any]) -> DriverStatement:
+    """A query built once (`_advisers_now_query`), compiled once for psycopg."""
+    return DriverStatement.of(query)
 
 
 class Claim(enum.Enum):
@@ -202,45 +222,41 @@ def claim(
 
     An adviser another decision holds this instant is HELD (skipped), unless `wait`. A failed
     claim lets the adviser go at once (a savepoint rolled back), so a decision holds at most
-    the adviser it rings: one that waits holds none, and no two decisions wait on each other."""
+    the adviser it rings: one that waits holds none, and no two decisions wait on each other.
+
+    On PostgreSQL the four statements run on psycopg's own connection (`DriverStatement`):
+    every call runs them, and SQLAlchemy's work on them cost more than the database's."""
+    values = {"adviser_id": adviser_id, **_check_values(settings, call, now)}
     if session.get_bind().dialect.name != "postgresql":
-        return _check(session, settings, call, adviser_id, now, ringing_allowed)
-    attempt = session.begin_nested()
+        states = [row[0] for row in flushed(session).execute(_check_query(), values)]
+        return _found(states, ringing_allowed)
+    connection = flushed(session)
+    statements = _driver_statements()
+    statements.savepoint.run(connection, {})
     # A free adviser is claimed alone (FOR NO KEY UPDATE). One already being rung is shared by
     # the calls ringing them again (FOR SHARE), so those never queue behind each other; both
     # locks conflict with the one an adviser's answer takes (`hold_for_answer`).
-    held = flushed(session).scalar(
-        _lock_query(ringing_allowed, not wait), {"adviser_id": adviser_id}
-    )
-    found = (
-        _check(session, settings, call, adviser_id, now, ringing_allowed)
-        if held is not None
-        else Claim.HELD
-    )
+    held = statements.lock[(ringing_allowed, not wait)].run(connection, values)
+    found = Claim.HELD
+    if held:
+        # A statement of its own, so that it sees whatever the last holder of the claim
+        # committed.
+        states = [row[0] for row in statements.check.run(connection, values)]
+        found = _found(states, ringing_allowed)
     if found is Claim.CLAIMED:
-        attempt.commit()
+        statements.release.run(connection, {})
     else:
-        attempt.rollback()
+        statements.undo.run(connection, {})
     return found
 
 
-def _check(
-    session: Session,
-    settings: Settings,
-    call: Call,
-    adviser_id: int,
-    now: datetime,
-    ringing_allowed: bool,
-) -> Claim:
+def _check_values(settings: Settings, call: Call, now: datetime) -> dict[str, Any]:
     w = Windows.at(settings, now)
-    # A statement of its own, so that it sees whatever the last holder of the claim committed.
-    values = {
-        "adviser_id": adviser_id,
-        "busy_since": w.busy_since,
-        "ringing_since": w.ringing_since,
-        "call_id": call.id,
-    }
-    states: Sequence[LegState] = flushed(session).scalars(_check_query(), values).all()
+    return {"busy_since": w.busy_since, "ringing_since": w.ringing_since, "call_id": call.id}
+
+
+def _found(states: Sequence[str], ringing_allowed: bool) -> Claim:
+    """What the adviser's open legs, read after the claim, say."""
     if LegState.ACCEPTED in states:
         return Claim.TAKEN
     if states and not ringing_allowed:
@@ -248,9 +264,8 @@ def _check(
     return Claim.CLAIMED
 
 
-@cache
 def _lock_query(shared: bool, skip_locked: bool) -> Select[int]:
-    """Lock the adviser's row: shared by the calls ringing them again, or alone. Built once."""
+    """Lock the adviser's row: shared by the calls ringing them again, or alone."""
     return (
         select(Adviser.id)
         .where(Adviser.id == bindparam("adviser_id"))
@@ -268,6 +283,32 @@ def _check_query() -> Select[LegState]:
             busy_leg(bindparam("busy_since")),
             ringing_leg(bindparam("ringing_since"), bindparam("call_id")),
         ),
+    )
+
+
+@dataclass(frozen=True)
+class _DriverStatements:
+    savepoint: DriverStatement
+    lock: dict[tuple[bool, bool], DriverStatement]  # by (shared, skip_locked)
+    check: DriverStatement
+    release: DriverStatement
+    undo: DriverStatement
+
+
+@cache
+def _driver_statements() -> _DriverStatements:
+    """The claim's statements for PostgreSQL, compiled once."""
+    point = "routing_claim"
+    return _DriverStatements(
+        savepoint=DriverStatement(f"SAVEPOINT {point}", {}),
+        lock={
+            (shared, skip): DriverStatement.of(_lock_query(shared, skip))
+            for shared in (False, True)
+            for skip in (False, True)
+        },
+        check=DriverStatement.of(_check_query()),
+        release=DriverStatement(f"RELEASE SAVEPOINT {point}", {}),
+        undo=DriverStatement(f"ROLLBACK TO SAVEPOINT {point}", {}),
     )
 
 

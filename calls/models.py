@@ -65,11 +65,13 @@ class CallLeg(Base):
             postgresql_where=text("ended_at IS NULL"),
             sqlite_where=text("ended_at IS NULL"),
         ),
+        # Routing reads each adviser's last ring today through it (see calls.claim).
+        Index("ix_call_leg_adviser_started", "adviser_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
-    adviser_id: Mapped[int] = mapped_column(ForeignKey("adviser.id"), index=True)
+    adviser_id: Mapped[int] = mapped_column(ForeignKey("adviser.id"))
     office: Mapped[str] = mapped_column(String(40))
     dial_sid: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[LegState] = mapped_column(

@@ -17,7 +17,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
 from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus
-from helpline.db import Base, inserted
+from helpline.db import Base, flushed, inserted
 from helpline.settings import Office, Settings
 
 
@@ -34,7 +34,7 @@ def record_event(
     One statement: a repeat, even one committed by another webhook a moment ago, is skipped by
     the key's unique index (a concurrent one is waited for, then skipped)."""
     values = {"call_sid": call_sid, "kind": kind, "key": key, "at": now, "detail": detail or {}}
-    kept = session.scalar(_event_insert(session.get_bind().dialect.name), values)
+    kept = flushed(session).scalar(_event_insert(session.get_bind().dialect.name), values)
     return kept is not None
 
 
@@ -63,7 +63,8 @@ class Events:
     def write(self, session: Session) -> None:
         """Keep the events added so far, in one statement."""
         if self.rows:
-            session.execute(_event_insert(session.get_bind().dialect.name), self.rows).all()
+            connection = flushed(session)
+            connection.execute(_event_insert(connection.dialect.name), self.rows).all()
             self.rows = []
 
 
@@ -94,7 +95,7 @@ def new_leg(session: Session, call: Call, values: dict[str, Any]) -> CallLeg:
     """Insert an adviser's leg of the call, in one statement, and add it to the call's legs."""
     dialect = session.get_bind().dialect.name
     before = list(call.legs)  # read first: read after the insert, they would include it
-    row = session.execute(_new_row_insert(dialect, CallLeg, None), values).one()
+    row = flushed(session).execute(_new_row_insert(dialect, CallLeg, None), values).one()
     leg = inserted(session, CallLeg, row._mapping)
     set_committed_value(leg, "call", call)
     set_committed_value(call, "legs", [*before, leg])
@@ -161,7 +162,7 @@ def record_incoming(
     # (Twilio retrying, or another webhook about it a moment ago: take turns with it). One
     # statement, with no savepoint: a repeat is skipped by the CallSid's unique index.
     dialect = session.get_bind().dialect.name
-    row = session.execute(_new_row_insert(dialect, Call, "sid"), values).first()
+    row = flushed(session).execute(_new_row_insert(dialect, Call, "sid"), values).first()
     if row is None:
         found = find_call(session, sid)
         if found is None:

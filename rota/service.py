@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from helpline.db import flushed
@@ -132,7 +132,7 @@ def working_now(
     )
 
 
-def on_shift_now(row: Row[*tuple[Any, ...]]) -> OnShift:
+def on_shift_now(row: Sequence[Any]) -> OnShift:
     """The adviser as working their shift, from the first columns of a row of `working_now`
     (or of a query that extends it)."""
     return OnShift(row[0], row[1], row[2], row[3], row[4], row[5])
