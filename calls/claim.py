@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 
 from calls.models import Call, CallLeg
 from calls.states import OPEN_LEG_STATES, LegState
-from helpline.db import DriverStatement, flushed
+from helpline.db import flushed
+from helpline.driver import DriverStatement
 from helpline.settings import Settings
 from rota import service as rota
 from rota.availability import OnShift
@@ -167,12 +168,7 @@ def advisers_now(
     connection = flushed(session)
     rows: Iterable[Sequence[Any]]
     if connection.dialect.name == "postgresql":
-        # Every call reads it: through psycopg alone, its instants made UTC as the columns'
-        # type would.
-        rows = (
-            (*row[:4], _utc(row[4]), row[5], _utc(row[6]), *row[7:])
-            for row in _driver_statement(query).run(connection, values)
-        )
+        rows = _driver_statement(query).run(connection, values)  # every call reads it
     else:
         rows = connection.execute(query, values)
     found = Advisers(working=[])
@@ -187,10 +183,6 @@ def advisers_now(
         if ringing:
             found.ringing.add(adviser_id)
     return found
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
 
 
 @cache
@@ -300,15 +292,15 @@ def _driver_statements() -> _DriverStatements:
     """The claim's statements for PostgreSQL, compiled once."""
     point = "routing_claim"
     return _DriverStatements(
-        savepoint=DriverStatement(f"SAVEPOINT {point}", {}),
+        savepoint=DriverStatement.command(f"SAVEPOINT {point}"),
         lock={
             (shared, skip): DriverStatement.of(_lock_query(shared, skip))
             for shared in (False, True)
             for skip in (False, True)
         },
         check=DriverStatement.of(_check_query()),
-        release=DriverStatement(f"RELEASE SAVEPOINT {point}", {}),
-        undo=DriverStatement(f"ROLLBACK TO SAVEPOINT {point}", {}),
+        release=DriverStatement.command(f"RELEASE SAVEPOINT {point}"),
+        undo=DriverStatement.command(f"ROLLBACK TO SAVEPOINT {point}"),
     )
 
 

@@ -3,6 +3,7 @@ caller commits."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -18,7 +19,10 @@ from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
 from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus
 from helpline.db import Base, flushed, inserted
+from helpline.driver import DriverStatement
 from helpline.settings import Office, Settings
+
+EVENT = ("call_sid", "kind", "key", "at", "detail")  # the columns an event sets
 
 
 def record_event(
@@ -34,8 +38,10 @@ def record_event(
     One statement: a repeat, even one committed by another webhook a moment ago, is skipped by
     the key's unique index (a concurrent one is waited for, then skipped)."""
     values = {"call_sid": call_sid, "kind": kind, "key": key, "at": now, "detail": detail or {}}
-    kept = flushed(session).scalar(_event_insert(session.get_bind().dialect.name), values)
-    return kept is not None
+    connection = flushed(session)
+    if connection.dialect.name == "postgresql":
+        return bool(_driver_statement(_event_insert("postgresql"), EVENT).run(connection, values))
+    return connection.scalar(_event_insert(connection.dialect.name), values) is not None
 
 
 @dataclass
@@ -64,7 +70,11 @@ class Events:
         """Keep the events added so far, in one statement."""
         if self.rows:
             connection = flushed(session)
-            connection.execute(_event_insert(connection.dialect.name), self.rows).all()
+            if connection.dialect.name == "postgresql":
+                insert = _driver_statement(_event_insert("postgresql"), EVENT)
+                insert.run_many(connection, self.rows)
+            else:
+                connection.execute(_event_insert(connection.dialect.name), self.rows).all()
             self.rows = []
 
 
@@ -91,12 +101,35 @@ def _new_row_insert(dialect: str, model: type[Base], unique: str | None) -> Retu
     return upsert.on_conflict_do_nothing(index_elements=[unique]).returning(*table.c)
 
 
+def _inserted_row(
+    session: Session, statement: ReturningInsert[Any], values: dict[str, Any]
+) -> Mapping[Any, Any] | None:
+    """The row an INSERT ... RETURNING gave, by column name; None if it inserted nothing. On
+    PostgreSQL straight through psycopg (see `helpline.driver`): every call inserts these."""
+    connection = flushed(session)
+    if connection.dialect.name != "postgresql":
+        row = connection.execute(statement, values).first()
+        return None if row is None else row._mapping
+    driver = _driver_statement(statement, tuple(sorted(values)))
+    rows = driver.run(connection, values)
+    return dict(zip(driver.keys, rows[0], strict=True)) if rows else None
+
+
+@cache
+def _driver_statement(statement: ReturningInsert[Any], columns: tuple[str, ...]) -> DriverStatement:
+    """One of the inserts above (each built once), setting `columns`, compiled once for
+    psycopg."""
+    return DriverStatement.of(statement, columns)
+
+
 def new_leg(session: Session, call: Call, values: dict[str, Any]) -> CallLeg:
     """Insert an adviser's leg of the call, in one statement, and add it to the call's legs."""
     dialect = session.get_bind().dialect.name
     before = list(call.legs)  # read first: read after the insert, they would include it
-    row = flushed(session).execute(_new_row_insert(dialect, CallLeg, None), values).one()
-    leg = inserted(session, CallLeg, row._mapping)
+    row = _inserted_row(session, _new_row_insert(dialect, CallLeg, None), values)
+    if row is None:
+        raise LookupError("a leg's insert returned nothing")
+    leg = inserted(session, CallLeg, row)
     set_committed_value(leg, "call", call)
     set_committed_value(call, "legs", [*before, leg])
     return leg
@@ -162,13 +195,13 @@ def record_incoming(
     # (Twilio retrying, or another webhook about it a moment ago: take turns with it). One
     # statement, with no savepoint: a repeat is skipped by the CallSid's unique index.
     dialect = session.get_bind().dialect.name
-    row = flushed(session).execute(_new_row_insert(dialect, Call, "sid"), values).first()
+    row = _inserted_row(session, _new_row_insert(dialect, Call, "sid"), values)
     if row is None:
         found = find_call(session, sid)
         if found is None:
             raise LookupError("a call that was there a moment ago has gone")
         return found, known
-    call = inserted(session, Call, row._mapping)
+    call = inserted(session, Call, row)
     set_committed_value(call, "legs", [])  # a new call has none: no need to ask
     kept = Events() if events is None else events
     kept.add(sid, "incoming", now, {"office": office.key, "known": known}, key=f"incoming:{sid}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -19,11 +19,8 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
-from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -240,38 +237,3 @@ def flushed(session: Session) -> Connection:
     if session.autoflush:
         session.flush()
     return session.connection()
-
-
-@dataclass(frozen=True)
-class DriverStatement:
-    """A statement compiled once for PostgreSQL and run on psycopg's own connection, for the
-    few statements routing runs on every call, where SQLAlchemy's work on each execution costs
-    more than the database's. The values given to `run` are passed to psycopg as they are, and
-    its rows come back as psycopg's tuples, through no column type (a timestamp comes back in
-    the connection's time zone, say)."""
-
-    sql: str
-    constants: dict[str, Any]  # the statement's own literal values, bound as parameters
-
-    @classmethod
-    def of(cls, statement: ClauseElement) -> DriverStatement:
-        """`statement` compiled for PostgreSQL with psycopg, its lists of literal values (IN)
-        written out, its bound parameters left for `run`."""
-        dialect: Dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        given = {name: None for name, bind in compiled.binds.items() if bind.required}
-        expanded = compiled.construct_expanded_state(given)
-        constants = {
-            name: value.value if isinstance(value, StrEnum) else value
-            for name, value in expanded.parameters.items()
-            if name not in given
-        }
-        return cls(expanded.statement, constants)
-
-    def run(self, connection: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """The rows, on `connection`'s psycopg connection, in its transaction."""
-        driver = connection.connection.driver_connection
-        if driver is None:
-            raise RuntimeError("the connection has been closed")
-        cursor = driver.execute(self.sql, {**self.constants, **values})
-        return cursor.fetchall() if cursor.description is not None else []

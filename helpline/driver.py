@@ -1,0 +1,125 @@
+"""Statements compiled once for PostgreSQL and run on psycopg's own connection.
+
+For the few statements routing runs on every call, where SQLAlchemy's work on each execution
+(the execution context, the result object, each row's processing) costs more than the
+database's. The statement is still written with SQLAlchemy, and its values and rows still pass
+through the columns' types (a timestamp comes back in UTC, a state as its enum), so a caller
+sees what SQLAlchemy would have handed it. SQLite keeps SQLAlchemy's own path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
+from sqlalchemy.types import TypeEngine
+
+Processor = Callable[[Any], Any]
+
+_DIALECT: Dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """One statement, compiled once: run it with `run`, or `run_many` for a batch."""
+
+    sql: str
+    constants: dict[str, Any]  # the statement's own literal values, bound as parameters
+    defaults: dict[str, Any]  # the values of an INSERT's columns that the values leave out
+    binds: dict[str, Processor]  # by parameter, for those whose type converts the value
+    types: tuple[TypeEngine[Any], ...]  # by column of the rows it returns
+    keys: tuple[str, ...]  # the names of those columns
+    returns_rows: bool
+    # Each column's processor, once the first rows have said what the server sends for it.
+    results: list[Processor | None] = field(compare=False)
+
+    @classmethod
+    def of(cls, statement: ClauseElement, columns: Sequence[str] | None = None) -> DriverStatement:
+        """`statement` compiled for PostgreSQL with psycopg, its lists of literal values (IN)
+        written out, its bound parameters left for `run`; an INSERT sets `columns` (its
+        values' keys), the others taking their defaults."""
+        compiled = cast(
+            SQLCompiler,
+            statement.compile(
+                dialect=_DIALECT, column_keys=None if columns is None else list(columns)
+            ),
+        )
+        given = {name: None for name, bind in compiled.binds.items() if bind.required}
+        expanded = compiled.construct_expanded_state(given)
+        constants = {
+            name: value.value if isinstance(value, StrEnum) else value
+            for name, value in expanded.parameters.items()
+            if name not in given
+        }
+        # An INSERT's columns left out take their defaults, as SQLAlchemy would give them.
+        defaults = {}
+        for column in compiled.insert_prefetch:
+            default = column.default
+            if not isinstance(default, ScalarElementColumnDefault):
+                raise ValueError(f"an insert through psycopg must set {column.key}")
+            defaults[column.key] = default.arg
+        binds: dict[str, Processor] = {}
+        for name in given:
+            kind = compiled.binds[name].type.dialect_impl(_DIALECT)
+            processor = kind.bind_processor(_DIALECT)
+            if processor is not None:
+                binds[name] = processor
+        returned = list(getattr(statement, "exported_columns", ()))
+        types = tuple(column.type.dialect_impl(_DIALECT) for column in returned)
+        keys = tuple(str(column.key) for column in returned)
+        return cls(expanded.statement, constants, defaults, binds, types, keys, bool(returned), [])
+
+    @classmethod
+    def command(cls, sql: str) -> DriverStatement:
+        """A command with neither parameters nor rows (SAVEPOINT, say)."""
+        return cls(sql, {}, {}, {}, (), (), False, [])
+
+    def run(self, connection: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows, on `connection`'s psycopg connection, in its transaction."""
+        cursor = _driver(connection).execute(self.sql, self._values(values))
+        if not self.returns_rows:
+            return []
+        if not self.results and self.types:
+            self.results[:] = [
+                kind.result_processor(_DIALECT, column.type_code)
+                for kind, column in zip(self.types, cursor.description, strict=True)
+            ]
+        return self._rows(cursor.fetchall())
+
+    def run_many(self, connection: Connection, batch: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once for each of `batch`, in one round trip; rows are not read."""
+        with _driver(connection).cursor() as cursor:
+            cursor.executemany(self.sql, [self._values(values) for values in batch])
+
+    def _values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        given = {**self.defaults, **values}
+        for name, processor in self.binds.items():
+            if name in given:
+                given[name] = processor(given[name])
+        return {**self.constants, **given}
+
+    def _rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not any(self.results):
+            return rows
+        return [
+            tuple(
+                value if process is None else process(value)
+                for process, value in zip(self.results, row, strict=True)
+            )
+            for row in rows
+        ]
+
+
+def _driver(connection: Connection) -> Any:
+    driver = connection.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection has been closed")
+    return driver

@@ -1,0 +1,139 @@
+"""Routing's statements through psycopg directly (helpline.driver) hand back what SQLAlchemy
+would: the same rows, instants in UTC, states as their enums, and an insert's defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy.orm import Session
+
+from callbacks.attempts import CALLING_BACK
+from calls import claim
+from calls.models import Call, CallEvent, CallLeg
+from calls.service import Events, new_leg, record_event, record_incoming
+from calls.states import LegState, TwilioCallStatus
+from helpline.driver import DriverStatement
+from helpline.settings import Settings
+from tests.constants import ANN, BEN, CAT, HEREFORD, MONDAY, PARENT
+from tests.factories import adviser
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def postgres(connection: Connection, session: Session) -> Iterator[Session]:
+    """The session, on PostgreSQL, in a transaction whose time zone is far from UTC."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip(
+            "the statements run through psycopg on PostgreSQL only; SQLite keeps SQLAlchemy"
+        )
+    yield session
+
+
+def test_the_advisers_read_gives_the_rows_sqlalchemy_gives(
+    postgres: Session, settings: Settings
+) -> None:
+    session = postgres
+    ann = adviser(session, "Ann Adams", ANN, "herefordshire", MONDAY)
+    ben = adviser(session, "Ben Brown", BEN, "herefordshire", MONDAY)
+    adviser(session, "Cat Cole", CAT, "worcestershire", MONDAY)
+    call, _ = record_incoming(session, settings, "CA" + "1" * 32, PARENT, HEREFORD, NOW)
+    other, _ = record_incoming(session, settings, "CA" + "2" * 32, PARENT, HEREFORD, NOW)
+    base = {"call_id": other.id, "office": "herefordshire", "started_at": NOW}
+    new_leg(session, other, {**base, "adviser_id": ann.id, "state": LegState.ACCEPTED})
+    leg = session.scalars(select(CallLeg).where(CallLeg.adviser_id == ann.id)).one()
+    leg.accepted_at = NOW
+    new_leg(session, other, {**base, "adviser_id": ben.id, "state": LegState.RINGING})
+    session.flush()
+
+    query = claim._advisers_now_query(CALLING_BACK.ids, 2)
+    w = claim.Windows.at(settings, NOW)
+    values = {
+        "now": NOW,
+        "busy_since": w.busy_since,
+        "ringing_since": w.ringing_since,
+        "fairness_since": w.fairness_since,
+        "call_id": call.id,
+        **CALLING_BACK.values(NOW),
+        "office_0": "herefordshire",
+        "office_1": "worcestershire",
+    }
+    connection = session.connection()
+    through_sqlalchemy = [tuple(row) for row in connection.execute(query, values)]
+    through_psycopg = DriverStatement.of(query).run(connection, values)
+
+    assert through_psycopg == through_sqlalchemy
+    assert [row[1] for row in through_psycopg] == ["Ann Adams", "Ben Brown", "Cat Cole"]
+    assert [(row[7], row[8]) for row in through_psycopg] == [
+        (True, False),  # Ann: on a call
+        (False, True),  # Ben: being rung for another caller
+        (False, False),
+    ]
+    for row in through_psycopg:
+        assert row[4].utcoffset() == timedelta(0)  # the shift's end, in UTC
+    assert through_psycopg[0][6] == NOW and through_psycopg[0][6].utcoffset() == timedelta(0)
+
+
+def test_a_new_call_inserted_through_psycopg_is_the_row_the_database_holds(
+    postgres: Session, settings: Settings
+) -> None:
+    session = postgres
+    call, known = record_incoming(session, settings, "CA" + "3" * 32, PARENT, HEREFORD, NOW)
+    table = Call.__table__
+    assert isinstance(table, Table)
+    stored = session.execute(select(table).where(table.c.id == call.id)).one()._mapping
+    assert known
+    for column in table.c:
+        assert getattr(call, column.key) == stored[column.key], column.key
+    # The columns the insert left out took the model's defaults, as SQLAlchemy gives them.
+    assert (call.message_left, call.number_tries, call.adviser_rung) == (False, 0, False)
+    assert call.status == TwilioCallStatus.RINGING and call.started_at == NOW
+    assert call.started_at.utcoffset() == timedelta(0)
+    leg = new_leg(
+        session,
+        call,
+        {
+            "call_id": call.id,
+            "adviser_id": adviser(session, "Ann Adams", ANN, "herefordshire", MONDAY).id,
+            "office": "herefordshire",
+            "state": LegState.RINGING,
+            "started_at": NOW,
+        },
+    )
+    assert type(leg.state) is LegState and leg.started_at.utcoffset() == timedelta(0)
+    assert call.legs == [leg]
+    assert not session.dirty  # nothing to write again
+
+
+def test_events_through_psycopg_keep_their_detail_and_skip_repeats(
+    postgres: Session, settings: Settings
+) -> None:
+    session = postgres
+    sid = "CA" + "4" * 32
+    events = Events()
+    events.add(sid, "one", NOW, {"leg": 1, "office": "herefordshire"}, key=f"one:{sid}")
+    events.add(sid, "two", NOW, None)
+    events.write(session)
+    assert record_event(session, sid, "one", NOW, {"again": True}, key=f"one:{sid}") is False
+    assert record_event(session, sid, "three", NOW, key=f"three:{sid}") is True
+    kept = session.execute(
+        select(CallEvent.kind, CallEvent.detail, CallEvent.at)
+        .where(CallEvent.call_sid == sid)
+        .order_by(CallEvent.id)
+    ).all()
+    assert [(kind, detail) for kind, detail, _ in kept] == [
+        ("one", {"leg": 1, "office": "herefordshire"}),
+        ("two", {}),
+        ("three", {}),
+    ]
+    assert all(at == NOW for _, _, at in kept)
+
+
+def test_an_insert_that_leaves_out_a_computed_default_is_refused() -> None:
+    # The event's detail defaults to a new dict, made for each row: only SQLAlchemy makes it.
+    statement = insert(CallEvent.__table__).returning(CallEvent.id)
+    with pytest.raises(ValueError, match="must set detail"):
+        DriverStatement.of(statement, ("call_sid", "kind", "at"))
