@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -97,12 +98,17 @@ class _Work:
                 session.commit()
             self.result = result
         except Exception as exc:
-            session.rollback()
-            log_failure(f"webhook {path}", exc)
+            # Failed before anything else can fail: a connection the database dropped can
+            # fail again on the rollback, and the caller must hear the fallback, not silence.
             self.failed = True
+            log_failure(f"webhook {path}", exc)
+            with contextlib.suppress(Exception):  # closing the session discards the work too
+                session.rollback()
         finally:
-            session.close()
-            self.finished.set()
+            try:
+                session.close()
+            finally:
+                self.finished.set()
 
     def wait(self, seconds: float, commit_seconds: float) -> bool:
         """Whether the work finished in time. If not, it is marked too late, unless it is

@@ -378,7 +378,8 @@ class FakeTwilio:
         if answer.ok:
             root = twiml(answer)
             record = root.find("Record")
-            assert record is not None, f"nobody is on shift, yet no message was taken: {root}"
+            taken = f"nobody is on shift, yet no message was taken: {answer.body}"
+            assert record is not None, taken
             heard = "apology" if APOLOGY in answer.body else "answer machine"
             self._leave_message(n, call, record.attrib)
         else:

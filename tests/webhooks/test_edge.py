@@ -151,6 +151,27 @@ def test_an_internal_error_is_logged_without_personal_data_and_caller_hears_an_a
     assert "RuntimeError" in caplog.text and PARENT not in caplog.text
 
 
+def test_a_failure_whose_rollback_fails_too_still_gets_the_caller_the_apology(
+    client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A connection the database has dropped fails the work, then fails again on the rollback:
+    # the caller must hear the apology and the beep, not an empty answer.
+    import calls.ringing
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the connection went away")
+
+    def rollback_fails(self: Session) -> None:
+        raise RuntimeError("the connection went away again")
+
+    monkeypatch.setattr(calls.ringing, "ring_next", broken)
+    monkeypatch.setattr(Session, "rollback", rollback_fails)
+    response = post(client, "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Sorry, something went wrong" in body
+    assert "Record" in verbs(body)
+
+
 def test_repeated_and_out_of_order_status_callbacks_are_applied_once(
     client: FlaskClient, session: Session
 ) -> None:
