@@ -107,15 +107,16 @@ class DriverStatement:
         return {**self.constants, **given}
 
     def _rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        if not any(self.results):
+        processed = [(i, process) for i, process in enumerate(self.results) if process]
+        if not processed:
             return rows
-        return [
-            tuple(
-                value if process is None else process(value)
-                for process, value in zip(self.results, row, strict=True)
-            )
-            for row in rows
-        ]
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, process in processed:
+                values[i] = process(values[i])
+            out.append(tuple(values))
+        return out
 
 
 def _driver(connection: Connection) -> Any:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from flask import (
     Flask,
+    Request,
     Response,
     abort,
     current_app,
@@ -23,6 +24,7 @@ from flask import (
 from flask import (
     session as cookie,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -245,8 +247,20 @@ def error_page(status: int, title: str, message: str) -> ResponseReturnValue:
     return render_template("staff/error.html", title=title, message=message), status
 
 
+class _StaffCookies(SecureCookieSessionInterface):
+    """The signed cookie for staff pages only: Twilio's webhooks (everything under /voice/)
+    send no cookie and get a null session, so that none of their requests sets up the
+    cookie's signing for nothing."""
+
+    def open_session(self, app: Flask, asked: Request) -> SecureCookieSession | None:
+        if asked.path.startswith("/voice/"):
+            return None  # Flask makes it a null session, which refuses to be written to
+        return super().open_session(app, asked)
+
+
 def install(app: Flask) -> None:
     """Wire the request session, CSRF check, headers and template helpers into `app`."""
+    app.session_interface = _StaffCookies()
     app.before_request(_refuse_nul)
     app.before_request(_check_csrf)
     app.after_request(_finish)
