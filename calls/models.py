@@ -53,17 +53,30 @@ class Call(Base):
     legs: Mapped[list[CallLeg]] = relationship(back_populates="call", order_by="CallLeg.id")
 
 
+TALKING = "ended_at IS NULL AND state = 'accepted'"  # an open leg the adviser accepted
+
+
 class CallLeg(Base):
     """One adviser rung for one call: ringing, then accepted, declined or not answered."""
 
     __tablename__ = "call_leg"
     __table_args__ = (
-        # Routing's claim checks an adviser's open legs afresh (see calls.claim).
+        # Routing reads whether an adviser is being rung, and its claim checks their open legs
+        # afresh, through these (see calls.claim): the open legs by start, and the open
+        # conversations, however many legs were left open before.
         Index(
             "ix_call_leg_open_by_adviser",
             "adviser_id",
+            "started_at",
             postgresql_where=text("ended_at IS NULL"),
             sqlite_where=text("ended_at IS NULL"),
+        ),
+        Index(
+            "ix_call_leg_talking_by_adviser",
+            "adviser_id",
+            "accepted_at",
+            postgresql_where=text(TALKING),
+            sqlite_where=text(TALKING),
         ),
         # Routing reads each adviser's last ring today through it (see calls.claim).
         Index("ix_call_leg_adviser_started", "adviser_id", "started_at"),

@@ -54,11 +54,18 @@ class DriverStatement:
         )
         given = {name: None for name, bind in compiled.binds.items() if bind.required}
         expanded = compiled.construct_expanded_state(given)
-        constants = {
-            name: value.value if isinstance(value, StrEnum) else value
-            for name, value in expanded.parameters.items()
-            if name not in given
-        }
+        # The statement's own values are written into it, so that PostgreSQL can plan it once
+        # for every run (a partial index whose condition names a state needs the state
+        # written out); values of other kinds stay parameters.
+        sql, constants = expanded.statement, {}
+        for name, value in expanded.parameters.items():
+            if name in given:
+                continue
+            written = _literal(value.value if isinstance(value, StrEnum) else value)
+            if written is None:
+                constants[name] = value
+            else:
+                sql = sql.replace(f"%({name})s", written)
         # An INSERT's columns left out take their defaults, as SQLAlchemy would give them.
         defaults = {}
         for column in compiled.insert_prefetch:
@@ -75,7 +82,7 @@ class DriverStatement:
         returned = list(getattr(statement, "exported_columns", ()))
         types = tuple(column.type.dialect_impl(_DIALECT) for column in returned)
         keys = tuple(str(column.key) for column in returned)
-        return cls(expanded.statement, constants, defaults, binds, types, keys, bool(returned), [])
+        return cls(sql, constants, defaults, binds, types, keys, bool(returned), [])
 
     @classmethod
     def command(cls, sql: str) -> DriverStatement:
@@ -117,6 +124,17 @@ class DriverStatement:
                 values[i] = process(values[i])
             out.append(tuple(values))
         return out
+
+
+def _literal(value: object) -> str | None:
+    """`value` as SQL for psycopg's query text, or None for a kind kept as a parameter."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+    return None
 
 
 def _driver(connection: Connection) -> Any:

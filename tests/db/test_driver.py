@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from callbacks.attempts import CALLING_BACK
@@ -137,3 +137,19 @@ def test_an_insert_that_leaves_out_a_computed_default_is_refused() -> None:
     statement = insert(CallEvent.__table__).returning(CallEvent.id)
     with pytest.raises(ValueError, match="must set detail"):
         DriverStatement.of(statement, ("call_sid", "kind", "at"))
+
+
+def test_a_statements_own_values_are_written_into_it_safely(
+    postgres: Session, settings: Settings
+) -> None:
+    # Written into the SQL so that PostgreSQL plans it once: quotes and percent signs included.
+    session = postgres
+    sid = "CA" + "5" * 32
+    record_event(session, sid, "it's 100%", NOW)
+    record_event(session, sid, "other", NOW)
+    statement = select(CallEvent.kind).where(
+        CallEvent.call_sid == bindparam("sid"), CallEvent.kind.in_(["it's 100%", "none"])
+    )
+    driver = DriverStatement.of(statement)
+    assert "it''s 100%%" in driver.sql and driver.constants == {}
+    assert driver.run(session.connection(), {"sid": sid}) == [("it's 100%",)]
