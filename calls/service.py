@@ -13,6 +13,7 @@ from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import ReturningInsert
 
 from calls.models import Call, CallEvent, CallLeg
@@ -116,9 +117,11 @@ def _inserted_row(
 
 
 @cache
-def _driver_statement(statement: ReturningInsert[Any], columns: tuple[str, ...]) -> DriverStatement:
-    """One of the inserts above (each built once), setting `columns`, compiled once for
-    psycopg."""
+def _driver_statement(
+    statement: ReturningInsert[Any] | Select[Any], columns: tuple[str, ...] | None = None
+) -> DriverStatement:
+    """One of the statements here (each built once), compiled once for psycopg; an insert
+    sets `columns`."""
     return DriverStatement.of(statement, columns)
 
 
@@ -142,8 +145,27 @@ def find_call(session: Session, sid: str) -> Call | None:
     so two webhooks about one call on two web workers take turns, and the second reads what the
     first wrote instead of writing back an outcome from what it read before. SQLite already
     lets one writer in at a time.
+
+    On PostgreSQL the row is read through psycopg (nearly every webhook asks), unless the
+    session already holds the call: then the ORM refreshes that object.
     """
+    connection = flushed(session)
+    if connection.dialect.name == "postgresql":
+        driver = _driver_statement(_find_call_row())
+        rows = driver.run(connection, {"sid": sid})
+        if not rows:
+            return None
+        row = dict(zip(driver.keys, rows[0], strict=True))
+        if session.identity_map.get(identity_key(Call, row["id"])) is None:
+            return inserted(session, Call, row)
     return session.scalar(_find_call_query(), {"sid": sid})
+
+
+@cache
+def _find_call_row() -> Select[Any]:
+    """The call's row, locked as `_find_call_query` locks it. Built once."""
+    table = cast(Table, Call.__table__)
+    return select(*table.c).where(table.c.sid == bindparam("sid")).with_for_update(key_share=True)
 
 
 @cache

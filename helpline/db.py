@@ -219,10 +219,11 @@ M = TypeVar("M", bound=Base)
 
 
 def inserted(session: Session, model: type[M], row: Mapping[Any, Any]) -> M:
-    """The object for a row just inserted with a Core statement that returned every column: in
-    the session as if it had been read, so that no unit of work writes it again and reading its
-    columns asks nothing. For the few rows the webhooks insert on every call. Not inside a
-    savepoint that may roll back: the object would stay in the session without its row."""
+    """The object for a row just inserted (or read) with a Core statement that returned every
+    column: in the session as if it had been read, so that no unit of work writes it again and
+    reading its columns asks nothing. For the few rows the webhooks insert or read on every
+    call; not for a row the session already holds. Not for a row inserted inside a savepoint
+    that may roll back: the object would stay in the session without its row."""
     obj = model(**row)
     make_transient_to_detached(obj)
     session.add(obj)

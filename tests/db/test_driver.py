@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Connection, Table, bindparam, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from callbacks.attempts import CALLING_BACK
 from calls import claim
 from calls.models import Call, CallEvent, CallLeg
-from calls.service import Events, new_leg, record_event, record_incoming
+from calls.service import Events, find_call, new_leg, record_event, record_incoming
 from calls.states import LegState, TwilioCallStatus
 from helpline.driver import DriverStatement
 from helpline.settings import Settings
@@ -153,3 +153,26 @@ def test_a_statements_own_values_are_written_into_it_safely(
     driver = DriverStatement.of(statement)
     assert "it''s 100%%" in driver.sql and driver.constants == {}
     assert driver.run(session.connection(), {"sid": sid}) == [("it's 100%",)]
+
+
+def test_finding_a_call_reads_it_afresh_whether_or_not_the_session_holds_it(
+    postgres: Session, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    session = postgres
+    sid = "CA" + "6" * 32
+    record_incoming(session, settings, sid, PARENT, HEREFORD, NOW)
+    session.commit()
+    with sessions() as other:  # a webhook of its own: the call is read through psycopg
+        found = find_call(other, sid)
+        assert found is not None and found.from_number == PARENT
+        assert found.started_at == NOW and found.started_at.utcoffset() == timedelta(0)
+        assert found in other and not other.dirty
+        found.status = TwilioCallStatus.IN_PROGRESS
+        other.flush()
+        # Changed meanwhile by another webhook: finding it again reads the change.
+        other.connection().exec_driver_sql(
+            "UPDATE call SET status = 'completed' WHERE sid = %(sid)s", {"sid": sid}
+        )
+        again = find_call(other, sid)
+        assert again is found and again.status == "completed"
+    assert find_call(session, "CA" + "7" * 32) is None
