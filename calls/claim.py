@@ -152,8 +152,9 @@ def advisers_now(
     """Who is on shift, with each adviser's legs summed up, in one statement; advisers
     `elsewhere` names count as busy, and `offices` are each found closed or not.
 
-    Fairness only needs today's ringing, read through the started_at index; a conversation
-    counts as busy for `busy_after_accept_hours`, read through the state index."""
+    Fairness only needs today's ringing, read through the index of each adviser's legs by
+    start; a conversation counts as busy for `busy_after_accept_hours`, read through the index
+    of open conversations. On PostgreSQL it runs through psycopg (`helpline.driver`)."""
     w = Windows.at(settings, now)
     values = {
         "now": now,
