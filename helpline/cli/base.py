@@ -99,6 +99,11 @@ def database_unavailable(exc: Exception, url: str | None) -> str:
             f"the database {where} did not answer ({reason}).\n"
             "Check DATABASE_URL, and that the database is running and can be reached from here."
         )
+    if "no such table" in first_line or type(orig).__name__ == "UndefinedTable":
+        return (
+            f"the database {where} has none of the service's tables ({reason}).\n"
+            "Create them with `helpline db upgrade`, or give --demo for the demo's database."
+        )
     return f"the database {where} failed ({reason}); try again, and if it keeps failing, check it."
 
 

@@ -104,6 +104,17 @@ def test_a_command_against_an_unreachable_database_says_so_in_one_short_message(
     assert PASSWORD not in said and "Traceback" not in said
 
 
+def test_a_command_on_a_database_never_upgraded_says_how_to_create_its_tables(
+    tmp_path: Path,
+) -> None:
+    result = helpline(f"sqlite:///{tmp_path}/empty.sqlite3", "callbacks", "list")
+
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    said = result.output.strip()
+    assert said.startswith(f"Error: the database in {tmp_path}/empty.sqlite3 has none of")
+    assert "helpline db upgrade" in said and "--demo" in said and "try again" not in said
+
+
 def test_a_webhook_failing_on_an_unreachable_database_logs_a_short_plain_line(
     unreachable: str, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
