@@ -109,7 +109,7 @@ def wsgi() -> Flask:
     app = create_app(make_runtime(settings))
     # Everything loaded so far (modules, mappers, compiled queries) lives as long as the
     # process: kept out of the garbage collector's full passes, which otherwise walked it all
-    # and held a request up for about 200 ms now and then (5-8 ms after).
+    # and held a request up for about 220 ms now and then (5-8 ms after).
     gc.collect()
     gc.freeze()
     return app

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
 
+import psycopg
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
@@ -61,7 +63,7 @@ class DriverStatement:
         for name, value in expanded.parameters.items():
             if name in given:
                 continue
-            written = _literal(value.value if isinstance(value, StrEnum) else value)
+            written = _literal(value)
             if written is None:
                 constants[name] = value
             else:
@@ -74,7 +76,7 @@ class DriverStatement:
                 raise ValueError(f"an insert through psycopg must set {column.key}")
             defaults[column.key] = default.arg
         binds: dict[str, Processor] = {}
-        for name in given:
+        for name in {*given, *defaults}:
             kind = compiled.binds[name].type.dialect_impl(_DIALECT)
             processor = kind.bind_processor(_DIALECT)
             if processor is not None:
@@ -91,7 +93,10 @@ class DriverStatement:
 
     def run(self, connection: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows, on `connection`'s psycopg connection, in its transaction."""
-        cursor = _driver(connection).execute(self.sql, self._values(values))
+        try:
+            cursor = _driver(connection).execute(self.sql, self._values(values))
+        except psycopg.Error as exc:
+            raise _as_sqlalchemy(connection, self.sql, exc) from exc
         if not self.returns_rows:
             return []
         if not self.results and self.types:
@@ -103,8 +108,11 @@ class DriverStatement:
 
     def run_many(self, connection: Connection, batch: Sequence[Mapping[str, Any]]) -> None:
         """The statement once for each of `batch`, in one round trip; rows are not read."""
-        with _driver(connection).cursor() as cursor:
-            cursor.executemany(self.sql, [self._values(values) for values in batch])
+        try:
+            with _driver(connection).cursor() as cursor:
+                cursor.executemany(self.sql, [self._values(values) for values in batch])
+        except psycopg.Error as exc:
+            raise _as_sqlalchemy(connection, self.sql, exc) from exc
 
     def _values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         given = {**self.defaults, **values}
@@ -127,14 +135,39 @@ class DriverStatement:
 
 
 def _literal(value: object) -> str | None:
-    """`value` as SQL for psycopg's query text, or None for a kind kept as a parameter."""
+    """`value` as SQL for psycopg's query text, or None for a value kept as a parameter. Only
+    what the code itself names is written out: a member of one of its enums (a state, say), a
+    boolean, an integer; any other text stays a bound parameter, whatever its origin."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+        return f"({value})"
+    if isinstance(value, StrEnum):
+        text = value.value
+        if not all(c.isalnum() or c in "-_ " for c in text):
+            return None
+        return f"'{text}'"
     return None
+
+
+def _as_sqlalchemy(connection: Connection, sql: str, exc: psycopg.Error) -> DBAPIError:
+    """The error SQLAlchemy would have raised (an OperationalError for a dropped connection,
+    say, which the logs call 'database unavailable'), its parameters hidden; a connection the
+    server dropped is invalidated, so that the pool replaces it."""
+    dialect = connection.dialect
+    dropped = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)  # type: ignore[arg-type]
+    if dropped:
+        connection.invalidate(exc)
+    error = DBAPIError.instance(
+        sql,
+        None,
+        exc,
+        psycopg.Error,
+        hide_parameters=True,
+        connection_invalidated=dropped,
+        dialect=dialect,
+    )
+    return cast(DBAPIError, error)
 
 
 def _driver(connection: Connection) -> Any:

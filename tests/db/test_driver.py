@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection, Table, bindparam, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from callbacks.attempts import CALLING_BACK
@@ -139,20 +140,40 @@ def test_an_insert_that_leaves_out_a_computed_default_is_refused() -> None:
         DriverStatement.of(statement, ("call_sid", "kind", "at"))
 
 
-def test_a_statements_own_values_are_written_into_it_safely(
+def test_only_the_codes_own_values_are_written_into_a_statement(
     postgres: Session, settings: Settings
 ) -> None:
-    # Written into the SQL so that PostgreSQL plans it once: quotes and percent signs included.
+    # States are written into the SQL (so PostgreSQL plans it once and matches partial
+    # indexes); any other text stays a bound parameter, quotes and percent signs included.
     session = postgres
     sid = "CA" + "5" * 32
     record_event(session, sid, "it's 100%", NOW)
     record_event(session, sid, "other", NOW)
     statement = select(CallEvent.kind).where(
-        CallEvent.call_sid == bindparam("sid"), CallEvent.kind.in_(["it's 100%", "none"])
+        CallEvent.call_sid == bindparam("sid"),
+        CallEvent.kind.in_(["it's 100%", LegState.RINGING]),
     )
     driver = DriverStatement.of(statement)
-    assert "it''s 100%%" in driver.sql and driver.constants == {}
+    assert "'ringing'" in driver.sql and "100" not in driver.sql
+    assert list(driver.constants.values()) == ["it's 100%"]
     assert driver.run(session.connection(), {"sid": sid}) == [("it's 100%",)]
+
+
+def test_a_dropped_connection_fails_as_sqlalchemy_says_and_is_replaced(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip(
+            "the statements run through psycopg on PostgreSQL only; SQLite keeps SQLAlchemy"
+        )
+    statement = DriverStatement.of(select(CallEvent.id).where(CallEvent.kind == bindparam("k")))
+    with engine.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+        with pytest.raises(OperationalError) as raised:
+            statement.run(connection, {"k": "x"})
+        # The logs' and the CLI's "database unavailable", and the pool's replacement.
+        assert raised.value.connection_invalidated and connection.invalidated
+        assert "'x'" not in str(raised.value)  # parameters hidden
 
 
 def test_finding_a_call_reads_it_afresh_whether_or_not_the_session_holds_it(
@@ -169,6 +190,10 @@ def test_finding_a_call_reads_it_afresh_whether_or_not_the_session_holds_it(
         assert found in other and not other.dirty
         found.status = TwilioCallStatus.IN_PROGRESS
         other.flush()
+        stored = other.connection().exec_driver_sql(
+            "SELECT status FROM call WHERE sid = %(sid)s", {"sid": sid}
+        )
+        assert stored.scalar() == "in-progress"  # the unit of work writes what it read
         # Changed meanwhile by another webhook: finding it again reads the change.
         other.connection().exec_driver_sql(
             "UPDATE call SET status = 'completed' WHERE sid = %(sid)s", {"sid": sid}
