@@ -17,7 +17,7 @@ from calls import service as calls
 from calls.models import Call
 from calls.states import CallOutcome
 from helpline.db import flushed
-from helpline.driver import DriverStatement
+from helpline.driver import compiled_once
 from helpline.settings import Settings
 
 
@@ -173,18 +173,17 @@ def _orphans_query() -> Select[Message]:
 
 
 @cache
-def _any_orphan_query() -> DriverStatement:
-    """Whether the call has a message without its call, compiled once for psycopg."""
-    query = (
+def _any_orphan_query() -> Select[int]:
+    """Whether the call has a message without its call. Built once."""
+    return (
         select(Message.id)
         .where(Message.call_sid == bindparam("sid"), Message.call_id.is_(None))
         .limit(1)
     )
-    return DriverStatement.of(query)
 
 
 def _any_orphan(session: Session, sid: str) -> bool:
-    return bool(_any_orphan_query().run(flushed(session), {"sid": sid}))
+    return bool(compiled_once(_any_orphan_query()).run(flushed(session), {"sid": sid}))
 
 
 def attach_orphans(session: Session, settings: Settings, call: Call, now: datetime) -> int:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from calls.models import Call, CallLeg
 from calls.states import OPEN_LEG_STATES, LegState
 from helpline.db import flushed
-from helpline.driver import DriverStatement
+from helpline.driver import DriverStatement, compiled_once
 from helpline.settings import Settings
 from rota import service as rota
 from rota.availability import OnShift
@@ -169,7 +169,7 @@ def advisers_now(
     connection = flushed(session)
     rows: Iterable[Sequence[Any]]
     if connection.dialect.name == "postgresql":
-        rows = _driver_statement(query).run(connection, values)  # every call reads it
+        rows = compiled_once(query).run(connection, values)  # every call reads it
     else:
         rows = connection.execute(query, values)
     found = Advisers(working=[])
@@ -184,12 +184,6 @@ def advisers_now(
         if ringing:
             found.ringing.add(adviser_id)
     return found
-
-
-@cache
-def _driver_statement(query: Select[Any]) -> DriverStatement:
-    """A query built once (`_advisers_now_query`), compiled once for psycopg."""
-    return DriverStatement.of(query)
 
 
 class Claim(enum.Enum):

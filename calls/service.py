@@ -20,10 +20,17 @@ from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
 from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus
 from helpline.db import Base, flushed, inserted
-from helpline.driver import DriverStatement
+from helpline.driver import compiled_once
 from helpline.settings import Office, Settings
 
 EVENT = ("call_sid", "kind", "key", "at", "detail")  # the columns an event sets
+
+
+def _event_row(
+    call_sid: str, kind: str, now: datetime, detail: dict[str, Any] | None, key: str | None
+) -> dict[str, Any]:
+    """An event's values, by its columns (EVENT)."""
+    return dict(zip(EVENT, (call_sid, kind, key, now, detail or {}), strict=True))
 
 
 def record_event(
@@ -38,10 +45,10 @@ def record_event(
 
     One statement: a repeat, even one committed by another webhook a moment ago, is skipped by
     the key's unique index (a concurrent one is waited for, then skipped)."""
-    values = {"call_sid": call_sid, "kind": kind, "key": key, "at": now, "detail": detail or {}}
+    values = _event_row(call_sid, kind, now, detail, key)
     connection = flushed(session)
     if connection.dialect.name == "postgresql":
-        return bool(_driver_statement(_event_insert("postgresql"), EVENT).run(connection, values))
+        return bool(compiled_once(_event_insert("postgresql"), EVENT).run(connection, values))
     return connection.scalar(_event_insert(connection.dialect.name), values) is not None
 
 
@@ -63,16 +70,14 @@ class Events:
         key: str | None = None,
     ) -> None:
         """An event to keep when `write` is called (skipped then if `key` is a repeat)."""
-        self.rows.append(
-            {"call_sid": call_sid, "kind": kind, "key": key, "at": now, "detail": detail or {}}
-        )
+        self.rows.append(_event_row(call_sid, kind, now, detail, key))
 
     def write(self, session: Session) -> None:
         """Keep the events added so far, in one statement."""
         if self.rows:
             connection = flushed(session)
             if connection.dialect.name == "postgresql":
-                insert = _driver_statement(_event_insert("postgresql"), EVENT)
+                insert = compiled_once(_event_insert("postgresql"), EVENT)
                 insert.run_many(connection, self.rows)
             else:
                 connection.execute(_event_insert(connection.dialect.name), self.rows).all()
@@ -111,18 +116,9 @@ def _inserted_row(
     if connection.dialect.name != "postgresql":
         row = connection.execute(statement, values).first()
         return None if row is None else row._mapping
-    driver = _driver_statement(statement, tuple(sorted(values)))
+    driver = compiled_once(statement, tuple(sorted(values)))
     rows = driver.run(connection, values)
     return dict(zip(driver.keys, rows[0], strict=True)) if rows else None
-
-
-@cache
-def _driver_statement(
-    statement: ReturningInsert[Any] | Select[Any], columns: tuple[str, ...] | None = None
-) -> DriverStatement:
-    """One of the statements here (each built once), compiled once for psycopg; an insert
-    sets `columns`."""
-    return DriverStatement.of(statement, columns)
 
 
 def new_leg(session: Session, call: Call, values: dict[str, Any]) -> CallLeg:
@@ -151,7 +147,7 @@ def find_call(session: Session, sid: str) -> Call | None:
     """
     connection = flushed(session)
     if connection.dialect.name == "postgresql":
-        driver = _driver_statement(_find_call_row())
+        driver = compiled_once(_find_call_row())
         rows = driver.run(connection, {"sid": sid})
         if not rows:
             return None

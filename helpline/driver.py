@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any, cast
 
 import psycopg
@@ -40,8 +41,9 @@ class DriverStatement:
     types: tuple[TypeEngine[Any], ...]  # by column of the rows it returns
     keys: tuple[str, ...]  # the names of those columns
     returns_rows: bool
-    # Each column's processor, once the first rows have said what the server sends for it.
-    results: list[Processor | None] = field(compare=False)
+    # The columns that need converting, with their processors: found once, from the first
+    # rows' description of what the server sends (one item, once found).
+    results: list[tuple[tuple[int, Processor], ...]] = field(compare=False)
 
     @classmethod
     def of(cls, statement: ClauseElement, columns: Sequence[str] | None = None) -> DriverStatement:
@@ -99,11 +101,12 @@ class DriverStatement:
             raise _as_sqlalchemy(connection, self.sql, exc) from exc
         if not self.returns_rows:
             return []
-        if not self.results and self.types:
-            self.results[:] = [
-                kind.result_processor(_DIALECT, column.type_code)
-                for kind, column in zip(self.types, cursor.description, strict=True)
-            ]
+        if not self.results:
+            found = (
+                (i, kind.result_processor(_DIALECT, column.type_code))
+                for i, (kind, column) in enumerate(zip(self.types, cursor.description, strict=True))
+            )
+            self.results[:] = [tuple((i, process) for i, process in found if process)]
         return self._rows(cursor.fetchall())
 
     def run_many(self, connection: Connection, batch: Sequence[Mapping[str, Any]]) -> None:
@@ -122,7 +125,7 @@ class DriverStatement:
         return {**self.constants, **given}
 
     def _rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        processed = [(i, process) for i, process in enumerate(self.results) if process]
+        processed = self.results[0]
         if not processed:
             return rows
         out = []
@@ -132,6 +135,14 @@ class DriverStatement:
                 values[i] = process(values[i])
             out.append(tuple(values))
         return out
+
+
+@cache
+def compiled_once(
+    statement: ClauseElement, columns: tuple[str, ...] | None = None
+) -> DriverStatement:
+    """`DriverStatement.of`, kept for each statement (built once by its caller) and columns."""
+    return DriverStatement.of(statement, columns)
 
 
 def _literal(value: object) -> str | None:
