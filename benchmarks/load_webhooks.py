@@ -305,9 +305,8 @@ def routed(db_url: str) -> str:
 
 def count_statements(engine: Engine) -> list[int]:
     """A counter of the SQL statements sent on `engine`'s connections, whether through
-    SQLAlchemy or straight through psycopg (`helpline.driver.DriverStatement`, a batch
-    counting one for each of its statements): its one item counts up. Patches DriverStatement
-    for the rest of this process."""
+    SQLAlchemy or straight through psycopg (`helpline.driver.DriverStatement`): its one item
+    counts up. Patches DriverStatement for the rest of this process."""
     count = [0]
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -320,14 +319,7 @@ def count_statements(engine: Engine) -> list[int]:
         count[0] += 1
         return run(self, *args, **kwargs)
 
-    run_many = DriverStatement.run_many
-
-    def counted_many(self: DriverStatement, connection: Any, batch: Any) -> None:
-        count[0] += len(batch)
-        run_many(self, connection, batch)
-
     DriverStatement.run = counted  # type: ignore[method-assign]
-    DriverStatement.run_many = counted_many  # type: ignore[method-assign]
     return count
 
 

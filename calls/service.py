@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select
+from sqlalchemy import Connection, Select, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import Insert, ReturningInsert
 
 from calls.models import Call, CallEvent, CallLeg
 from calls.routing import call_outcome
@@ -24,6 +24,7 @@ from helpline.driver import compiled_once
 from helpline.settings import Office, Settings
 
 EVENT = ("call_sid", "kind", "key", "at", "detail")  # the columns an event sets
+EVENTS_AT_ONCE = 8  # the most events one statement writes (one statement is kept for each count)
 
 
 def _event_row(
@@ -77,8 +78,10 @@ class Events:
         if self.rows:
             connection = flushed(session)
             if connection.dialect.name == "postgresql":
-                insert = compiled_once(_event_insert("postgresql"), EVENT)
-                insert.run_many(connection, self.rows)
+                for start in range(0, len(self.rows), EVENTS_AT_ONCE):
+                    rows = self.rows[start : start + EVENTS_AT_ONCE]
+                    values = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
+                    compiled_once(_events_insert(len(rows))).run(connection, values)
             else:
                 connection.execute(_event_insert(connection.dialect.name), self.rows).all()
             self.rows = []
@@ -93,6 +96,19 @@ def _event_insert(dialect: str) -> ReturningInsert[int]:
     table = cast(Table, CallEvent.__table__)
     upsert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     return upsert.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+
+
+@cache
+def _events_insert(count: int) -> Insert:
+    """`count` events into the table in one statement on PostgreSQL, each skipped when its key
+    is a repeat, their values bound as `kind_0`, `kind_1`... (the columns of EVENT, numbered
+    by row). Built once for each count: a step keeps one to a few events."""
+    table = cast(Table, CallEvent.__table__)
+    rows = [
+        {name: bindparam(f"{name}_{i}", type_=table.c[name].type) for name in EVENT}
+        for i in range(count)
+    ]
+    return postgresql.insert(table).values(rows).on_conflict_do_nothing(index_elements=["key"])
 
 
 @cache
@@ -134,16 +150,17 @@ def new_leg(session: Session, call: Call, values: dict[str, Any]) -> CallLeg:
     return leg
 
 
-def find_call(session: Session, sid: str) -> Call | None:
-    """The call with Twilio's CallSid `sid`, locked until the transaction ends and read afresh.
+def find_call(session: Session, sid: str, *, with_legs: bool = False) -> Call | None:
+    """The call with Twilio's CallSid `sid`, locked until the transaction ends and read afresh;
+    `with_legs` when the caller will read its legs.
 
     Every webhook that changes a call finds it here (or through its leg, `calls.ringing.lock_leg`),
     so two webhooks about one call on two web workers take turns, and the second reads what the
     first wrote instead of writing back an outcome from what it read before. SQLite already
     lets one writer in at a time.
 
-    On PostgreSQL the row is read through psycopg (nearly every webhook asks), unless the
-    session already holds the call: then the ORM refreshes that object.
+    On PostgreSQL the row (and the legs) are read through psycopg (nearly every webhook asks),
+    unless the session already holds the call: then the ORM refreshes that object.
     """
     connection = flushed(session)
     if connection.dialect.name == "postgresql":
@@ -153,8 +170,33 @@ def find_call(session: Session, sid: str) -> Call | None:
             return None
         row = dict(zip(driver.keys, rows[0], strict=True))
         if session.identity_map.get(identity_key(Call, row["id"])) is None:
-            return inserted(session, Call, row)
+            call = inserted(session, Call, row)
+            if with_legs:
+                _read_legs(session, connection, call)
+            return call
     return session.scalar(_find_call_query(), {"sid": sid})
+
+
+def _read_legs(session: Session, connection: Connection, call: Call) -> None:
+    """Give the call its legs, read through psycopg, as reading `call.legs` would have: a leg
+    the session holds already is kept as it is."""
+    driver = compiled_once(_legs_query())
+    legs = []
+    for values in driver.run(connection, {"call_id": call.id}):
+        row = dict(zip(driver.keys, values, strict=True))
+        leg = session.identity_map.get(identity_key(CallLeg, row["id"]))
+        if leg is None:
+            leg = inserted(session, CallLeg, row)
+            set_committed_value(leg, "call", call)
+        legs.append(leg)
+    set_committed_value(call, "legs", legs)
+
+
+@cache
+def _legs_query() -> Select[Any]:
+    """A call's legs, in the order of `Call.legs`. Built once."""
+    table = cast(Table, CallLeg.__table__)
+    return select(*table.c).where(table.c.call_id == bindparam("call_id")).order_by(table.c.id)
 
 
 @cache
@@ -277,7 +319,7 @@ def record_status(
         # and the dial action settle the leg.
         record_event(session, sid, "status", now, detail, key=key)
         return None
-    call = find_call(session, sid)  # first, so that a repeat arriving at once waits here
+    call = find_call(session, sid, with_legs=True)  # first: a repeat arriving at once waits here
     if not record_event(session, sid, "status", now, detail, key=key):
         return None
     if call is None:

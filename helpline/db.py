@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,8 +21,11 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from helpline.driver import write_changes
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -140,7 +144,8 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    postgresql = parsed.get_backend_name() == "postgresql"
+    kwargs.setdefault("pool_pre_ping", not postgresql)  # PostgreSQL: `_ping_when_idle`
     kwargs.setdefault("pool_timeout", limits.pool_timeout_s)
     kwargs.setdefault("pool_size", limits.pool_size)
     kwargs.setdefault("max_overflow", limits.max_overflow)
@@ -150,9 +155,46 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
             connect_args.setdefault(name, value)
         kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
-    if parsed.get_backend_name() == "postgresql":
+    if postgresql:
         _limit_postgresql_sessions(engine, limits)
+        if not kwargs["pool_pre_ping"]:
+            _ping_when_idle(engine, PING_AFTER_IDLE_S)
     return engine
+
+
+# A pooled connection unused for this long is pinged before it is handed out, so that one the
+# server or the network dropped meanwhile (a restart in the night, a firewall's idle timeout) is
+# replaced before a webhook uses it. One used a moment ago is not pinged: under load that saves
+# a round trip on every request. A connection that died within the last second fails the one
+# request that uses it next (its caller hears the fallback) and the pool then replaces every
+# connection it had, as a failed ping would have.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: Engine, after_s: float) -> None:
+    """Ping a connection on checkout when it has been back in the pool `after_s` or longer."""
+
+    @event.listens_for(engine, "connect")
+    def _new(_dbapi_connection: Any, record: Any) -> None:
+        record.info.pop("returned_at", None)  # fresh: nothing to ping
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < after_s:
+            return
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                # As SQLAlchemy's own ping: this connection and every older one are replaced.
+                raise InvalidatePoolError("the connection had been dropped") from exc
+            raise
 
 
 def _postgresql_socket_args(limits: Limits) -> dict[str, int]:
@@ -230,11 +272,19 @@ def inserted(session: Session, model: type[M], row: Mapping[Any, Any]) -> M:
     return obj
 
 
+def flush(session: Session) -> None:
+    """Write every change the session holds: on PostgreSQL, plain changes to rows it read
+    through psycopg (`helpline.driver.write_changes`), and the rest through the unit of work."""
+    if session.get_bind().dialect.name == "postgresql":
+        write_changes(session)
+    session.flush()
+
+
 def flushed(session: Session) -> Connection:
     """The session's connection, with every change the session holds written first (unless
     the session is in a `no_autoflush` block): for the statements on the webhooks' path, which
     then skip the ORM's work on each execution and row while seeing what the session changed,
     as its own queries would."""
     if session.autoflush:
-        session.flush()
+        flush(session)
     return session.connection()

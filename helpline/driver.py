@@ -16,12 +16,15 @@ from functools import cache
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam, inspect, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import InstanceState, Session, make_transient, make_transient_to_detached
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlalchemy.types import TypeEngine
 
@@ -32,7 +35,7 @@ _DIALECT: Dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call
 
 @dataclass(frozen=True)
 class DriverStatement:
-    """One statement, compiled once: run it with `run`, or `run_many` for a batch."""
+    """One statement, compiled once: run it with `run`."""
 
     sql: str
     constants: dict[str, Any]  # the statement's own literal values, bound as parameters
@@ -96,7 +99,7 @@ class DriverStatement:
     def run(self, connection: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows, on `connection`'s psycopg connection, in its transaction."""
         try:
-            cursor = _driver(connection).execute(self.sql, self._values(values))
+            cursor = _cursor(connection).execute(self.sql, self._values(values))
         except psycopg.Error as exc:
             raise _as_sqlalchemy(connection, self.sql, exc) from exc
         if not self.returns_rows:
@@ -108,14 +111,6 @@ class DriverStatement:
             )
             self.results[:] = [tuple((i, process) for i, process in found if process)]
         return self._rows(cursor.fetchall())
-
-    def run_many(self, connection: Connection, batch: Sequence[Mapping[str, Any]]) -> None:
-        """The statement once for each of `batch`, in one round trip; rows are not read."""
-        try:
-            with _driver(connection).cursor() as cursor:
-                cursor.executemany(self.sql, [self._values(values) for values in batch])
-        except psycopg.Error as exc:
-            raise _as_sqlalchemy(connection, self.sql, exc) from exc
 
     def _values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         given = {**self.defaults, **values}
@@ -143,6 +138,94 @@ def compiled_once(
 ) -> DriverStatement:
     """`DriverStatement.of`, kept for each statement (built once by its caller) and columns."""
     return DriverStatement.of(statement, columns)
+
+
+def write_changes(session: Session) -> None:
+    """Write the session's changes to rows it read, one UPDATE each through psycopg, and leave
+    those objects in the session as if just read, so that the unit of work has nothing left to
+    do for them: nearly every webhook changes a call or a leg, and the unit of work's flush of
+    them cost several times the database's work. PostgreSQL only (see `helpline.db.flush`).
+
+    Only what the unit of work would write the same way: plain columns changed on an object
+    read with every column, of a mapping with one table, one key and no version counter, while
+    nothing new or deleted waits to be written first and no savepoint is open (its rollback
+    must find what it undoes). Anything else is left to the unit of work. Rows are written in
+    its order, tables that others refer to first and then by key, so that two transactions
+    lock them in the same order. A session with more than a webhook's few changed objects (a
+    job's, say) is left to the unit of work too, which batches like updates together."""
+    if session.new or session.deleted or session.in_nested_transaction():
+        return
+    dirty = session.dirty
+    if len(dirty) > WRITTEN_AT_MOST:
+        return
+    found = []
+    for state in map(inspect, dirty):
+        changes = _plain_changes(state)
+        if changes is not None:
+            found.append((state, changes))
+    if not found:
+        return
+    connection = session.connection()
+    found.sort(key=lambda item: (_rank(item[0].mapper.local_table), item[0].identity))
+    for state, changes in found:
+        if changes:
+            table = cast(Table, state.mapper.local_table)
+            statement = compiled_once(_update_by_key(table, tuple(sorted(changes))))
+            key = state.identity[0] if state.identity else None
+            if len(statement.run(connection, {**changes, _KEY: key})) != 1:
+                raise StaleDataError(f"a row of {table.name} was not there to update")
+        obj = state.obj()
+        session.expunge(obj)
+        make_transient(obj)  # then its history is taken as what was read
+        make_transient_to_detached(obj)
+        session.add(obj)
+
+
+WRITTEN_AT_MOST = 8  # changed objects: more are left to the unit of work
+_KEY = "row_key_"  # the bound primary key of `_update_by_key`, named apart from any column
+
+
+def _plain_changes(state: InstanceState[Any]) -> dict[str, Any] | None:
+    """The object's changed columns by name, or None if the unit of work must write it."""
+    mapper = state.mapper
+    if (
+        not state.persistent
+        or state.expired_attributes
+        or mapper.version_id_col is not None
+        or len(mapper.tables) != 1
+        or len(mapper.primary_key) != 1
+    ):
+        return None
+    unloaded = state.unloaded
+    attributes = state.attrs
+    if any(attributes[r.key].history.has_changes() for r in mapper.relationships):
+        return None
+    changes = {}
+    for prop in mapper.column_attrs:
+        if prop.key in unloaded or len(prop.columns) != 1:
+            return None
+        added = attributes[prop.key].history.added
+        if not added:
+            continue
+        column = prop.columns[0]
+        if column.primary_key or column.onupdate is not None or column.server_onupdate is not None:
+            return None
+        changes[column.key] = added[0]
+    return changes
+
+
+@cache
+def _rank(table: Any) -> int:
+    """Where the unit of work puts `table`'s rows: tables that others refer to first."""
+    return list(table.metadata.sorted_tables).index(table)
+
+
+@cache
+def _update_by_key(table: Table, columns: tuple[str, ...]) -> ReturningUpdate[Any]:
+    """An UPDATE of `columns` of the row with the bound key, returning its key. Built once."""
+    (key,) = table.primary_key.columns
+    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    return update(table).where(key == bindparam(_KEY)).values(values).returning(key)
 
 
 def _literal(value: object) -> str | None:
@@ -186,3 +269,14 @@ def _driver(connection: Connection) -> Any:
     if driver is None:
         raise RuntimeError("the connection has been closed")
     return driver
+
+
+def _cursor(connection: Connection) -> Any:
+    """A cursor of the connection's psycopg connection, kept with it (in the pool's record of
+    the connection) and used again: making one cost nearly as much as running a statement."""
+    driver = _driver(connection)
+    info = connection.connection.info
+    kept = info.get("driver_cursor")
+    if kept is None or kept.closed or kept.connection is not driver:
+        kept = info["driver_cursor"] = driver.cursor()
+    return kept

@@ -15,6 +15,7 @@ from flask import Response, copy_current_request_context, current_app, request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
+from helpline.db import flush
 from helpline.logs import describe_failure
 from helpline.runtime import Runtime
 from helpline.settings import Settings
@@ -95,6 +96,7 @@ class _Work:
                 session.rollback()
                 log.warning("webhook %s finished after its deadline; its work was undone", path)
             else:
+                flush(session)  # plain changes through psycopg, as the view's own statements
                 session.commit()
             self.result = result
         except Exception as exc:

@@ -3,20 +3,33 @@ would: the same rows, instants in UTC, states as their enums, and an insert's de
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, event, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from callbacks.attempts import CALLING_BACK
 from calls import claim
 from calls.models import Call, CallEvent, CallLeg
-from calls.service import Events, find_call, new_leg, record_event, record_incoming
+from calls.service import (
+    EVENTS_AT_ONCE,
+    Events,
+    call_ended,
+    find_call,
+    new_leg,
+    record_event,
+    record_incoming,
+)
 from calls.states import LegState, TwilioCallStatus
-from helpline.driver import DriverStatement
+from helpline import db
+from helpline.db import Limits, flush, make_engine
+from helpline.driver import DriverStatement, write_changes
 from helpline.settings import Settings
 from tests.constants import ANN, BEN, CAT, HEREFORD, MONDAY, PARENT
 from tests.factories import adviser
@@ -133,6 +146,26 @@ def test_events_through_psycopg_keep_their_detail_and_skip_repeats(
     assert all(at == NOW for _, _, at in kept)
 
 
+def test_more_events_than_one_statement_takes_are_all_kept_and_repeats_skipped(
+    postgres: Session,
+) -> None:
+    session = postgres
+    sid = "CA" + "8" * 32
+    events = Events()
+    count = 2 * EVENTS_AT_ONCE + 3
+    for n in range(count):
+        events.add(sid, f"e{n}", NOW + timedelta(seconds=n), {"n": n}, key=f"e:{sid}:{n % 7}")
+    events.write(session)
+    kept = session.execute(
+        select(CallEvent.kind, CallEvent.detail, CallEvent.at)
+        .where(CallEvent.call_sid == sid)
+        .order_by(CallEvent.id)
+    ).all()
+    # The first event of each key is kept, in the order added; its repeats are skipped.
+    assert [(kind, detail["n"]) for kind, detail, _ in kept] == [(f"e{n}", n) for n in range(7)]
+    assert [at for _, _, at in kept] == [NOW + timedelta(seconds=n) for n in range(7)]
+
+
 def test_an_insert_that_leaves_out_a_computed_default_is_refused() -> None:
     # The event's detail defaults to a new dict, made for each row: only SQLAlchemy makes it.
     statement = insert(CallEvent.__table__).returning(CallEvent.id)
@@ -201,3 +234,136 @@ def test_finding_a_call_reads_it_afresh_whether_or_not_the_session_holds_it(
         again = find_call(other, sid)
         assert again is found and again.status == "completed"
     assert find_call(session, "CA" + "7" * 32) is None
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The statements SQLAlchemy sends meanwhile (not those run through psycopg directly)."""
+    sent: list[str] = []
+
+    def _sent(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        sent.append(sql)
+
+    event.listen(engine, "before_cursor_execute", _sent)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", _sent)
+
+
+def _ringing_call(session: Session, settings: Settings, sid: str) -> tuple[Call, CallLeg]:
+    call, _ = record_incoming(session, settings, sid, PARENT, HEREFORD, NOW)
+    ann = adviser(session, "Ann Adams", ANN, "herefordshire", MONDAY)
+    values = {"call_id": call.id, "adviser_id": ann.id, "office": "herefordshire"}
+    leg = new_leg(session, call, {**values, "state": LegState.RINGING, "started_at": NOW})
+    session.commit()
+    return call, leg
+
+
+def test_a_call_ended_is_written_through_psycopg_and_left_as_read(
+    postgres: Session, settings: Settings, sessions: sessionmaker[Session], engine: Engine
+) -> None:
+    sid = "CA" + "9" * 32
+    _, leg = _ringing_call(postgres, settings, sid)
+    with sessions() as other:
+        with statements(engine) as sent:
+            found = find_call(other, sid, with_legs=True)
+            assert found is not None and [each.id for each in found.legs] == [leg.id]
+            assert found.legs[0].call is found and found.legs[0].started_at == NOW
+        assert not any("call_leg" in sql for sql in sent)  # the legs came with the call
+        call_ended(found, NOW + timedelta(seconds=90), 90)
+        assert set(other.dirty) == {found, found.legs[0]}
+        with statements(engine) as sent:
+            flush(other)
+        assert not other.dirty and sent == []  # nothing went through the unit of work
+        row = other.execute(
+            select(Call.ended_at, Call.duration_s, Call.outcome, Call.adviser_rung).where(
+                Call.sid == sid
+            )
+        ).one()
+        assert row == (NOW + timedelta(seconds=90), 90, found.outcome, True)
+        assert found.outcome is not None
+        stored = other.execute(select(CallLeg.state, CallLeg.ended_at)).one()
+        assert stored == (LegState.CALLER_GONE, NOW + timedelta(seconds=90))
+        # Still in the session, as read: a later change is written again, from there.
+        found.status = TwilioCallStatus.COMPLETED
+        flush(other)
+        assert other.scalar(select(Call.status).where(Call.sid == sid)) == "completed"
+        assert not other.dirty
+
+
+def test_changes_the_unit_of_work_must_order_are_left_to_it(
+    postgres: Session, settings: Settings, engine: Engine
+) -> None:
+    session = postgres
+    sid = "CA" + "a" * 32
+    call, leg = _ringing_call(session, settings, sid)
+    ben = adviser(session, "Ben Brown", BEN, "herefordshire", MONDAY)
+    session.commit()
+    # A relationship changed: the unit of work sets the key it stands for.
+    call.answered_by = ben
+    leg.state = LegState.ACCEPTED
+    write_changes(session)
+    assert call in session.dirty and leg not in session.dirty
+    with statements(engine) as sent:
+        flush(session)
+    assert any(sql.startswith("UPDATE call ") for sql in sent)
+    assert session.scalar(select(Call.answered_by_id).where(Call.sid == sid)) == ben.id
+    # Something new to write first: every change waits for the unit of work.
+    leg.state = LegState.COMPLETED
+    session.add(CallEvent(call_sid=sid, kind="note", at=NOW, detail={}))
+    write_changes(session)
+    assert leg in session.dirty
+    # Inside a savepoint: its rollback must find what it undoes.
+    session.flush()
+    with session.begin_nested() as inner:
+        call.status = TwilioCallStatus.BUSY
+        write_changes(session)
+        assert call in session.dirty
+        session.flush()
+        inner.rollback()
+    assert session.scalar(select(Call.status).where(Call.sid == sid)) != "busy"
+
+
+def test_a_row_gone_meanwhile_is_an_error_not_a_silent_loss(
+    postgres: Session, settings: Settings
+) -> None:
+    session = postgres
+    _, leg = _ringing_call(session, settings, "CA" + "b" * 32)
+    table = CallLeg.__table__
+    assert isinstance(table, Table)
+    session.connection().execute(delete(table).where(table.c.id == leg.id))  # behind its back
+    leg.state = LegState.NO_ANSWER
+    with pytest.raises(StaleDataError):
+        flush(session)
+
+
+def test_a_connection_dropped_while_idle_is_replaced_before_use(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's pooled connections are pinged after a while idle")
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.2)
+    engine = make_engine(database_url, Limits(pool_size=1, max_overflow=0))
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: object) -> bool:
+        pings.append(dbapi_connection)
+        return ping(dbapi_connection)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    try:
+        with engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as connection:  # used a moment ago: not pinged
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() == pid
+        assert pings == []
+        with make_engine(database_url).connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+        time.sleep(0.3)
+        with engine.connect() as connection:  # idle a while: pinged, found dropped, replaced
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+        assert len(pings) == 1
+    finally:
+        engine.dispose()
