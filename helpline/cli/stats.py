@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 import click
 
 from helpline.cli.base import State, audit_export, pass_state, print_json
-from helpline.statistics.ranges import days_in, too_long
+from helpline.statistics.ranges import days_in, default_range, too_long
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 NOT_NEGATIVE = click.FloatRange(min=0)
 
 
 @click.group(invoke_without_command=True)
-@click.option("--from", "first", type=DATE, help="First local date, e.g. 2026-11-01.")
-@click.option("--to", "last", type=DATE, help="Last local date, included (366 days at most).")
+@click.option(
+    "--from", "first", type=DATE, help="First local date, e.g. 2026-11-01 (default: 27 days ago)."
+)
+@click.option(
+    "--to", "last", type=DATE, help="Last local date, included (366 days at most; default: today)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON of the contract.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one measure a row.")
 @click.option("--office", help="Only this county's callers, team and advisers.")
@@ -29,11 +33,21 @@ def stats(
     as_csv: bool,
     office: str | None,
 ) -> None:
-    """Calls, callbacks and help given between two local dates (see docs/statistics.md)."""
+    """Calls, callbacks and help given between two local dates, the last 28 days (today's
+    included) unless told (see docs/statistics.md)."""
     if ctx.invoked_subcommand is not None:
         return
+    state = ctx.find_object(State)
+    assert state is not None
+    if first is None and last is None:
+        settings = state.runtime.settings
+        today = state.runtime.clock().astimezone(settings.timezone).date()
+        first, last = (datetime.combine(day, time()) for day in default_range(today))
     if first is None or last is None:
-        raise click.UsageError("give both --from and --to, e.g. --from 2026-11-01 --to 2026-11-30")
+        raise click.UsageError(
+            "give both --from and --to (e.g. --from 2026-11-01 --to 2026-11-30), "
+            "or neither for the last 28 days"
+        )
     if last < first:
         raise click.UsageError(f"--to {last.date()} is before --from {first.date()}")
     problem = too_long(first.date(), last.date())
@@ -42,8 +56,6 @@ def stats(
         raise click.UsageError(f"{problem}: {span} is {days_in(first.date(), last.date())} days")
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
-    state = ctx.find_object(State)
-    assert state is not None
     data = _figures(state, first.date(), last.date(), office, exported=as_json or as_csv)
     from helpline.statistics.report import as_csv as to_csv
     from helpline.statistics.report import as_table

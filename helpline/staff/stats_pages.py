@@ -4,7 +4,7 @@ and the staffing planner, for duty officers, managers and admins."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
@@ -16,13 +16,12 @@ from helpline.staff.web import current_account, db, now, requires, runtime
 from helpline.statistics.charts import OUTCOME_NAMES, outcome_bars, week_grid, week_heat
 from helpline.statistics.erlang import plan
 from helpline.statistics.page import csv_of, gather
-from helpline.statistics.ranges import MAX_DAYS, too_long
+from helpline.statistics.ranges import MAX_DAYS, default_range, too_long
 from helpline.statistics.report import DAYS, FORMULA
 
 bp = Blueprint("staff_stats", __name__)
 
 VIEWERS = (Role.DUTY_OFFICER, Role.MANAGER, Role.ADMIN)
-DEFAULT_DAYS = 28
 DEFAULT_TARGET = 0.8
 # The plain planner's limits: far past two county teams, and quick to work out.
 MOST_CALLS = 5000.0
@@ -89,7 +88,7 @@ def _number(
 
 def read_form(args: dict[str, str], today: date, offices: list[str]) -> StatsForm:
     """The range (the last 28 local days by default), the county and the planner's target."""
-    form = StatsForm(dict(args), today - timedelta(days=DEFAULT_DAYS - 1), today)
+    form = StatsForm(dict(args), *default_range(today))
     form.first = _date(form, "from", "From", form.first)
     form.last = _date(form, "to", "To", form.last)
     if not form.errors and form.last < form.first:

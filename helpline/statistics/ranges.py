@@ -4,9 +4,15 @@ keep a web worker and the database busy for nothing anyone asked for."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 MAX_DAYS = 366  # a year, leap day included
+DEFAULT_DAYS = 28  # the range shown when none is asked for: the last four weeks, today's included
+
+
+def default_range(today: date) -> tuple[date, date]:
+    """The last DEFAULT_DAYS local dates, ending `today`."""
+    return today - timedelta(days=DEFAULT_DAYS - 1), today
 
 
 def days_in(first: date, last: date) -> int:

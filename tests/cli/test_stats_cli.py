@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -100,7 +102,7 @@ def test_stats_prints_a_table_for_people_by_default(cli: StatsCli) -> None:
             ("--from", "2025-11-29", "--to", "2026-11-30"),
             "The range can be at most 366 days: --from 2025-11-29 --to 2026-11-30 is 367 days",
         ),
-        (("--from", "2026-11-30"), "--to"),
+        (("--from", "2026-11-30"), "or neither for the last 28 days"),
         (("--from", "30/11/2026", "--to", "2026-11-30"), "--from"),
         (("--from", "2026-11-01", "--to", "2026-11-30", "--office", "shropshire"), "shropshire"),
         (("--from", "2026-11-01", "--to", "2026-11-30", "--json", "--csv"), "one of"),
@@ -113,6 +115,13 @@ def test_bad_ranges_get_a_clear_error_and_exit_2(
 
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_without_dates_it_reports_the_last_28_days_as_the_page_does(cli: StatsCli) -> None:
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    data = json.loads(cli.ok("stats", "--json"))
+
+    assert (data["from"], data["to"]) == (str(today - timedelta(days=27)), str(today))
 
 
 def test_a_range_of_a_leap_year_is_reported(cli: StatsCli) -> None:
