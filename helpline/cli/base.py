@@ -29,6 +29,7 @@ class State:
         self.database_url: str | None = None  # once the settings are read
         self.migrating = False  # `db upgrade` migrates the demo's database itself
         self._runtime: Runtime | None = None
+        self.prepared = ""  # what making the demo said, if anything
 
     @property
     def runtime(self) -> Runtime:
@@ -48,6 +49,7 @@ class State:
 
                 done = prepare(self._runtime)  # the demo is ready before it is ever served
                 if done:
+                    self.prepared = done
                     click.echo(done, err=True)
         return self._runtime
 

@@ -59,7 +59,9 @@ def serve(state: State, host: str, port: int) -> None:
             "  .venv/bin/helpline --demo simulate call --to herefordshire "
             "--accept 'Alex Adams'"
         )
-        click.echo(f"Staff pages: http://{host}:{port}/sign-in\n{sign_in_help()}.")
+        click.echo(f"Staff pages: http://{host}:{port}/sign-in")
+        if sign_in_help() not in state.prepared:  # not said just now, as the accounts were made
+            click.echo(f"{sign_in_help()}.")
     try:
         from helpline.app import check_web_start
 

@@ -33,12 +33,14 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         HELPLINE_DEMO="1",
         HELPLINE_DEMO_DATABASE_URL=f"sqlite:///{tmp_path}/demo.sqlite3",
         LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
     )
+    said = (tmp_path / "said.txt").open("w")  # what the command printed, for the tests to read
     server = subprocess.Popen(  # noqa: S603 - our own command
         [HELPLINE, "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=said,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -54,6 +56,16 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        said.close()
+
+
+def test_a_new_demo_says_once_how_to_sign_in(
+    demo_server: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    said = (tmp_path / "said.txt").read_text()
+    assert "Demo: made the demo rota" in said  # a new demo: its accounts were made just now
+    assert said.count("password 'demo-password-2026'") == 1
+    assert "/sign-in" in said
 
 
 def test_the_demo_server_answers_health_checks_and_plays_whole_calls(
