@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from callbacks import common, filing, staff_actions
 from callbacks.models import Message
 from callbacks.states import OPEN_STATUSES
+from calls import events as call_events
 from calls import service as calls
 from calls.models import Call
 from calls.states import CallOutcome
@@ -52,7 +53,7 @@ def record_message(
         return session.scalar(select(Message).where(Message.recording_sid == recording_sid))
     if call is not None:
         calls.message_left(session, call)
-    calls.record_event(
+    call_events.record_event(
         session,
         call_sid,
         "message",
@@ -118,7 +119,7 @@ def recording_not_kept(
 ) -> None:
     """Twilio's word on a recording that makes no message (absent, failed, or empty): kept in
     the call's events, once per recording and status."""
-    calls.record_event(
+    call_events.record_event(
         session,
         call_sid,
         "recording-" + (status or "unknown"),

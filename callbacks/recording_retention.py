@@ -27,7 +27,7 @@ from callbacks.job_results import Deleted, Skipped
 from callbacks.jobkit import AuditLog, JobContext, claim
 from callbacks.models import Callback, Message
 from callbacks.states import OPEN_STATUSES
-from calls import service as calls
+from calls import events as call_events
 from calls.models import CallEvent
 from helpline.db import unit_of_work
 from helpline.dialer import DialerError, RecordingInfo
@@ -186,7 +186,9 @@ def _claim_unfiled(session: Session, listed: list[RecordingInfo], now: datetime)
             continue
         detail = {"recording_sid": rec.sid, "duration": rec.duration_s}
         # The key is unique: of two clocks claiming the same recording, one inserts the event.
-        if calls.record_event(session, rec.call_sid, DELETING, now, detail, UNFILED_KEY + rec.sid):
+        if call_events.record_event(
+            session, rec.call_sid, DELETING, now, detail, UNFILED_KEY + rec.sid
+        ):
             claimed.append(Claimed(rec.sid, rec.call_sid))
     session.flush()
     return claimed
@@ -200,7 +202,7 @@ def _record(
             message = session.get_one(Message, item.message_id)
             message.deleted_at = now
             message.deleting_since = None
-            calls.record_event(
+            call_events.record_event(
                 session,
                 item.call_sid,
                 DELETED,

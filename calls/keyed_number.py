@@ -9,8 +9,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from calls.events import record_event
 from calls.models import Call
-from calls.service import record_event
 
 
 def number_keyed(call: Call, number: str) -> None:

@@ -12,16 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calls import claim
+from calls.events import Events, record_event
 from calls.models import Call, CallLeg
 from calls.routing import OfficeNow, next_adviser, office_sequence
-from calls.service import (
-    Events,
-    StatusReport,
-    end_leg,
-    new_leg,
-    record_event,
-    reopen_unknown_leg,
-)
+from calls.service import StatusReport, end_leg, new_leg, reopen_unknown_leg
 from calls.states import OPEN_LEG_STATES, TERMINAL, LegState, TwilioCallStatus, unanswered_leg_end
 from helpline.settings import Settings
 from rota import availability

@@ -33,8 +33,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from calls import ringing
+from calls.events import record_event
 from calls.models import Call, CallEvent, CallLeg
-from calls.service import call_ended, end_leg, find_call, record_event
+from calls.service import call_ended, end_leg, find_call
 from calls.states import TERMINAL, LegState
 from helpline.dialer import CallProgress, Dialer, DialerError
 from helpline.settings import Settings

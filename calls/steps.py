@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from calls import claim, ringing, service
+from calls.events import Events
 from calls.models import Call
 from calls.states import TERMINAL, LegState
 from helpline.settings import Settings
@@ -36,7 +37,7 @@ def next_ring(
     call: Call,
     now: datetime,
     busy_elsewhere: BusyElsewhere,
-    events: service.Events | None = None,
+    events: Events | None = None,
 ) -> Step:
     """Ring the next free adviser for the call, or choose the answer machine.
 
@@ -62,7 +63,7 @@ def incoming_call(
     """A call comes in (or Twilio repeats its first request): record it, then ring the first
     free adviser or choose the answer machine."""
     # The call's event is kept with its first leg's, in one statement.
-    events = service.Events()
+    events = Events()
     call, known = service.record_incoming(session, settings, sid, caller, to_number, now, events)
     step = next_ring(session, settings, call, now, busy_elsewhere, events)
     return Step(step.call, step.ring, step.before, known)

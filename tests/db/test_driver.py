@@ -16,16 +16,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from callbacks.attempts import CALLING_BACK
 from calls import claim
+from calls.events import EVENTS_AT_ONCE, Events, record_event
 from calls.models import Call, CallEvent, CallLeg
-from calls.service import (
-    EVENTS_AT_ONCE,
-    Events,
-    call_ended,
-    find_call,
-    new_leg,
-    record_event,
-    record_incoming,
-)
+from calls.service import call_ended, find_call, new_leg, record_incoming
 from calls.states import LegState, TwilioCallStatus
 from helpline import db
 from helpline.db import Limits, flush, make_engine
