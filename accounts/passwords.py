@@ -14,13 +14,14 @@ _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory pr
 # random password nobody kept, with the hasher's parameters: hashing one as each process
 # starts took a tenth of a second and 64 MiB at once, in every web worker, clock and command.
 # Made afresh if the library's parameters change, so that checking it still costs what
-# checking a real one does.
-_UNKNOWN = (
+# checking a real one does (and a test then says to write the new one here).
+STAND_IN = (
     "$argon2id$v=19$m=65536,t=3,p=4$6U/G6RDnkm9m80ShNvOgPg"
     "$RbunhsSKYZSnnNF1w2cfIKmENeNLLvoTXyk6pGt9bug"
 )
-if _hasher.check_needs_rehash(_UNKNOWN):
-    _UNKNOWN = _hasher.hash(secrets.token_urlsafe(24))
+_UNKNOWN = (
+    _hasher.hash(secrets.token_urlsafe(24)) if _hasher.check_needs_rehash(STAND_IN) else STAND_IN
+)
 
 
 class WeakPassword(ValueError):
@@ -42,7 +43,7 @@ def hash_password(password: str) -> str:
 def verify(stored: str | None, password: str) -> bool:
     """Whether `password` matches the stored hash; with no hash, spend the same time and say no."""
     try:
-        return _hasher.verify(stored or _UNKNOWN, password) and stored is not None
+        return _hasher.verify(stored or _UNKNOWN, password) and bool(stored)
     except (VerificationError, InvalidHashError):
         return False
 

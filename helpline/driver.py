@@ -146,25 +146,26 @@ def write_changes(session: Session) -> None:
     do for them: nearly every webhook changes a call or a leg, and the unit of work's flush of
     them cost several times the database's work. PostgreSQL only (see `helpline.db.flush`).
 
-    Only what the unit of work would write the same way: plain columns changed on an object
-    read with every column, of a mapping with one table, one key and no version counter, while
-    nothing new or deleted waits to be written first and no savepoint is open (its rollback
-    must find what it undoes). Anything else is left to the unit of work. Rows are written in
-    its order, tables that others refer to first and then by key, so that two transactions
-    lock them in the same order. A session with more than a webhook's few changed objects (a
-    job's, say) is left to the unit of work too, which batches like updates together."""
+    All or nothing, and only what the unit of work would write the same way: plain values set
+    on columns of rows read whole, of mappings with one table, one key, no version counter and
+    nothing computed on update, while nothing new or deleted waits to be written first and no
+    savepoint is open (its rollback must find what it undoes). If any changed object needs
+    more, every one is left to the unit of work, so that it writes them all in its own order;
+    so is a session with more than a webhook's few changed objects (a job's, say), whose like
+    updates the unit of work batches. These are written in the unit of work's order too,
+    tables that others refer to first and then by key, so that two transactions lock rows in
+    the same order; and only once every row is written are the objects taken as read."""
     if session.new or session.deleted or session.in_nested_transaction():
         return
     dirty = session.dirty
-    if len(dirty) > WRITTEN_AT_MOST:
+    if not dirty or len(dirty) > WRITTEN_AT_MOST:
         return
     found = []
     for state in map(inspect, dirty):
         changes = _plain_changes(state)
-        if changes is not None:
-            found.append((state, changes))
-    if not found:
-        return
+        if changes is None:
+            return
+        found.append((state, changes))
     connection = session.connection()
     found.sort(key=lambda item: (_rank(item[0].mapper.local_table), item[0].identity))
     for state, changes in found:
@@ -174,6 +175,7 @@ def write_changes(session: Session) -> None:
             key = state.identity[0] if state.identity else None
             if len(statement.run(connection, {**changes, _KEY: key})) != 1:
                 raise StaleDataError(f"a row of {table.name} was not there to update")
+    for state, _ in found:
         obj = state.obj()
         session.expunge(obj)
         make_transient(obj)  # then its history is taken as what was read
@@ -188,13 +190,7 @@ _KEY = "row_key_"  # the bound primary key of `_update_by_key`, named apart from
 def _plain_changes(state: InstanceState[Any]) -> dict[str, Any] | None:
     """The object's changed columns by name, or None if the unit of work must write it."""
     mapper = state.mapper
-    if (
-        not state.persistent
-        or state.expired_attributes
-        or mapper.version_id_col is not None
-        or len(mapper.tables) != 1
-        or len(mapper.primary_key) != 1
-    ):
+    if not state.persistent or state.expired_attributes or not _plain_mapping(mapper):
         return None
     unloaded = state.unloaded
     attributes = state.attrs
@@ -202,16 +198,37 @@ def _plain_changes(state: InstanceState[Any]) -> dict[str, Any] | None:
         return None
     changes = {}
     for prop in mapper.column_attrs:
-        if prop.key in unloaded or len(prop.columns) != 1:
+        if prop.key in unloaded:
             return None
-        added = attributes[prop.key].history.added
-        if not added:
+        history = attributes[prop.key].history
+        if not history.added:
+            if history.deleted:
+                return None  # deleted from the object (del obj.x): the unit of work refuses it
             continue
+        value = history.added[0]
         column = prop.columns[0]
-        if column.primary_key or column.onupdate is not None or column.server_onupdate is not None:
-            return None
-        changes[column.key] = added[0]
+        if column.primary_key or isinstance(value, ClauseElement):
+            return None  # a new key, or a value computed by the database
+        changes[column.key] = value
     return changes
+
+
+@cache
+def _plain_mapping(mapper: Any) -> bool:
+    """Whether rows of the mapping can be written by `write_changes`: one table, one key, no
+    version counter, each attribute one column of its table, and no column given a value on
+    update (which the unit of work would write, or read back, with any change)."""
+    table = mapper.local_table
+    return (
+        len(mapper.tables) == 1
+        and len(mapper.primary_key) == 1
+        and mapper.version_id_col is None
+        and all(
+            len(prop.columns) == 1 and prop.columns[0].table is table
+            for prop in mapper.column_attrs
+        )
+        and all(c.onupdate is None and c.server_onupdate is None for c in table.columns)
+    )
 
 
 @cache
@@ -251,6 +268,9 @@ def _as_sqlalchemy(connection: Connection, sql: str, exc: psycopg.Error) -> DBAP
     dialect = connection.dialect
     dropped = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)  # type: ignore[arg-type]
     if dropped:
+        # As SQLAlchemy does with a connection the server dropped: the pool's other connections
+        # made before now are replaced when next used (a restart ended them all), then this one.
+        connection.engine.pool._invalidate(connection.connection, exc)
         connection.invalidate(exc)
     error = DBAPIError.instance(
         sql,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from urllib.parse import urlparse
 
 from flask import Request
 from twilio.request_validator import (
@@ -11,6 +12,7 @@ from twilio.request_validator import (
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
     get_signature_algorithm,
+    remove_port,
 )
 
 from helpline.settings import Settings
@@ -39,9 +41,11 @@ def is_from_twilio(settings: Settings, request: Request) -> bool:
     validator = RequestValidator(key)
     url = public_url(settings, request)
     if algorithm in (HMAC_SHA1, HMAC_SHA256):
-        # The usual case first, with one signature: the URL exactly as Twilio was given it.
-        # Twilio's full check below signs it twice more (with and without a port).
-        expected = validator.compute_signature(url, request.form, algorithm=algorithm)
+        # The usual case first, with one HMAC: the URL as Twilio's full check signs it first
+        # (without a port). Only a request that fails it goes on to that check, which signs
+        # the URL both without and with a port.
+        first = remove_port(urlparse(url))
+        expected = validator.compute_signature(first, request.form, algorithm=algorithm)
         if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
             return True
     return bool(validator.validate(url, request.form, signature, algorithm=algorithm))

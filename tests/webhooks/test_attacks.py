@@ -131,12 +131,26 @@ def test_parameters_changed_after_signing_are_refused_on_every_webhook(
     assert snapshot(session) == before
 
 
+def test_a_signature_made_with_the_default_port_written_out_is_accepted(
+    client: FlaskClient, session: Session
+) -> None:
+    # Twilio has signed some requests with the port written out (":443"); its own check
+    # accepts both forms, and so does the service.
+    path, params = "/voice/incoming", {"CallSid": SID, "From": PARENT, "To": HEREFORD}
+    with_port = BASE_URL.replace(".test", ".test:443") + path
+    assert with_port != BASE_URL + path
+    answer = post_with(client, path, params, signature(with_port, params))
+    assert answer.status_code == 200 and b"<Response>" in answer.data
+    assert count(session, Call) == 1
+
+
 @pytest.mark.parametrize(
     "header",
     [
         {"X-Twilio-Signature": ""},
         {"X-Twilio-Signature": "not base64 at all!"},
         {"X-Twilio-Signature": "A" * 10_000},
+        {"X-Twilio-Signature": "sïgnature\u00e9=="},
         # Claims the newer algorithm, whose shared key this service does not have.
         {
             "X-Twilio-Signature": "c2lnbmF0dXJl",
@@ -147,7 +161,7 @@ def test_parameters_changed_after_signing_are_refused_on_every_webhook(
             "X-Twilio-Webhooks-Signature-Settings": "algorithm=md5",
         },
     ],
-    ids=["empty", "garbage", "huge", "other algorithm", "unknown algorithm"],
+    ids=["empty", "garbage", "huge", "not ascii", "other algorithm", "unknown algorithm"],
 )
 def test_a_signature_that_is_not_one_is_refused(
     app: Flask, client: FlaskClient, session: Session, clock: Clock, header: dict[str, str]
