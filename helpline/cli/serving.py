@@ -51,8 +51,9 @@ def serve(state: State, host: str, port: int) -> None:
         from helpline.demo import seed, sign_in_help
 
         upgrade(runtime.settings.database_url)
-        with state.transaction() as session:
-            click.echo(seed(session, runtime.settings, runtime.clock()))
+        if "made the demo rota" not in state.prepared:  # not just made: bring it up to date
+            with state.transaction() as session:
+                click.echo(seed(session, runtime.settings, runtime.clock()))
         click.echo(
             "Demo: Twilio auth token for signing is "
             f"'{settings_module.DEMO_AUTH_TOKEN}'; try in another terminal:\n"

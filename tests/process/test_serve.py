@@ -65,6 +65,7 @@ def test_a_new_demo_says_once_how_to_sign_in(
     said = (tmp_path / "said.txt").read_text()
     assert "Demo: made the demo rota" in said  # a new demo: its accounts were made just now
     assert said.count("password 'demo-password-2026'") == 1
+    assert "Demo rota:" not in said  # made a moment before: not imported and reported again
     assert "/sign-in" in said
 
 
