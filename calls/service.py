@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, func, insert, select
+from sqlalchemy import Select, Table, bindparam, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -46,9 +46,8 @@ def _inserted_row(
     if connection.dialect.name != "postgresql":
         row = connection.execute(statement, values).first()
         return None if row is None else row._mapping
-    driver = compiled_once(statement, tuple(sorted(values)))
-    rows = driver.run(connection, values)
-    return dict(zip(driver.keys, rows[0], strict=True)) if rows else None
+    rows = compiled_once(statement, tuple(sorted(values))).mappings(connection, values)
+    return rows[0] if rows else None
 
 
 def new_leg(session: Session, call: Call, values: dict[str, Any]) -> CallLeg:
@@ -64,40 +63,38 @@ def new_leg(session: Session, call: Call, values: dict[str, Any]) -> CallLeg:
     return leg
 
 
-def find_call(session: Session, sid: str, *, with_legs: bool = False) -> Call | None:
-    """The call with Twilio's CallSid `sid`, locked until the transaction ends and read afresh;
-    `with_legs` when the caller will read its legs.
+def find_call(session: Session, sid: str) -> Call | None:
+    """The call with Twilio's CallSid `sid`, locked until the transaction ends and read afresh.
 
     Every webhook that changes a call finds it here (or through its leg, `calls.ringing.lock_leg`),
     so two webhooks about one call on two web workers take turns, and the second reads what the
     first wrote instead of writing back an outcome from what it read before. SQLite already
     lets one writer in at a time.
 
-    On PostgreSQL the row (and the legs) are read through psycopg (nearly every webhook asks),
-    unless the session already holds the call: then the ORM refreshes that object.
+    On PostgreSQL the row is read through psycopg (nearly every webhook asks), unless the
+    session already holds the call: then the ORM refreshes that object.
     """
     connection = flushed(session)
     if connection.dialect.name == "postgresql":
-        driver = compiled_once(_find_call_row())
-        rows = driver.run(connection, {"sid": sid})
+        rows = compiled_once(_find_call_row()).mappings(connection, {"sid": sid})
         if not rows:
             return None
-        row = dict(zip(driver.keys, rows[0], strict=True))
-        if session.identity_map.get(identity_key(Call, row["id"])) is None:
-            call = inserted(session, Call, row)
-            if with_legs:
-                _read_legs(session, connection, call)
-            return call
+        if session.identity_map.get(identity_key(Call, rows[0]["id"])) is None:
+            return inserted(session, Call, rows[0])
     return session.scalar(_find_call_query(), {"sid": sid})
 
 
-def _read_legs(session: Session, connection: Connection, call: Call) -> None:
-    """Give the call its legs, read through psycopg, as reading `call.legs` would have: a leg
-    the session holds already is kept as it is."""
-    driver = compiled_once(_legs_query())
+def read_legs(session: Session, call: Call) -> None:
+    """Read the call's legs now, when the session has not: on PostgreSQL in one statement
+    through psycopg, as reading `call.legs` would have (a leg the session holds already is kept
+    as it is); elsewhere the ORM reads them when first asked."""
+    if "legs" not in inspect(call).unloaded:
+        return
+    connection = flushed(session)  # as the ORM's own read would, with what the session changed
+    if connection.dialect.name != "postgresql":
+        return
     legs = []
-    for values in driver.run(connection, {"call_id": call.id}):
-        row = dict(zip(driver.keys, values, strict=True))
+    for row in compiled_once(_legs_query()).mappings(connection, {"call_id": call.id}):
         leg = session.identity_map.get(identity_key(CallLeg, row["id"]))
         if leg is None:
             leg = inserted(session, CallLeg, row)
@@ -233,12 +230,14 @@ def record_status(
         # and the dial action settle the leg.
         record_event(session, sid, "status", now, detail, key=key)
         return None
-    call = find_call(session, sid, with_legs=True)  # first: a repeat arriving at once waits here
+    call = find_call(session, sid)  # first, so that a repeat arriving at once waits here
     if not record_event(session, sid, "status", now, detail, key=key):
         return None
     if call is None:
         # The incoming webhook never reached us (or failed): keep the call all the same.
         call, _ = record_incoming(session, settings, sid, report.caller, report.to_number, now)
+    if status in TERMINAL:
+        read_legs(session, call)  # its end ends them: read at once rather than lazily
     # Reading the call's legs must not write the call first: it is written once, with every
     # change, when the session next flushes.
     with session.no_autoflush:

@@ -112,6 +112,10 @@ class DriverStatement:
             self.results[:] = [tuple((i, process) for i, process in found if process)]
         return self._rows(cursor.fetchall())
 
+    def mappings(self, connection: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The rows as `run` gives them, each by column name."""
+        return [dict(zip(self.keys, row, strict=True)) for row in self.run(connection, values)]
+
     def _values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         given = {**self.defaults, **values}
         for name, processor in self.binds.items():
