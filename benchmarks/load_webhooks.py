@@ -55,7 +55,6 @@ from calls.models import Call, CallLeg
 from helpline import settings as settings_module
 from helpline.app import create_app, database_engine, make_runtime
 from helpline.db import make_engine, session_factory
-from helpline.driver import DriverStatement
 from helpline.migrate import upgrade
 from rota.models import Adviser, Shift
 
@@ -317,22 +316,25 @@ def routed(db_url: str) -> str:
 
 
 def count_statements(engine: Engine) -> list[int]:
-    """A counter of the SQL statements sent on `engine`'s connections, whether through
-    SQLAlchemy or straight through psycopg (`helpline.driver.DriverStatement`): its one item
-    counts up. Patches DriverStatement for the rest of this process."""
+    """A counter of the statements sent to the database, each a round trip, whether through
+    SQLAlchemy or straight through psycopg (`helpline.driver`); statements sent together in one
+    round trip (a SAVEPOINT with the statement after it) count once, and the transaction's
+    BEGIN and COMMIT are not counted. Its one item counts up. Patches psycopg's cursors for the
+    rest of this process; `engine` is the one whose connections are counted."""
     count = [0]
+    execute = psycopg.Cursor.execute
+    counted_drivers = set()
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _count(*_args: object) -> None:
-        count[0] += 1
+    @event.listens_for(engine, "connect")
+    def _counted(dbapi_connection: Any, _record: Any) -> None:
+        counted_drivers.add(id(dbapi_connection))
 
-    run = DriverStatement.run
+    def counted(self: psycopg.Cursor[Any], *args: Any, **kwargs: Any) -> Any:
+        if id(self.connection) in counted_drivers:
+            count[0] += 1
+        return execute(self, *args, **kwargs)
 
-    def counted(self: DriverStatement, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
-        count[0] += 1
-        return run(self, *args, **kwargs)
-
-    DriverStatement.run = counted  # type: ignore[method-assign]
+    psycopg.Cursor.execute = counted  # type: ignore[method-assign]
     return count
 
 
@@ -453,7 +455,7 @@ def main() -> int:
     try:
         load_rota(db_url, now)
         statements = statements_per_request(env)
-        print(f"SQL statements per request: {statements}", flush=True)
+        print(f"SQL statements sent per request: {statements}", flush=True)
         helpline, helpline_port = start_gunicorn("helpline.app:wsgi()", env)
         servers.append(helpline)
         fixed, fixed_port = start_gunicorn("benchmarks.fixed_twiml:wsgi()", env)

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from calls.models import Call, CallLeg
 from calls.states import OPEN_LEG_STATES, LegState
 from helpline.db import flushed
-from helpline.driver import DriverStatement, compiled_once
+from helpline.driver import DriverStatement, compiled_once, run_script
 from helpline.settings import Settings
 from rota import service as rota
 from rota.availability import OnShift
@@ -211,29 +211,29 @@ def claim(
     claim lets the adviser go at once (a savepoint rolled back), so a decision holds at most
     the adviser it rings: one that waits holds none, and no two decisions wait on each other.
 
-    On PostgreSQL the four statements run on psycopg's own connection (`DriverStatement`):
-    every call runs them, and SQLAlchemy's work on them cost more than the database's."""
+    On PostgreSQL it costs two round trips on psycopg's own connection (`helpline.driver`):
+    the savepoint with the lock, then the check. A claim that succeeds leaves its savepoint
+    open: the transaction's end ends it, as it ends the lock. One that fails rolls back to it
+    and releases it in a third, so that failed claims never pile savepoints up."""
     values = {"adviser_id": adviser_id, **_check_values(settings, call, now)}
     if session.get_bind().dialect.name != "postgresql":
         states = [row[0] for row in flushed(session).execute(_check_query(), values)]
         return _found(states, ringing_allowed)
     connection = flushed(session)
     statements = _driver_statements()
-    statements.savepoint.run(connection, {})
     # A free adviser is claimed alone (FOR NO KEY UPDATE). One already being rung is shared by
     # the calls ringing them again (FOR SHARE), so those never queue behind each other; both
     # locks conflict with the one an adviser's answer takes (`hold_for_answer`).
-    held = statements.lock[(ringing_allowed, not wait)].run(connection, values)
+    lock = statements.lock[(ringing_allowed, not wait)]
+    held = run_script(connection, lock.replace(_ADVISER, str(int(adviser_id))))
     found = Claim.HELD
     if held:
         # A statement of its own, so that it sees whatever the last holder of the claim
         # committed.
         states = [row[0] for row in statements.check.run(connection, values)]
         found = _found(states, ringing_allowed)
-    if found is Claim.CLAIMED:
-        statements.release.run(connection, {})
-    else:
-        statements.undo.run(connection, {})
+    if found is not Claim.CLAIMED:
+        run_script(connection, statements.undo)
     return found
 
 
@@ -273,29 +273,31 @@ def _check_query() -> Select[LegState]:
     )
 
 
+_POINT = "routing_claim"
+_ADVISER = "%(adviser_id)s"  # the lock's one parameter, written into it as an integer
+
+
 @dataclass(frozen=True)
 class _DriverStatements:
-    savepoint: DriverStatement
-    lock: dict[tuple[bool, bool], DriverStatement]  # by (shared, skip_locked)
+    lock: dict[tuple[bool, bool], str]  # by (shared, skip_locked): SAVEPOINT, then the lock
     check: DriverStatement
-    release: DriverStatement
-    undo: DriverStatement
+    undo: str  # back to the savepoint, and done with it
 
 
 @cache
 def _driver_statements() -> _DriverStatements:
     """The claim's statements for PostgreSQL, compiled once."""
-    point = "routing_claim"
+    lock = {
+        (shared, skip): DriverStatement.of(_lock_query(shared, skip))
+        for shared in (False, True)
+        for skip in (False, True)
+    }
+    if any(statement.constants or _ADVISER not in statement.sql for statement in lock.values()):
+        raise RuntimeError("the claim's lock must take the adviser as its one parameter")
     return _DriverStatements(
-        savepoint=DriverStatement.command(f"SAVEPOINT {point}"),
-        lock={
-            (shared, skip): DriverStatement.of(_lock_query(shared, skip))
-            for shared in (False, True)
-            for skip in (False, True)
-        },
+        lock={key: f"SAVEPOINT {_POINT}; {statement.sql}" for key, statement in lock.items()},
         check=DriverStatement.of(_check_query()),
-        release=DriverStatement.command(f"RELEASE SAVEPOINT {point}"),
-        undo=DriverStatement.command(f"ROLLBACK TO SAVEPOINT {point}"),
+        undo=f"ROLLBACK TO SAVEPOINT {_POINT}; RELEASE SAVEPOINT {_POINT}",
     )
 
 

@@ -136,6 +136,20 @@ class DriverStatement:
         return out
 
 
+def run_script(connection: Connection, sql: str) -> list[tuple[Any, ...]]:
+    """Statements without parameters, sent together in one round trip (PostgreSQL's simple
+    protocol), on `connection`'s psycopg connection: the rows of the last, as the server sent
+    them. Only for text the code writes itself (commands, its own integers), never for a value
+    from outside, and not prepared: kept for a command that would otherwise cost a round trip."""
+    try:
+        cursor = _cursor(connection).execute(sql)
+        while cursor.nextset():
+            pass
+        return cursor.fetchall() if cursor.description else []
+    except psycopg.Error as exc:
+        raise _as_sqlalchemy(connection, sql, exc) from exc
+
+
 @cache
 def compiled_once(
     statement: ClauseElement, columns: tuple[str, ...] | None = None

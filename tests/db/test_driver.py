@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, event, insert, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,9 +21,10 @@ from calls.models import Call, CallEvent, CallLeg
 from calls.service import call_ended, find_call, new_leg, read_legs, record_incoming
 from calls.states import LegState, TwilioCallStatus
 from helpline import db
-from helpline.db import Limits, flush, make_engine
-from helpline.driver import DriverStatement, write_changes
+from helpline.db import Base, Limits, flush, make_engine
+from helpline.driver import DriverStatement, run_script, write_changes
 from helpline.settings import Settings
+from rota.models import Adviser
 from tests.constants import ANN, BEN, CAT, HEREFORD, MONDAY, PARENT
 from tests.factories import adviser
 
@@ -407,3 +408,72 @@ def test_connections_dropped_a_moment_ago_fail_one_request_and_the_pool_is_renew
     finally:
         engine.dispose()
         other.dispose()
+
+
+def test_statements_sent_together_give_the_last_ones_rows_and_fail_as_sqlalchemy_says(
+    postgres: Session,
+) -> None:
+    connection = postgres.connection()
+    rows = run_script(connection, "SAVEPOINT together; SELECT 1, 'two'; SELECT 3")
+    assert rows == [(3,)]
+    assert run_script(connection, "RELEASE SAVEPOINT together") == []
+    with pytest.raises(DBAPIError) as raised:
+        run_script(connection, "SAVEPOINT again; SELECT 1 / 0")
+    assert "division by zero" in str(raised.value.orig)
+
+
+@pytest.fixture
+def committed(engine: Engine) -> Iterator[Engine]:
+    """The PostgreSQL test database with committed data, emptied again afterwards."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the claim takes row locks on PostgreSQL only; SQLite has one writer")
+    try:
+        yield engine
+    finally:
+        with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(delete(table))
+
+
+def _free_to_lock(engine: Engine, adviser_id: int) -> bool:
+    """Whether another transaction could claim the adviser this instant."""
+    with engine.connect() as other:
+        found = other.execute(
+            select(Adviser.id)
+            .where(Adviser.id == adviser_id)
+            .with_for_update(key_share=True, skip_locked=True)
+        ).all()
+        other.rollback()
+    return bool(found)
+
+
+def test_a_failed_claim_lets_the_adviser_go_at_once_and_a_kept_one_holds_until_the_end(
+    committed: Engine, settings: Settings
+) -> None:
+    with Session(committed) as setup:
+        _ringing_call(setup, settings, "CA" + "1" * 32)  # Ann is being rung
+        ann = setup.scalars(select(Adviser.id).where(Adviser.phone == ANN)).one()
+        ben = adviser(setup, "Ben Brown", BEN, "herefordshire", MONDAY).id
+        new, _ = record_incoming(setup, settings, "CA" + "2" * 32, PARENT, HEREFORD, NOW)
+        setup.commit()
+        call_id = new.id
+    with Session(committed) as session:
+        call = session.get_one(Call, call_id)
+        # Ann is being rung for another caller: claiming her alone fails, many times over,
+        # and nobody is kept waiting for her meanwhile.
+        for _ in range(100):
+            found = claim.claim(session, settings, call, ann, NOW, ringing_allowed=False)
+            assert found is claim.Claim.RINGING
+        assert _free_to_lock(committed, ann)
+        # Ben is free: claimed, and held until the transaction ends, whatever follows.
+        assert claim.claim(session, settings, call, ben, NOW, ringing_allowed=False) is (
+            claim.Claim.CLAIMED
+        )
+        values = {"call_id": call.id, "adviser_id": ben, "office": "herefordshire"}
+        new_leg(session, call, {**values, "state": LegState.RINGING, "started_at": NOW})
+        assert not _free_to_lock(committed, ben) and _free_to_lock(committed, ann)
+        session.commit()
+    assert _free_to_lock(committed, ben)
+    with Session(committed) as check:
+        legs = check.scalars(select(CallLeg.adviser_id).order_by(CallLeg.id)).all()
+        assert legs == [ann, ben]  # the leg written after the claim was kept
