@@ -26,7 +26,6 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -217,8 +216,8 @@ def claim(
     and releases it in a third, so that failed claims never pile savepoints up."""
     values = {"adviser_id": adviser_id, **_check_values(settings, call, now)}
     if session.get_bind().dialect.name != "postgresql":
-        states = [row[0] for row in flushed(session).execute(_check_query(), values)]
-        return _found(states, ringing_allowed)
+        taken, ringing = flushed(session).execute(_check_query(), values).one()
+        return _found(taken, ringing, ringing_allowed)
     connection = flushed(session)
     statements = _driver_statements()
     # A free adviser is claimed alone (FOR NO KEY UPDATE). One already being rung is shared by
@@ -230,8 +229,8 @@ def claim(
     if held:
         # A statement of its own, so that it sees whatever the last holder of the claim
         # committed.
-        states = [row[0] for row in statements.check.run(connection, values)]
-        found = _found(states, ringing_allowed)
+        ((taken, ringing),) = statements.check.run(connection, values)
+        found = _found(taken, ringing, ringing_allowed)
     if found is not Claim.CLAIMED:
         run_script(connection, statements.undo)
     return found
@@ -242,11 +241,11 @@ def _check_values(settings: Settings, call: Call, now: datetime) -> dict[str, An
     return {"busy_since": w.busy_since, "ringing_since": w.ringing_since, "call_id": call.id}
 
 
-def _found(states: Sequence[str], ringing_allowed: bool) -> Claim:
+def _found(taken: bool, ringing: bool, ringing_allowed: bool) -> Claim:
     """What the adviser's open legs, read after the claim, say."""
-    if LegState.ACCEPTED in states:
+    if taken:
         return Claim.TAKEN
-    if states and not ringing_allowed:
+    if ringing and not ringing_allowed:
         return Claim.RINGING
     return Claim.CLAIMED
 
@@ -261,15 +260,14 @@ def _lock_query(shared: bool, skip_locked: bool) -> Select[int]:
 
 
 @cache
-def _check_query() -> Select[LegState]:
-    """The states of the adviser's legs that make them busy or ringing. Built once."""
-    return select(CallLeg.state).where(
-        CallLeg.adviser_id == bindparam("adviser_id"),
-        CallLeg.ended_at.is_(None),
-        or_(
-            busy_leg(bindparam("busy_since")),
-            ringing_leg(bindparam("ringing_since"), bindparam("call_id")),
-        ),
+def _check_query() -> Select[bool, bool]:
+    """Whether the adviser is on a call, and whether another call is ringing them: each asked
+    apart, through its own index, and answered by the first leg found, however many calls
+    are ringing them at once. Built once."""
+    adviser = CallLeg.adviser_id == bindparam("adviser_id")
+    return select(
+        exists().where(adviser, busy_leg(bindparam("busy_since"))),
+        exists().where(adviser, ringing_leg(bindparam("ringing_since"), bindparam("call_id"))),
     )
 
 
