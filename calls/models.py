@@ -87,10 +87,8 @@ class CallLeg(Base):
     adviser_id: Mapped[int] = mapped_column(ForeignKey("adviser.id"))
     office: Mapped[str] = mapped_column(String(40))
     dial_sid: Mapped[str | None] = mapped_column(String(64))
-    state: Mapped[LegState] = mapped_column(
-        StrEnumType(LegState, 20), default=LegState.RINGING, index=True
-    )
-    started_at: Mapped[datetime] = mapped_column(index=True)
+    state: Mapped[LegState] = mapped_column(StrEnumType(LegState, 20), default=LegState.RINGING)
+    started_at: Mapped[datetime]
     picked_up_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
