@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, request
+from flask import Blueprint
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -18,7 +18,7 @@ from helpline.settings import Settings
 from rota import service as rota
 from webhooks import twiml, wording
 from webhooks.common import emergency, find_call, url
-from webhooks.edge import status_webhook, voice_webhook
+from webhooks.edge import asked, status_webhook, voice_webhook
 from webhooks.forms import keys, recording_report
 
 bp = Blueprint("answer_machine", __name__, url_prefix="/voice")
@@ -160,7 +160,7 @@ def confirm(
     if pressed == "1":
         keyed_number.number_confirmed(session, call, now)
         return _message(twiml.speak(settings, wording.NUMBER_KEPT), settings, promise)
-    read_again = request.args.get("again") == "1"
+    read_again = asked().args.get("again") == "1"
     if pressed != "2" and not read_again:
         return twiml.confirm_number(
             twiml.speak(settings, wording.READ_AGAIN),

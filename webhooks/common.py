@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -13,8 +12,7 @@ from calls.models import Call
 from helpline import twilio_values
 from helpline.settings import Settings
 from webhooks import twiml, wording
-from webhooks.edge import runtime
-from webhooks.security import absolute
+from webhooks.edge import asked
 
 T = TypeVar("T")
 
@@ -25,7 +23,7 @@ class BadRequest(ValueError):
 
 def url(path: str) -> str:
     """Absolute URL of one of the service's own webhooks."""
-    return absolute(runtime().settings, request, path)
+    return asked().base_url + path
 
 
 def emergency(settings: Settings) -> VoiceResponse:
@@ -51,7 +49,7 @@ def required(params: dict[str, str], name: str) -> str:
 def query_id(name: str) -> int:
     """The id the service wrote into its own URL as `?name=ID`."""
     try:
-        value = int(request.args.get(name, ""))
+        value = int(asked().args.get(name, ""))
     except ValueError:
         value = 0
     if not 0 < value < 2**31:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 
-from flask import Response, copy_current_request_context, current_app, request
+from flask import Response, current_app, request
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -31,6 +33,35 @@ def runtime() -> Runtime:
     """The runtime the app was created with."""
     value: Runtime = current_app.extensions["helpline"]
     return value
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a view may read of its request besides the form: the service's own base URL (for
+    the URLs it writes into TwiML) and the query string's values. Views run on a worker
+    thread, without Flask's request context, and read it with `asked()`."""
+
+    base_url: str
+    args: dict[str, str]
+
+
+_asked: contextvars.ContextVar[Asked] = contextvars.ContextVar("webhook_asked")
+
+
+def asked() -> Asked:
+    """The request the webhook being handled was asked with."""
+    return _asked.get()
+
+
+@contextlib.contextmanager
+def _asking(value: Asked) -> Iterator[contextvars.Context]:
+    """`asked()` gives `value` in this thread meanwhile, and in the context it yields (for the
+    worker thread that runs the view)."""
+    token = _asked.set(value)
+    try:
+        yield contextvars.copy_context()
+    finally:
+        _asked.reset(token)
 
 
 def twiml(response: VoiceResponse | str, status: int = 200) -> Response:
@@ -162,12 +193,26 @@ def _handle(
     rt = runtime()
     if not is_from_twilio(rt.settings, request):
         return forbidden()
+    base = rt.settings.public_base_url or request.host_url.rstrip("/")
+    with _asking(Asked(base, request.args.to_dict())) as context:
+        return _answer(rt, view, fallback, context, keep_late)
+
+
+def _answer(
+    rt: Runtime,
+    view: Callable[..., VoiceResponse | None],
+    fallback: Fallback,
+    context: contextvars.Context,
+    keep_late: bool,
+) -> Response:
     params = {key: request.form.get(key, "") for key in request.form}
     work = _Work(view, keep_late)
     path = request.path
     limits = rt.settings.database
     workers = _workers(limits.pool_size + limits.max_overflow)
-    workers.submit(copy_current_request_context(work.run), rt, params, path)
+    # The view needs none of Flask's request context (copying it cost a tenth of a
+    # millisecond a request): what it reads of the request travels in `context`.
+    workers.submit(context.run, work.run, rt, params, path)
     deadline = rt.settings.database.webhook_deadline_ms / 1000
     if not work.wait(deadline, max(0.0, LAST_ANSWER_S - deadline)):
         log.error(

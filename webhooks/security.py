@@ -49,9 +49,3 @@ def is_from_twilio(settings: Settings, request: Request) -> bool:
         if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
             return True
     return bool(validator.validate(url, request.form, signature, algorithm=algorithm))
-
-
-def absolute(settings: Settings, request: Request, path: str) -> str:
-    """An absolute URL for one of the service's own webhooks, for use inside TwiML."""
-    base = settings.public_base_url or request.host_url.rstrip("/")
-    return base + path
