@@ -114,6 +114,17 @@ def test_a_new_call_inserted_through_psycopg_is_the_row_the_database_holds(
     assert type(leg.state) is LegState and leg.started_at.utcoffset() == timedelta(0)
     assert call.legs == [leg]
     assert not session.dirty  # nothing to write again
+    # Changed afterwards, it is written as any object read is.
+    call.status = TwilioCallStatus.IN_PROGRESS
+    assert list(session.dirty) == [call]
+    session.flush()
+    assert session.scalar(select(table.c.status).where(table.c.id == call.id)) == "in-progress"
+
+
+def test_an_object_for_a_row_is_refused_a_value_that_is_no_column(session: Session) -> None:
+    with pytest.raises(ValueError, match="not every value given is a column of Call"):
+        db.inserted(session, Call, {"id": 1, "sid": "CA" + "4" * 32, "colour": "blue"})
+    assert not session.new and not list(session)
 
 
 def test_events_through_psycopg_keep_their_detail_and_skip_repeats(
