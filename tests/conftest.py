@@ -34,7 +34,7 @@ from helpline.migrate import upgrade
 from helpline.runtime import Runtime
 from helpline.settings import Settings
 from tests.constants import ACCOUNT, TOKEN
-from tests.factories import Clock, make_settings
+from tests.factories import Clock, empty_tables, make_settings
 from tests.network import NetworkGuard
 from webhooks.twilio_dialer import TwilioDialer
 
@@ -138,6 +138,15 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def committed(engine: Engine) -> Iterator[Engine]:
+    """The test database with committed data (no test transaction around it), emptied after."""
+    try:
+        yield engine
+    finally:
+        empty_tables(engine)
 
 
 @pytest.fixture

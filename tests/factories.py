@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from calls.models import Call
 from helpline import settings as settings_module
+from helpline.db import Base
 from helpline.settings import Settings
 from rota.calendar import local_instant
 from rota.models import Adviser, Shift
@@ -143,3 +145,10 @@ def played_call(
         calls.record_status(session, settings, calls.StatusReport(sid, "completed"), end)
     session.flush()
     return call
+
+
+def empty_tables(engine: Engine) -> None:
+    """Delete every row that tests committed, rows that others refer to last."""
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))

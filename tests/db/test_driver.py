@@ -21,7 +21,7 @@ from calls.models import Call, CallEvent, CallLeg
 from calls.service import call_ended, find_call, new_leg, read_legs, record_incoming
 from calls.states import LegState, TwilioCallStatus
 from helpline import db
-from helpline.db import Base, Limits, flush, make_engine
+from helpline.db import Limits, flush, make_engine
 from helpline.driver import DriverStatement, run_script, write_changes
 from helpline.settings import Settings
 from rota.models import Adviser
@@ -434,16 +434,11 @@ def test_statements_sent_together_give_the_last_ones_rows_and_fail_as_sqlalchemy
 
 
 @pytest.fixture
-def committed(engine: Engine) -> Iterator[Engine]:
+def committed(committed: Engine) -> Engine:
     """The PostgreSQL test database with committed data, emptied again afterwards."""
-    if engine.dialect.name != "postgresql":
+    if committed.dialect.name != "postgresql":
         pytest.skip("the claim takes row locks on PostgreSQL only; SQLite has one writer")
-    try:
-        yield engine
-    finally:
-        with engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(delete(table))
+    return committed
 
 
 def _free_to_lock(engine: Engine, adviser_id: int) -> bool:

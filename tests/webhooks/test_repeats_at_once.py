@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from callbacks.models import Callback, CallbackEvent, Message
 from calls.models import Call, CallEvent
 from helpline.app import create_app, make_runtime
-from helpline.db import Base, make_engine, session_factory
+from helpline.db import make_engine, session_factory
 from helpline.settings import Settings
 from tests.constants import HEREFORD, PARENT
-from tests.factories import signed_post
+from tests.factories import empty_tables, signed_post
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 COPIES = 50
@@ -38,9 +38,7 @@ def shared(database_url: str) -> Iterator[Engine]:
     try:
         yield engine
     finally:
-        with engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(delete(table))
+        empty_tables(engine)
         engine.dispose()
 
 

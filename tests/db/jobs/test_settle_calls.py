@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 import responses
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
@@ -24,7 +24,7 @@ from callbacks.jobs import JOBS, JobContext
 from callbacks.models import Callback
 from calls.models import Call, CallLeg
 from helpline.app import create_app, make_runtime
-from helpline.db import Base, session_factory
+from helpline.db import session_factory
 from helpline.dialer import CallProgress, Dialer, LoggingDialer
 from helpline.scheduler import run_job
 from helpline.settings import Settings
@@ -250,17 +250,6 @@ class WatchingDialer:
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the job asked the dialer for {name}")
-
-
-@pytest.fixture
-def committed(engine: Engine) -> Iterator[Engine]:
-    """The test database with committed data (no test transaction around it), emptied after."""
-    try:
-        yield engine
-    finally:
-        with engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(delete(table))
 
 
 def database_free(engine: Engine) -> Callable[[], bool]:
