@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -266,19 +267,24 @@ def inserted(session: Session, model: type[M], row: Mapping[Any, Any]) -> M:
     column: in the session as if it had been read, so that no unit of work writes it again and
     reading its columns asks nothing. For the few rows the webhooks insert or read on every
     call; not for a row the session already holds. Not for a row inserted inside a savepoint
-    that may roll back: the object would stay in the session without its row.
+    that may roll back: the object would stay in the session without its row (the claim's
+    savepoint, `calls.claim`, rolls back only what its failed claim did, before any insert).
 
     The object is made as SQLAlchemy's loader makes one, its values put straight into its
     state: through the constructor, each value set was an event, and this ran on every
     webhook (a third of a millisecond a call)."""
-    mapper = model.__mapper__
-    if not set(mapper.column_attrs.keys()) >= row.keys():
+    if not _column_names(model) >= row.keys():
         raise ValueError(f"not every value given is a column of {model.__name__}")
-    obj: M = mapper.class_manager.new_instance()
+    obj: M = model.__mapper__.class_manager.new_instance()
     inspect(obj).dict.update(row)
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
+
+
+@cache
+def _column_names(model: type[Base]) -> frozenset[str]:
+    return frozenset(model.__mapper__.column_attrs.keys())
 
 
 def flush(session: Session) -> None:

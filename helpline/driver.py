@@ -150,6 +150,19 @@ def run_script(connection: Connection, sql: str) -> list[tuple[Any, ...]]:
         raise _as_sqlalchemy(connection, sql, exc) from exc
 
 
+def run_commands(connection: Connection, sql: str) -> None:
+    """Commands without parameters or rows (a ROLLBACK TO SAVEPOINT, say), sent together in one
+    round trip straight to libpq, past psycopg's cursor: psycopg forgets every statement it
+    has prepared on the connection whenever it sees a command called ROLLBACK (and asks the
+    server to forget them too), so that every statement here would be planned afresh after
+    it. Only for text the code writes itself."""
+    driver = _driver(connection)
+    result = driver.pgconn.exec_(sql.encode())
+    if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
+        exc = psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
+        raise _as_sqlalchemy(connection, sql, exc) from exc
+
+
 @cache
 def compiled_once(
     statement: ClauseElement, columns: tuple[str, ...] | None = None

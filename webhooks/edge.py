@@ -55,11 +55,15 @@ def asked() -> Asked:
 
 @contextlib.contextmanager
 def _asking(value: Asked) -> Iterator[contextvars.Context]:
-    """`asked()` gives `value` in this thread meanwhile, and in the context it yields (for the
-    worker thread that runs the view)."""
+    """`asked()` gives `value` in this thread meanwhile (for the fallback), and in the context
+    it yields, for the worker thread that runs the view. That context holds nothing else: not
+    Flask's request or application context, which a view must not reach for (the request
+    thread may have answered and torn them down while late work goes on)."""
     token = _asked.set(value)
+    fresh = contextvars.Context()
+    fresh.run(_asked.set, value)
     try:
-        yield contextvars.copy_context()
+        yield fresh
     finally:
         _asked.reset(token)
 

@@ -22,7 +22,7 @@ from calls.service import call_ended, find_call, new_leg, read_legs, record_inco
 from calls.states import LegState, TwilioCallStatus
 from helpline import db
 from helpline.db import Limits, flush, make_engine
-from helpline.driver import DriverStatement, run_script, write_changes
+from helpline.driver import DriverStatement, run_commands, run_script, write_changes
 from helpline.settings import Settings
 from rota.models import Adviser
 from tests.constants import ANN, BEN, CAT, HEREFORD, MONDAY, PARENT
@@ -471,6 +471,15 @@ def test_a_failed_claim_lets_the_adviser_go_at_once_and_a_kept_one_holds_until_t
             found = claim.claim(session, settings, call, ann, NOW, ringing_allowed=False)
             assert found is claim.Claim.RINGING
         assert _free_to_lock(committed, ann)
+        # Each failed claim undid its savepoint and was done with it, and the claim's check
+        # stayed prepared (undoing had made psycopg forget, and plan afresh, every statement).
+        connection = session.connection()
+        prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
+        assert any("EXISTS" in sql for (sql,) in prepared)
+        run_script(connection, "SAVEPOINT probe")
+        with pytest.raises(DBAPIError, match="does not exist"):
+            run_script(connection, "RELEASE SAVEPOINT routing_claim")
+        run_commands(connection, "ROLLBACK TO SAVEPOINT probe; RELEASE SAVEPOINT probe")
         # Ben is free: claimed, and held until the transaction ends, whatever follows.
         assert claim.claim(session, settings, call, ben, NOW, ringing_allowed=False) is (
             claim.Claim.CLAIMED
