@@ -8,8 +8,8 @@ pre-signed requests from 1 and then 20 clients, for each of:
 
 - fixed:    the fixed-TwiML app (the yardstick);
 - incoming: /voice/incoming, a new CallSid each request; advisers' legs stay open, so once all
-            40 are ringing, new calls ring them again (when nobody else is free) or, once each
-            office's tries are used, go to the answer machine;
+            40 are ringing, each new call rings one of them again (the rule when nobody else is
+            free);
 - status:   /voice/status 'completed' for each call the incoming run left open (frees advisers),
             after an unmeasured incoming run has left as many again, so that no call's end is
             sent twice (any that is, once wrk has gone through its list, is counted and shown);

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from helpline.cli.base import State, audit_export, pass_state, print_json
+from helpline.cli.base import State, audit_export, local_time, pass_state, print_json
 from helpline.statistics.ranges import days_in, default_range, too_long
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -65,7 +65,7 @@ def stats(
     elif as_csv:
         click.echo(to_csv(data), nl=False)
     else:
-        click.echo(as_table(data))
+        click.echo(as_table(data, lambda instant: local_time(instant, state)))
 
 
 def _figures(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from typing import Any
 
 from helpline.statistics.model import OUTCOMES, Figures, OfficeCallbacks, OfficeCalls, Work
@@ -149,8 +150,9 @@ def as_csv(data: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def as_table(data: dict[str, Any]) -> str:
-    """A short summary for a terminal: one block per county, then the teams."""
+def as_table(data: dict[str, Any], shown: Callable[[str], str] = str) -> str:
+    """A short summary for a terminal: one block per county, then the teams; `shown` writes
+    an instant of the JSON (the oldest open callback's) as people read it."""
     lines = [f"Statistics {data['from']} to {data['to']}"]
     for office, found in data["offices"].items():
         calls, backs = found["calls"], found["callbacks"]
@@ -162,7 +164,12 @@ def as_table(data: dict[str, Any]) -> str:
             "  calls    " + "  ".join(f"{k} {v}" for k, v in calls.items()),
             f"  service level {'-' if level is None else f'{level:.1%}'}"
             f"  average speed of answer {'-' if asa is None else f'{asa:.1f} s'}",
-            "  callbacks " + "  ".join(f"{k} {v}" for k, v in backs.items() if v is not None),
+            "  callbacks "
+            + "  ".join(
+                f"{k} {shown(v) if k == 'oldest_open_created_at' else v}"
+                for k, v in backs.items()
+                if v is not None
+            ),
         ]
     lines += ["", "teams"]
     for team, work in data["teams"].items():

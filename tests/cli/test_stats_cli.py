@@ -5,16 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
 
+from callbacks import filing
 from helpline.cli import main
 from helpline.db import make_engine, session_factory
-from tests.constants import BASE_URL, HEREFORD, MONDAY, TOKEN, WORCS, london
+from tests.constants import BASE_URL, HEREFORD, MONDAY, PARENT, TOKEN, WORCS, london
 from tests.factories import adviser, make_settings, played_call
 
 ALEX = "+447700900001"
@@ -92,6 +93,19 @@ def test_stats_prints_a_table_for_people_by_default(cli: StatsCli) -> None:
 
     assert "herefordshire" in out and "worcestershire" not in out
     assert "service level 50.0%" in out
+
+
+def test_the_table_gives_the_oldest_open_callback_in_local_time(cli: StatsCli) -> None:
+    engine = make_engine(cli.url)
+    settings = make_settings(DATABASE_URL=cli.url)
+    summer = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)  # 10:00 in London (BST)
+    with session_factory(engine)() as session:
+        filing.callback_for(session, settings, PARENT, "herefordshire", summer)
+        session.commit()
+    engine.dispose()
+    out = cli.ok("stats", "--from", "2026-07-01", "--to", "2026-07-01", "--office", "herefordshire")
+
+    assert "oldest_open_created_at 2026-07-01 10:0" in out and "BST" in out
 
 
 @pytest.mark.parametrize(
