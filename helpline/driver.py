@@ -157,9 +157,13 @@ def run_commands(connection: Connection, sql: str) -> None:
     server to forget them too), so that every statement here would be planned afresh after
     it. Only for text the code writes itself."""
     driver = _driver(connection)
-    result = driver.pgconn.exec_(sql.encode())
-    if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
-        exc = psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
+    try:
+        result = driver.pgconn.exec_(sql.encode())
+        if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
+            if driver.pgconn.status == psycopg.pq.ConnStatus.BAD:  # as psycopg says it
+                raise psycopg.OperationalError("the connection to the server was lost")
+            raise psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
+    except psycopg.Error as exc:
         raise _as_sqlalchemy(connection, sql, exc) from exc
 
 

@@ -492,3 +492,19 @@ def test_a_failed_claim_lets_the_adviser_go_at_once_and_a_kept_one_holds_until_t
     with Session(committed) as check:
         legs = check.scalars(select(CallLeg.adviser_id).order_by(CallLeg.id)).all()
         assert legs == [ann, ben]  # the leg written after the claim was kept
+
+
+def test_commands_sent_past_the_cursor_fail_as_sqlalchemy_says(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the commands go to PostgreSQL's libpq; SQLite keeps SQLAlchemy")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        with pytest.raises(DBAPIError, match="does not exist"):
+            run_commands(connection, "RELEASE SAVEPOINT nothing_here")
+        connection.rollback()
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+        with pytest.raises(OperationalError) as raised:
+            run_commands(connection, "SAVEPOINT gone")
+        assert raised.value.connection_invalidated and connection.invalidated
