@@ -319,7 +319,9 @@ def count_statements(engine: Engine) -> list[int]:
     """A counter of the statements sent to the database, each a round trip, whether through
     SQLAlchemy or straight through psycopg (`helpline.driver`); statements sent together in one
     round trip (a SAVEPOINT with the statement after it) count once, and the transaction's
-    BEGIN and COMMIT are not counted. Its one item counts up. Patches psycopg's cursors for the
+    BEGIN and COMMIT are not counted, nor commands sent past the cursor
+    (`helpline.driver.run_commands`: a failed claim's undo, which the requests counted here
+    never need). Its one item counts up. Patches psycopg's cursors for the
     rest of this process; `engine` is the one whose connections are counted."""
     count = [0]
     execute = psycopg.Cursor.execute
